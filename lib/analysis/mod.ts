@@ -1,0 +1,1 @@
+/** lib/analysis: see shared/DESIGN.md. @module */

@@ -1,0 +1,2 @@
+/** lib/probe: see shared/DESIGN.md. @module */
+export type * from "./types.ts";

@@ -1,0 +1,1 @@
+/** lib/report: see shared/DESIGN.md. @module */

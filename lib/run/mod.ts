@@ -1,0 +1,1 @@
+/** lib/run: see shared/DESIGN.md. @module */

@@ -1,0 +1,1 @@
+/** lib/scrape: see shared/DESIGN.md. @module */

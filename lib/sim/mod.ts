@@ -1,0 +1,2 @@
+/** lib/sim: see shared/DESIGN.md. @module */
+export type * from "./types.ts";
