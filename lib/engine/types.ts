@@ -7,7 +7,10 @@ import type { EngineKind, ServeConfig } from "./config.ts";
 
 /** One startup phase, from the engine's log (or measured by the launcher when `source` says so). */
 export interface StartupPhase {
-  /** "process_start" | "weights_load" | "compile" | "graph_capture" | "kv_alloc" | "engine_init" | "ready" ... */
+  /**
+   * "process_start" | "weights_load" | "compile" | "graph_capture" | "kv_alloc" | "engine_init" | "ready" ...
+   * The log parser emits weights_load, compile, graph_capture and profile_kv_warmup (see derivePhases).
+   */
   name: string;
   seconds: number;
   /** "log": parsed from the engine log; "launcher": measured by the lab's clock. */
@@ -44,6 +47,8 @@ export interface StartupReport {
   /** The request length the max concurrency figure is for (usually max_model_len). */
   max_concurrency_len?: number;
   fit_error?: FitError;
+  /** vLLM's `No available memory for the cache blocks` error: the KV cache got no memory at all. */
+  no_kv_memory?: { message: string };
   /** The server printed its "Starting vLLM ... server" line. */
   server_up: boolean;
   /** True when the log comes from the embedded engine: phase durations are simulated. */
