@@ -18,3 +18,35 @@ export {
   VOCAB_SIZE,
 } from "./tokenizer.ts";
 export type { ChatMessage, ChatTemplateOptions, DecodeOptions, TokenForOptions } from "./tokenizer.ts";
+export {
+  catalogFileName,
+  GpuSpec,
+  listGpus,
+  listModels,
+  loadGpu,
+  loadModel,
+  modelFromHfConfig,
+  ModelSpec,
+  paramCountFromShape,
+} from "./catalog.ts";
+export { FRONTEND, MEMORY, MIMICKED_VLLM, STARTUP, TIMING, WARMUP } from "./constants.ts";
+export {
+  activationBytes,
+  cudagraphCaptureSizes,
+  graphBytes,
+  kvBytesPerToken,
+  planMemory,
+  resolveEngineSettings,
+  weightsBytes,
+} from "./memory.ts";
+export type { EngineSettings } from "./memory.ts";
+export {
+  attentionPairs,
+  frontendOverheadMs,
+  idlePenaltyMs,
+  makeStepCost,
+  makeStepTime,
+  startupPhases,
+  warmupPenaltyMs,
+} from "./timing.ts";
+export type { SimPhase, SimPhaseName, StepCost } from "./timing.ts";

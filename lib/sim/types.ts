@@ -27,6 +27,7 @@ export interface MemoryPlan {
   requested_bytes: number;
   weights_bytes: number;
   activation_bytes: number;
+  /** CUDA-graph memory estimate (0 under enforce_eager); outside the KV budget in vLLM <= 0.20. */
   graph_bytes: number;
   available_kv_bytes: number;
   kv_bytes_per_token: number;
@@ -38,7 +39,13 @@ export interface MemoryPlan {
   /** num_gpu_blocks / ceil(max_model_len / block_size). */
   max_concurrency: number;
   /** Set when one max_model_len request does not fit: the engine must refuse to start. */
-  fit_error?: { needed_bytes: number; available_bytes: number; estimated_max_model_len: number };
+  fit_error?: {
+    needed_bytes: number;
+    available_bytes: number;
+    estimated_max_model_len: number;
+    /** vLLM's own error text for this case (the engine logs it and exits). */
+    message?: string;
+  };
 }
 
 /** One request as the scheduler sees it. */
