@@ -50,3 +50,6 @@ export {
   warmupPenaltyMs,
 } from "./timing.ts";
 export type { SimPhase, SimPhaseName, StepCost } from "./timing.ts";
+export { blockHashes, createBlockPool, hashBlock, ROOT_HASH, saltHash } from "./block_pool.ts";
+export type { BlockPool, BlockPoolOptions } from "./block_pool.ts";
+export { createScheduler } from "./scheduler.ts";

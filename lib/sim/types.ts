@@ -59,6 +59,8 @@ export interface SimRequest {
   arrival_ms: number;
   /** Per-request seed for the generated tokens (defaults to the engine seed and the request id). */
   seed?: number;
+  /** Mixed into the first block's hash (vLLM's `cache_salt`): a unique salt guarantees a prefix-cache miss. */
+  cache_salt?: string;
 }
 
 /** A token produced at the end of a step. */
