@@ -1,1 +1,68 @@
-/** lib/run: see shared/DESIGN.md. @module */
+/**
+ * lib/run: run folders and records. `createRun`/`openRun`/`runDirFromEnv` give a `reports/<run-id>/`
+ * folder with its `manifest.json`; `runPoints` writes one result file per point atomically and skips
+ * finished points on a rerun; `collectPoints` builds the tier's CSV; `writeCsv`/`readCsv` keep CSVs
+ * tidy (fixed columns, zod on read).
+ * @module
+ */
+export {
+  type AtomicContent,
+  type AtomicWriteOptions,
+  readJsonIfExists,
+  writeJsonAtomic,
+  writeTextAtomic,
+} from "./atomic.ts";
+export {
+  csvBoolean,
+  csvNumber,
+  type CsvRow,
+  type CsvValue,
+  parseCsv,
+  type ParseCsvOptions,
+  readCsv,
+  toCsv,
+  type ToCsvOptions,
+  writeCsv,
+} from "./csv.ts";
+export { codeInfo, GpuInfo, gpuInfo, hashInputs, HostInfo, hostInfo, InputHash, REPO_ROOT } from "./host.ts";
+export {
+  buildManifest,
+  Manifest,
+  ManifestEngine,
+  type ManifestStart,
+  readManifest,
+  redactSecrets,
+  RunStatus,
+  sanitizeConfig,
+  secretEnvValues,
+  updateManifest,
+  writeManifest,
+} from "./manifest.ts";
+export {
+  type CollectOptions,
+  collectPoints,
+  type CollectSummary,
+  FORCE_ENV,
+  pointDone,
+  PointFailure,
+  pointPaths,
+  PointRecord,
+  type PointResult,
+  readPoint,
+  runPoints,
+  type RunPointsOptions,
+  type RunPointsSummary,
+  writePoint,
+} from "./points.ts";
+export {
+  createRun,
+  type CreateRunOptions,
+  finishRun,
+  newRunId,
+  openRun,
+  recordEngine,
+  reportsRoot,
+  type Run,
+  RUN_DIR_ENV,
+  runDirFromEnv,
+} from "./run_dir.ts";

@@ -1,0 +1,123 @@
+/**
+ * The run's `index.html`: which engine ran (a SIMULATED badge on the embedded engine), the run's status
+ * and times, and links to each notebook's HTML report and each CSV/MD file in the run folder. All text
+ * is HTML-escaped. Kept minimal on purpose; richer summaries build on `runIndexHtml`'s input.
+ * @module
+ */
+import { join } from "node:path";
+import { writeTextAtomic } from "../run/atomic.ts";
+import { readManifest } from "../run/manifest.ts";
+import type { Run } from "../run/run_dir.ts";
+import { escapeHtml } from "./bundle.ts";
+
+/** What the index page shows. */
+export interface RunIndex {
+  run_id: string;
+  engine: string;
+  engine_version?: string;
+  sim_profile?: string;
+  model?: string;
+  status: string;
+  started_at: string;
+  ended_at?: string;
+  error?: string;
+  /** Notebook reports: file name of the HTML (relative to the run folder) and its title. */
+  notebooks: { html: string; title: string }[];
+  /** Data and write-up files (CSV, MD), relative to the run folder. */
+  files: string[];
+}
+
+const CSS = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;padding:0 1em;color:#222}" +
+  ".badge{display:inline-block;background:#b00020;color:#fff;padding:.1em .5em;border-radius:.3em;" +
+  "font-size:.8em;vertical-align:middle}table{border-collapse:collapse}td{padding:.15em 1em .15em 0}";
+
+/**
+ * The index page for a run, as HTML.
+ *
+ * @example
+ * ```ts
+ * runIndexHtml({ run_id: "r1", engine: "sim", status: "complete", started_at: "...", notebooks: [], files: [] });
+ * ```
+ */
+export function runIndexHtml(index: RunIndex): string {
+  const sim = index.engine === "sim";
+  const e = escapeHtml;
+  const title = `servelab run ${index.run_id}${sim ? " (SIMULATED)" : ""}`;
+  const rows: [string, string | undefined][] = [
+    ["engine", `${index.engine}${index.engine_version ? ` ${index.engine_version}` : ""}`],
+    ["simulated GPU profile", index.sim_profile],
+    ["model", index.model],
+    ["status", index.status],
+    ["started", index.started_at],
+    ["ended", index.ended_at],
+    ["error", index.error],
+  ];
+  const link = (href: string, text: string) => `<li><a href="${e(encodeURI(href))}">${e(text)}</a></li>`;
+  return [
+    "<!doctype html>",
+    `<html lang="en"><head><meta charset="utf-8"><title>${
+      e(title)
+    }</title><style>${CSS}</style></head><body>`,
+    `<h1>servelab run ${e(index.run_id)}${sim ? ' <span class="badge">SIMULATED</span>' : ""}</h1>`,
+    sim
+      ? "<p>These numbers come from the embedded simulated engine, not from vLLM on a GPU: they show how " +
+        "vLLM behaves, not how fast your hardware is.</p>"
+      : "",
+    "<table>",
+    ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `<tr><td>${e(k)}</td><td>${e(v)}</td></tr>`),
+    "</table>",
+    "<h2>Notebooks</h2>",
+    index.notebooks.length
+      ? `<ul>${index.notebooks.map((n) => link(n.html, n.title)).join("")}</ul>`
+      : "<p>No notebook reports in this run.</p>",
+    "<h2>Data and write-ups</h2>",
+    index.files.length
+      ? `<ul>${index.files.map((f) => link(f, f)).join("")}</ul>`
+      : "<p>No CSV or MD files.</p>",
+    `<p><a href="manifest.json">manifest.json</a></p>`,
+    "</body></html>",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Writes `<run>/index.html` from the run's manifest and files, and returns its path.
+ *
+ * @example
+ * ```ts
+ * console.log(await writeRunIndex(run)); // .../reports/<run-id>/index.html
+ * ```
+ */
+export async function writeRunIndex(run: Run): Promise<string> {
+  const m = await readManifest(run.manifestPath);
+  const names: string[] = [];
+  for await (const f of Deno.readDir(run.dir)) if (f.isFile) names.push(f.name);
+  names.sort();
+  const notebooks = names
+    .filter((n) =>
+      n.endsWith(".html") && n !== "index.html" && names.includes(n.replace(/\.html$/, ".ipynb"))
+    )
+    .map((n) => ({
+      html: n,
+      title: n.replace(/\.html$/, "").replace(/^(\d+)_/, "$1 ").replaceAll("_", " "),
+    }));
+  const files = names.filter((n) => /\.(csv|md)$/i.test(n));
+  const path = join(run.dir, "index.html");
+  await writeTextAtomic(
+    path,
+    runIndexHtml({
+      run_id: m.run_id,
+      engine: m.engine.kind,
+      engine_version: m.engine.version,
+      sim_profile: m.sim_profile,
+      model: m.model,
+      status: m.status,
+      started_at: m.started_at,
+      ended_at: m.ended_at,
+      error: m.error,
+      notebooks,
+      files,
+    }),
+  );
+  return path;
+}

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import pl from "nodejs-polars";
+import { $display } from "./bundle.ts";
+import { displaySafe, table } from "./table.ts";
+import { toBundle } from "./display.ts";
+
+Deno.test("UInt64 columns are cast so the table shows numbers, not BigInt", () => {
+  const df = pl.DataFrame({ n: [1n, 2n, 3n], name: ["a", "b", "c"] });
+  assert.equal(String(df.dtypes[0]), "DataType(UInt64)");
+  assert.equal(typeof df.toRecords()[0].n, "bigint");
+  const safe = displaySafe(df);
+  assert.equal(String(safe.dtypes[0]), "DataType(Int64)");
+  const t = table(df);
+  assert.deepEqual(t.rows[0], { n: 1, name: "a" });
+  const b = t[$display]();
+  assert.doesNotThrow(() => JSON.stringify(b));
+  assert.match(String(b["text/html"]), /<td style="text-align:right">3<\/td><td>c<\/td>/);
+  // show() routes DataFrames through table()
+  assert.deepEqual(toBundle(df), b);
+});
+
+Deno.test("row tables escape cells, cap rows and render text", () => {
+  const rows = Array.from(
+    { length: 60 },
+    (_, i) => ({ i, text: i === 0 ? "<script>x</script>" : "ok", big: 2n }),
+  );
+  const t = table(rows, { caption: "a & b" });
+  const html = String(t[$display]()["text/html"]);
+  assert.ok(!html.includes("<script>"));
+  assert.ok(html.includes("&lt;script&gt;x&lt;/script&gt;"));
+  assert.ok(html.includes("<caption>a &amp; b</caption>"));
+  assert.equal(t.rows.length, 50);
+  assert.equal(t.total_rows, 60);
+  assert.ok(html.includes("10 more rows not shown (60 in all)"));
+  const plain = String(t[$display]()["text/plain"]).split("\n");
+  assert.equal(plain[1], "i   text                big");
+  assert.equal(plain[3], "0   <script>x</script>  2");
+  assert.throws(() => table("x" as never), /needs a polars DataFrame or an array/);
+});
