@@ -9,7 +9,8 @@ const rows = [1, 2, 4, 8, 16].map((c) => ({
   ttft_ms: 40 + 3.3 * c,
   kind: c < 8 ? "low" : "high",
 }));
-const SNAPSHOT = fileURLToPath(new URL("./testdata/ttft_line.svg", import.meta.url));
+// .snap, not .svg: deno fmt reformats .svg files.
+const SNAPSHOT = fileURLToPath(new URL("./testdata/ttft_line.svg.snap", import.meta.url));
 
 /** Rounds every decimal number in an SVG to 2 places, so snapshots survive float noise. */
 function roundNumbers(svg: string): string {
