@@ -53,3 +53,5 @@ export type { SimPhase, SimPhaseName, StepCost } from "./timing.ts";
 export { blockHashes, createBlockPool, hashBlock, ROOT_HASH, saltHash } from "./block_pool.ts";
 export type { BlockPool, BlockPoolOptions } from "./block_pool.ts";
 export { createScheduler } from "./scheduler.ts";
+export { CapacityOptions, ConcurrencyOptions, fitsConcurrent, planCapacity } from "./plan.ts";
+export type { CapacityPlan, ConcurrencyAnswer } from "./plan.ts";
