@@ -55,3 +55,13 @@ export type { BlockPool, BlockPoolOptions } from "./block_pool.ts";
 export { createScheduler } from "./scheduler.ts";
 export { CapacityOptions, ConcurrencyOptions, fitsConcurrent, planCapacity } from "./plan.ts";
 export type { CapacityPlan, ConcurrencyAnswer } from "./plan.ts";
+export { SimLoad, simulate, syntheticRequests } from "./simulate.ts";
+export type {
+  SimRecord,
+  SimResult,
+  SimSample,
+  SimulateOptions,
+  SyntheticRequestsOptions,
+  Workload,
+  WorkloadRequest,
+} from "./simulate.ts";
