@@ -1,1 +1,11 @@
-/** lib/analysis: see shared/DESIGN.md. @module */
+/**
+ * lib/analysis: pure derivations from request records (TTFT variants, ITL, TPOT, E2E, queue delay),
+ * the per-request CSV row, statistics (percentiles, summaries, bootstrap CIs) and long-format summaries.
+ * See shared/DESIGN.md.
+ * @module
+ */
+export * from "./random.ts";
+export * from "./stats.ts";
+export * from "./request_metrics.ts";
+export * from "./request_row.ts";
+export * from "./summary.ts";

@@ -12,11 +12,15 @@ export type ErrorKind =
   | "http_status" // non-2xx response
   | "timeout" // abort timeout hit (stalled stream or slow server)
   | "connection" // refused, reset, dropped mid-stream
-  | "bad_stream" // malformed SSE or JSON
+  | "bad_stream" // malformed SSE or JSON, or not an event stream
+  | "stream_error" // the server sent an error event mid-stream (vLLM: `data: {"error": ...}`)
   | "empty" // stream ended without any content
   | "aborted"; // the caller's signal aborted the run
 
 export type Endpoint = "completions" | "chat";
+
+/** Load-run phase: warm-up records are kept but excluded from aggregates. */
+export type Phase = "warmup" | "measure";
 
 /** What to send. `prompt` is text or token ids (completions only for ids). */
 export interface ProbeRequest {
@@ -35,6 +39,10 @@ export interface ProbeRequest {
 export interface RequestRecord {
   request_id: string;
   endpoint: Endpoint;
+  /** Position in the load run's sequence (0-based), when the record comes from `runLoad`. */
+  index?: number;
+  /** Set by `runLoad`; a lone `probe()` leaves it undefined (a measurement). */
+  phase?: Phase;
   ok: boolean;
   error_kind?: ErrorKind;
   error_message?: string;
@@ -59,6 +67,8 @@ export interface RequestRecord {
   prompt_tokens?: number;
   completion_tokens?: number;
   cached_tokens?: number;
+  /** The last `finish_reason` the server sent ("length", "stop", ...). */
+  finish_reason?: string;
   /** Characters of generated text (the text itself is not kept). */
   output_chars: number;
   /** Server-side ground truth from the embedded engine (x-servelab-timing), ms on the server's clock. */
