@@ -141,15 +141,21 @@ const core = (file: string, line: number, message: string, level: LogLevel = "IN
   record: { proc: "EngineCore_DP0", level, file, line, message },
 });
 
-/** Phases whose names say they belong to a known part of vLLM's startup. */
-function phaseKind(name: string): "process" | "weights" | "compile" | "graphs" | "kv" | "other" {
-  const n = name.toLowerCase();
-  if (/process|import|start/.test(n)) return "process";
-  if (/weight|load/.test(n)) return "weights";
-  if (/compile|dynamo|inductor/.test(n)) return "compile";
-  if (/graph|cuda/.test(n)) return "graphs";
-  if (/kv|profile|alloc|memory/.test(n)) return "kv";
-  return "other";
+type PhaseKind = "process" | "weights" | "compile" | "kv" | "graphs" | "other" | "api";
+
+/** Where each of sim-model's phases (timing.ts `SimPhaseName`) sits in vLLM's startup log. */
+const PHASE_KIND: Record<string, PhaseKind> = {
+  process_start: "process",
+  weights_load: "weights",
+  compile: "compile",
+  memory_profile: "kv",
+  kv_alloc: "kv",
+  graph_capture: "graphs",
+  api_start: "api",
+};
+
+function phaseKind(name: string): PhaseKind {
+  return PHASE_KIND[name] ?? "other";
 }
 
 /**
@@ -164,9 +170,9 @@ function phaseKind(name: string): "process" | "weights" | "compile" | "graphs" |
  */
 export function startupScript(input: StartupInput): ScriptStep[] {
   const { cfg, plan, phases } = input;
-  const seconds = (k: ReturnType<typeof phaseKind>) =>
+  const seconds = (k: PhaseKind) =>
     phases.filter((p) => phaseKind(p.name) === k).reduce((a, p) => a + p.seconds, 0);
-  const waits = (k: ReturnType<typeof phaseKind>): ScriptStep[] =>
+  const waits = (k: PhaseKind): ScriptStep[] =>
     phases.filter((p) => phaseKind(p.name) === k).map((p) => ({
       kind: "wait",
       phase: p.name,
@@ -260,6 +266,7 @@ export function startupScript(input: StartupInput): ScriptStep[] {
       147,
       `Engine 000: vllm cache_config_info with initialization after num_gpu_blocks is: ${plan.num_gpu_blocks}`,
     ),
+    ...waits("api"),
   );
   return s;
 }

@@ -103,6 +103,14 @@ export function buckets125(max: number): number[] {
   }
 }
 
+/**
+ * Moves `le` to the end of each bucket's labels, where Python's prometheus_client (so vLLM) prints it;
+ * prom-client prints it first. Scrapers should not care, but the sim's text then reads like vLLM's.
+ */
+export function leLast(text: string): string {
+  return text.replace(/^(\S+_bucket)\{le="([^"]*)",([^\n]*)\} /gm, '$1{$3,le="$2"} ');
+}
+
 /** One finished request's timings (server clock, ms) and accounting, for the per-request histograms. */
 export interface FinishedTiming {
   reason: FinishReason;
@@ -154,10 +162,16 @@ export function createSimMetrics(init: SimMetricsInit): SimMetrics {
   const labelNames = ["model_name", "engine"] as const;
   const gauge = (name: string, help: string) =>
     new client.Gauge({ name, help, labelNames, registers: [reg] }).labels(labels);
-  const counter = (name: string, help: string) =>
-    new client.Counter({ name, help, labelNames, registers: [reg] }).labels(labels);
-  const histogram = (name: string, help: string, buckets: number[]) =>
-    new client.Histogram({ name, help, labelNames, buckets, registers: [reg] }).labels(labels);
+  const counter = (name: string, help: string) => {
+    const c = new client.Counter({ name, help, labelNames, registers: [reg] }).labels(labels);
+    c.inc(0); // present (at 0) from the start, as vLLM's per-engine children are
+    return c;
+  };
+  const histogram = (name: string, help: string, buckets: number[]) => {
+    const h = new client.Histogram({ name, help, labelNames, buckets, registers: [reg] });
+    h.zero(labels); // vLLM creates its per-engine children up front: zero series appear before any request
+    return h.labels(labels);
+  };
 
   const running = gauge("vllm:num_requests_running", "Number of requests in model execution batches.");
   const waiting = gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.");
@@ -299,7 +313,7 @@ export function createSimMetrics(init: SimMetricsInit): SimMetrics {
       pcHits.inc(Math.max(0, now.hits - last.hits));
       preemptions.inc(Math.max(0, now.preemptions - last.preemptions));
       last = now;
-      return await reg.metrics();
+      return leLast(await reg.metrics());
     },
   };
 }
