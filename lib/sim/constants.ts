@@ -75,7 +75,7 @@ export const TIMING = {
   /**
    * Fraction of the BF16 peak that prefill matmuls and attention reach. FlashAttention-2 reports 50-73% of
    * peak for attention on A100; the GEMMs of a 1.5B model (hidden 1536) are small, so vLLM's prefill MFU
-   * on small models is nearer 30-50%. 0.4 gives ~18 ms for a 2,000-token prefill of Qwen2.5-1.5B on H100.
+   * on small models is nearer 30-50%. 0.4 gives ~20 ms (with the step overhead) for a 2,000-token prefill of Qwen2.5-1.5B on H100.
    */
   eff_compute_gpu: 0.4,
   /**
@@ -112,9 +112,9 @@ export const TIMING = {
 export const FRONTEND = {
   /**
    * HTTP handling, request validation, IPC to the engine core and the first detokenized SSE event:
-   * assumption, ~5 ms, which with one step gives vLLM's ~10 ms warm TTFT for a short prompt on H100.
+   * assumption, ~6 ms, which with one step gives vLLM's ~10 ms warm TTFT for a short prompt on H100.
    */
-  overhead_ms: 5.0,
+  overhead_ms: 6.0,
   /** Tokenizing the prompt: HF fast tokenizers run at ~2M tokens/s on one core, 0.5 us per token. */
   tokenize_ms_per_token: 0.0005,
 } as const;

@@ -13,7 +13,7 @@
  * import { planMemory } from "./memory.ts";
  * import { parseServeConfig } from "../engine/config.ts";
  * const cfg = parseServeConfig({ model: "Qwen/Qwen2.5-1.5B-Instruct", max_model_len: 4096 });
- * planMemory(loadModel(cfg.model), loadGpu("H100-80GB"), cfg).kv_cache_tokens; // ~2.3M tokens
+ * planMemory(loadModel(cfg.model), loadGpu("H100-80GB"), cfg).kv_cache_tokens; // ~2.5M tokens
  * ```
  * @module
  */

@@ -123,7 +123,7 @@ export function makeStepCost(
  * @example
  * ```ts
  * const step = makeStepTime(loadModel("qwen2.5-1.5b"), loadGpu("H100-80GB"), cfg);
- * step({ prefill_tokens: 2000, prefill_seqs: 1, decode_seqs: 0, context_tokens: 2000 }); // ~18 ms
+ * step({ prefill_tokens: 2000, prefill_seqs: 1, decode_seqs: 0, context_tokens: 2000 }); // ~20 ms
  * ```
  */
 export function makeStepTime(model: ModelSpec, gpu: GpuSpec, cfg: ServeConfig): StepTimeFn {
@@ -231,7 +231,7 @@ export function idlePenaltyMs(gpu: GpuSpec, idle_s: number): number {
  *
  * @example
  * ```ts
- * frontendOverheadMs(2000); // 5 + 2000 x 0.0005 = 6 ms
+ * frontendOverheadMs(2000); // 6 + 2000 x 0.0005 = 7 ms
  * ```
  */
 export function frontendOverheadMs(prompt_tokens: number): number {
