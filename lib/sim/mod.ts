@@ -29,7 +29,14 @@ export {
   ModelSpec,
   paramCountFromShape,
 } from "./catalog.ts";
-export { FRONTEND, MEMORY, MIMICKED_VLLM, STARTUP, TIMING, WARMUP } from "./constants.ts";
+export {
+  FRONTEND as SIM_FRONTEND,
+  MEMORY as SIM_MEMORY,
+  MIMICKED_VLLM,
+  STARTUP as SIM_STARTUP,
+  TIMING as SIM_TIMING,
+  WARMUP as SIM_WARMUP,
+} from "./constants.ts";
 export {
   activationBytes,
   cudagraphCaptureSizes,
