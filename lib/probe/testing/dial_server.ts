@@ -14,8 +14,8 @@ import type { Clock } from "../clock.ts";
 
 /** A fault the server injects into a response. */
 export type DialFault =
-  /** Answer with this HTTP status and a vLLM-style error body, no stream. */
-  | { kind: "http_error"; status?: number; message?: string }
+  /** Answer with this HTTP status (default 500) and a vLLM-style error body (or `body` as JSON), no stream. */
+  | { kind: "http_error"; status?: number; message?: string; body?: unknown }
   /** Stop writing after N tokens and keep the connection open (until the client goes away). */
   | { kind: "stall"; after_tokens: number }
   /** Reset the connection after N tokens (no `[DONE]`, no terminating chunk). */
@@ -168,7 +168,9 @@ export function dialServer(opts: DialServerOptions = {}): Promise<DialServer> {
     const fault = dial.fault;
     if (fault?.kind === "http_error") {
       finish("http_error");
-      return errorResponse(fault.status ?? 500, fault.message ?? "Dialled internal server error.");
+      const status = fault.status ?? 500;
+      if (fault.body !== undefined) return Response.json(fault.body, { status });
+      return errorResponse(status, fault.message ?? "Dialled internal server error.");
     }
     if (body.stream !== true) {
       finish("http_error");
