@@ -27,6 +27,8 @@ export interface SimHostOptions {
   onCrash?: () => void;
   /** Where warnings go (default: nowhere). */
   log?: (message: string) => void;
+  /** How far the real-time driver may fall behind before restarting its timeline (runtime.ts; default 50 ms). */
+  catch_up_ms?: number;
 }
 
 /** Thrown when one max_model_len request does not fit in the KV cache; the message is vLLM's. */
@@ -133,6 +135,7 @@ export function createSim(cfg: ServeConfig, host: SimHostOptions = {}): Sim {
     metrics,
     warmup_penalty_ms: warmupPenaltyMs(model, gpu, cfg),
     idle_penalty_ms: (idle_s) => idlePenaltyMs(gpu, idle_s),
+    catch_up_ms: host.catch_up_ms,
   });
   const sim: Sim = {
     cfg,

@@ -51,12 +51,23 @@ Deno.test("parseCli takes `serve MODEL flags` and rejects anything else", () => 
   assert.equal(parseCli(["serve", MODEL, "--max-model-len", "2048"]).max_model_len, 2048);
   assert.throws(() => parseCli(["run", MODEL]), /Unknown command 'run'/);
   assert.throws(() => parseCli(["serve"]), /Missing MODEL/);
-  assert.throws(() => parseCli(["serve", MODEL, "--max-model-len", "abc"]), /--max-model-len needs an integer/);
+  assert.throws(
+    () => parseCli(["serve", MODEL, "--max-model-len", "abc"]),
+    /--max-model-len needs an integer/,
+  );
 });
 
 Deno.test("main.ts serves: vLLM's startup lines, /health, then SIGTERM exits 0", async () => {
   const port = freePort();
-  const p = spawn([MODEL, "--port", String(port), "--max-model-len", "4096", "--sim-startup-time-scale", "0.01"]);
+  const p = spawn([
+    MODEL,
+    "--port",
+    String(port),
+    "--max-model-len",
+    "4096",
+    "--sim-startup-time-scale",
+    "0.01",
+  ]);
   await p.ready;
   const health = await fetch(`http://127.0.0.1:${port}/health`);
   assert.equal(health.status, 200);
@@ -107,7 +118,15 @@ Deno.test("main.ts exits 2 on bad flags, naming the flag", async () => {
 
 Deno.test("main.ts dies with code 137 after --sim-crash-after-requests", async () => {
   const port = freePort();
-  const p = spawn([MODEL, "--port", String(port), "--sim-startup-time-scale", "0.001", "--sim-crash-after-requests", "1"]);
+  const p = spawn([
+    MODEL,
+    "--port",
+    String(port),
+    "--sim-startup-time-scale",
+    "0.001",
+    "--sim-crash-after-requests",
+    "1",
+  ]);
   await p.ready;
   const r = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
     method: "POST",

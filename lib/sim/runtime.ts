@@ -6,8 +6,8 @@
  * Clock: the server clock in ms, `performance.timeOrigin + performance.now()` for the real one, injectable
  * (`virtualClock()` runs the same code without waiting, for fast tests). Steps run back to back on the
  * simulated timeline (the next step starts when the previous one was scheduled to end, like a GPU that
- * never idles while it has work); when the driver falls behind by more than `catch_up_ms` it restarts the
- * timeline at the present rather than running steps in the past.
+ * never idles while it has work), so lateness of the driver delays delivery but not the simulated
+ * timeline; only when it falls behind by more than `catch_up_ms` does it restart the timeline at the present.
  *
  * Ground truth per request, on the server clock: arrival, each token written (the first is TTFT's end),
  * end. "Written" is the moment the listener returned, i.e. the bytes were handed to the response stream.
@@ -129,6 +129,10 @@ export interface GroundTruth {
   token_ms: number[];
   /** When the last token (or the finish) was written; undefined while running or when detached. */
   end_ms?: number;
+  /** When the simulated engine produced the first token (its step's scheduled end); write time minus this is lateness. */
+  first_token_scheduled_ms?: number;
+  /** Largest lateness of a token's write behind its scheduled time, ms (the server's own timing error). */
+  max_lateness_ms?: number;
   finish_reason?: string;
 }
 
@@ -149,7 +153,11 @@ export interface SimRuntimeOptions {
   /** Extra ms of the first step after the engine sat idle this many seconds (0 when not applicable). */
   idle_penalty_ms?: (idle_s: number) => number;
   metrics?: SimMetrics;
-  /** How far behind the simulated timeline may run before restarting it at the present. Default 1 ms. */
+  /**
+   * How far behind the simulated timeline the driver may run before restarting it at the present.
+   * Default 50 ms: small lateness only delays delivery, so step boundaries (and so batching, prefix hits
+   * and TTFT) stay exactly those of `simulate()` for the same arrivals.
+   */
   catch_up_ms?: number;
   /** Ground-truth records kept (oldest dropped first). Default 100,000. */
   max_ground_truth?: number;
@@ -308,7 +316,7 @@ export class SimRuntime implements AsyncDisposable {
   async #run(): Promise<void> {
     while (!this.#closed) {
       const now = this.clock.now();
-      const catchUp = this.#opts.catch_up_ms ?? 1;
+      const catchUp = this.#opts.catch_up_ms ?? 50;
       let start = this.#last_end_ms !== undefined && now - this.#last_end_ms <= catchUp
         ? this.#last_end_ms
         : now;
@@ -372,8 +380,11 @@ export class SimRuntime implements AsyncDisposable {
       const gt = live.gt;
       const m = this.#opts.metrics;
       if (o.token) {
+        const late = t - o.token.t_ms;
+        if (gt.max_lateness_ms === undefined || late > gt.max_lateness_ms) gt.max_lateness_ms = late;
         if (gt.first_token_ms === undefined) {
           gt.first_token_ms = t;
+          gt.first_token_scheduled_ms = o.token.t_ms;
           m?.firstToken(live.req.prompt_ids.length, (t - gt.arrival_ms) / 1000);
         } else m?.token((t - gt.token_ms[gt.token_ms.length - 1]) / 1000);
         gt.token_ms.push(t);

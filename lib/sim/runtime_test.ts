@@ -32,7 +32,11 @@ function run(rt: SimRuntime, id: string, max_tokens: number, delay = 0) {
 
 Deno.test("tokens are written at the scheduled times and recorded as ground truth", async () => {
   const steps: StepTiming[] = [];
-  await using rt = new SimRuntime({ scheduler: scheduler(), clock: virtualClock(1000), onStep: (t) => steps.push(t) });
+  await using rt = new SimRuntime({
+    scheduler: scheduler(),
+    clock: virtualClock(1000),
+    onStep: (t) => steps.push(t),
+  });
   const outs = await run(rt, "a", 5);
   assert.equal(outs.filter((o) => o.token).length, 5);
   const gt = rt.groundTruth("a")!;
