@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parseServeConfig } from "../engine/config.ts";
-import { type GroundTruth } from "./runtime.ts";
+import type { GroundTruth } from "./runtime.ts";
 import { serveSim } from "./server.ts";
 import { simulate, type WorkloadRequest } from "./simulate.ts";
 import { syntheticTokenIds } from "./tokenizer.ts";
