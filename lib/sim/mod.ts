@@ -72,3 +72,42 @@ export type {
   Workload,
   WorkloadRequest,
 } from "./simulate.ts";
+export { CRASH_EXIT_CODE, createFaults, seededRandom as simFaultRandom } from "./faults.ts";
+export type { FaultFlags, Faults, RequestFaults } from "./faults.ts";
+export {
+  fitErrorMessage,
+  formatCount,
+  formatLogLine,
+  nonDefaultArgs,
+  serverUpSteps,
+  SIM_SCALE_PREFIX,
+  SIM_VERSION,
+  startupScript,
+  VLLM_VERSION_MIMICKED,
+} from "./log.ts";
+export type { LogLevel, LogProc, LogRecord, Phase as LogPhase, ScriptStep, StartupInput } from "./log.ts";
+export {
+  buckets125,
+  createSimMetrics,
+  ITERATION_TOKENS_BUCKETS,
+  ITL_BUCKETS_S,
+  REQUEST_LATENCY_BUCKETS_S,
+  TTFT_BUCKETS_S,
+} from "./metrics.ts";
+export type { FinishedTiming, SimMetrics, SimMetricsInit } from "./metrics.ts";
+export { realClock, SimRuntime, virtualClock } from "./runtime.ts";
+export type {
+  GroundTruth as SimGroundTruth,
+  RealClockOptions,
+  RequestListener,
+  RequestOutput,
+  SimClock,
+  SimRuntimeOptions,
+  StepTiming,
+} from "./runtime.ts";
+export { createSim, SimFitError } from "./instance.ts";
+export type { Sim, SimHostOptions } from "./instance.ts";
+export { ARRIVAL_HEADER, createSimHandler, serveSim } from "./server.ts";
+export type { ServeSimOptions, SimServer } from "./server.ts";
+export { main as simCli, parseCli as parseSimCli } from "./main.ts";
+export type { CliIo } from "./main.ts";
