@@ -10,7 +10,7 @@ import { type GpuSpec, loadGpu, loadModel, type ModelSpec } from "./catalog.ts";
 import { createFaults, type Faults } from "./faults.ts";
 import { type EngineSettings, planMemory, resolveEngineSettings } from "./memory.ts";
 import { createSimMetrics, type SimMetrics } from "./metrics.ts";
-import { type SimClock, SimRuntime } from "./runtime.ts";
+import { realClock, type RealClockOptions, type SimClock, SimRuntime, type StepTiming } from "./runtime.ts";
 import { createScheduler } from "./scheduler.ts";
 import { frontendOverheadMs, idlePenaltyMs, makeStepTime, warmupPenaltyMs } from "./timing.ts";
 import { EOS_TOKEN_ID, VOCAB_SIZE } from "./tokenizer.ts";
@@ -29,6 +29,10 @@ export interface SimHostOptions {
   log?: (message: string) => void;
   /** How far the real-time driver may fall behind before restarting its timeline (runtime.ts; default 50 ms). */
   catch_up_ms?: number;
+  /** Options of the real clock, when `clock` is not given. */
+  real_clock?: RealClockOptions;
+  /** Called after each engine step's delivery (benchmarks). */
+  onStep?: (t: StepTiming) => void;
 }
 
 /** Thrown when one max_model_len request does not fit in the KV cache; the message is vLLM's. */
@@ -131,11 +135,12 @@ export function createSim(cfg: ServeConfig, host: SimHostOptions = {}): Sim {
   });
   const runtime = new SimRuntime({
     scheduler,
-    clock: host.clock,
+    clock: host.clock ?? realClock(host.real_clock),
     metrics,
     warmup_penalty_ms: warmupPenaltyMs(model, gpu, cfg),
     idle_penalty_ms: (idle_s) => idlePenaltyMs(gpu, idle_s),
     catch_up_ms: host.catch_up_ms,
+    onStep: host.onStep,
   });
   const sim: Sim = {
     cfg,

@@ -143,6 +143,8 @@ export interface StepTiming {
   scheduled_end_ms: number;
   /** Server clock when delivery of the step began, ms. */
   delivered_ms: number;
+  /** Server clock when the step's last output was written, ms (the step's worst lateness is this - scheduled_end_ms). */
+  finished_ms: number;
 }
 
 export interface SimRuntimeOptions {
@@ -411,6 +413,6 @@ export class SimRuntime implements AsyncDisposable {
         });
       }
     }
-    this.#opts.onStep?.({ outcome: out, scheduled_end_ms: end, delivered_ms });
+    this.#opts.onStep?.({ outcome: out, scheduled_end_ms: end, delivered_ms, finished_ms: this.clock.now() });
   }
 }

@@ -12,10 +12,9 @@ import { createSim, type Sim, type SimHostOptions } from "./instance.ts";
 import { SIM_VERSION } from "./log.ts";
 import {
   ApiError,
-  chatChunk,
   ChatRequest,
   chatResponse,
-  completionChunk,
+  chunkWriter,
   CompletionRequest,
   completionResponse,
   contextLengthError,
@@ -298,6 +297,7 @@ async function generate(sim: Sim, req: Request, kind: Generation["kind"]): Promi
       controller.close();
     };
     const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
+    const writer = chunkWriter(kind, head);
     let n = 0;
     submit((o) => {
       if (n >= stopAt) return false;
@@ -306,13 +306,8 @@ async function generate(sim: Sim, req: Request, kind: Generation["kind"]): Promi
         const f = o.finish;
         const reason = f ? f.reason : null;
         const run = g.continuous_usage ? usage(g.prompt_ids.length, n, undefined) : undefined;
-        const text = tokenText(o.token.token_id);
-        if (kind === "chat") {
-          if (n === 1) {
-            controller.enqueue(sse(chatChunk(head, { role: "assistant", content: "" }, null, run)));
-          }
-          controller.enqueue(sse(chatChunk(head, { content: text }, reason, run)));
-        } else controller.enqueue(sse(completionChunk(head, text, reason, run)));
+        if (kind === "chat" && n === 1) controller.enqueue(writer.role(run));
+        controller.enqueue(writer.content(tokenText(o.token.token_id), reason, run));
       }
       if (o.finish) {
         const f = finished(o.finish);

@@ -423,3 +423,15 @@ Deno.test("the openai client streams from the sim", async () => {
     (e: Any) => e.status === 400 && /n=3/.test(e.message),
   );
 });
+
+Deno.test("pre-rendered stream chunks are byte-identical to the chunk builders' JSON", async () => {
+  const { chunkWriter, chatChunk, completionChunk, sse } = await import("./openai_api.ts");
+  const h = { id: 'cmpl-"q"', created: 12, model: "m/x" };
+  const u = { prompt_tokens: 1, total_tokens: 3, completion_tokens: 2, prompt_tokens_details: null };
+  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+  const c = chunkWriter("completion", h), k = chunkWriter("chat", h);
+  assert.equal(dec(c.content(' a"\n', null)), dec(sse(completionChunk(h, ' a"\n', null))));
+  assert.equal(dec(c.content("b", "length", u)), dec(sse(completionChunk(h, "b", "length", u))));
+  assert.equal(dec(k.content("b", "stop")), dec(sse(chatChunk(h, { content: "b" }, "stop"))));
+  assert.equal(dec(k.role(u)), dec(sse(chatChunk(h, { role: "assistant", content: "" }, null, u))));
+});
