@@ -1,4 +1,15 @@
-/** lib/engine: see shared/DESIGN.md. @module */
+/**
+ * lib/engine: the typed `ServeConfig`, its `vllm serve` flags, `launch()` for the `vllm`, `sim` and
+ * `external` engines (process groups, readiness, stop on dispose, error and signals), and the
+ * version-tolerant vLLM startup-log parser. See shared/DESIGN.md and docs/adr/0002-process-lifecycle.md.
+ * @module
+ */
 export * from "./config.ts";
 export type * from "./types.ts";
 export * from "./argv.ts";
+export { engineArgv, freePort, launch, type LaunchOptions, ProcessEngine } from "./launch.ts";
+export { apiKey, attachExternal, type ExternalOptions, isLoopbackHost } from "./external.ts";
+export { derivePhases, parseStartupLog, StartupLogParser } from "./startup_log.ts";
+export { defaultEngineKind, type EngineProbes, findOnPath, vllmAvailable } from "./default_engine.ts";
+export { groupMembers, pidAlive } from "./process_group.ts";
+export { liveEngineCount } from "./registry.ts";
