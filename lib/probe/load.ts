@@ -305,22 +305,25 @@ function sampleEventLoopLag(clock: Clock, interval_ms: number): { samples: numbe
   return { samples, stop: () => clearTimeout(timer) };
 }
 
-/** Sleeps until the clock reads `t_ms`; false if the signal aborted first. */
-function sleepUntil(clock: Clock, t_ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  const delay = t_ms - clock.now();
-  if (delay <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, delay);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+/** Sleeps until the clock reads `t_ms` (never earlier); false if the signal aborted first. */
+async function sleepUntil(clock: Clock, t_ms: number, signal: AbortSignal): Promise<boolean> {
+  // Timers take whole milliseconds and may truncate: round up, and sleep again if woken early.
+  for (let delay = t_ms - clock.now(); delay > 0; delay = t_ms - clock.now()) {
+    if (signal.aborted) return false;
+    const fired = await new Promise<boolean>((resolve) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(true);
+      }, Math.ceil(delay));
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    if (!fired) return false;
+  }
+  return !signal.aborted;
 }
 
 /** A counting semaphore whose waiters are served in order. */

@@ -9,3 +9,4 @@ export * from "./stream.ts";
 export * from "./schedule.ts";
 export * from "./load.ts";
 export * from "./testing/dial_server.ts";
+export * from "./schema.ts";

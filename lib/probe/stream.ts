@@ -28,6 +28,9 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
+/** Size of the per-request read buffer: a read returns at most this many bytes (the rest waits). */
+const READ_BUFFER_BYTES = 16 * 1024;
+
 /** Default request timeout, long enough for a cold engine's first request. */
 export const DEFAULT_TIMEOUT_MS = 300_000;
 
@@ -202,18 +205,29 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
       rec.t_end_ms = clock.now();
       return fail(rec, "bad_stream", `Expected a text/event-stream response, got "${type || "no body"}".`);
     }
-    const reader = res.body.getReader();
+    // One buffer per request, read into and reused (BYOB): no new ArrayBuffer per network read, which
+    // keeps the garbage collector (whose pauses are measurement error) quiet. See docs/adr/0003-clock.md.
+    // Bodies that are not byte streams fall back to the default reader.
+    let byob: ReadableStreamBYOBReader | undefined;
+    let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    try {
+      byob = res.body.getReader({ mode: "byob" });
+    } catch {
+      plain = res.body.getReader();
+    }
     const decoder = new TextDecoder();
+    let buffer = new Uint8Array(byob ? READ_BUFFER_BYTES : 0);
     while (true) {
-      const { value, done: eof } = await reader.read();
+      const { value, done: eof } = byob ? await byob.read(buffer) : await plain!.read();
       t_read = clock.now();
-      if (eof) {
+      if (eof || value === undefined) {
         parser.feed(decoder.decode());
         break;
       }
       parser.feed(decoder.decode(value, { stream: true }));
+      if (byob) buffer = new Uint8Array(value.buffer as ArrayBuffer);
       if (failure) {
-        await reader.cancel().catch(() => {});
+        await (byob ?? plain)!.cancel().catch(() => {});
         break;
       }
     }

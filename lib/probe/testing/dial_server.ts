@@ -377,7 +377,7 @@ function sleepUntil(now: () => number, t_ms: number, signal: AbortSignal): Promi
     const timer = setTimeout(() => {
       signal.removeEventListener("abort", onAbort);
       resolve(true);
-    }, delay);
+    }, Math.ceil(delay));
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }

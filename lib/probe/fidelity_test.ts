@@ -1,0 +1,99 @@
+/**
+ * Issue 2's acceptance criterion: against a server with a 200 ms first-token delay and 10 ms between
+ * tokens, the probe measures TTFT within 5 ms and ITL within 2 ms of the server's own ground truth, at
+ * concurrency 1 and 32 (p50 and p95 of the per-request / per-gap error).
+ *
+ * The ground truth is the dial server's: TTFT = first token written - request arrival, ITL = gap between
+ * successive token writes, on the same clock as the probe. Output lengths vary (20-27 tokens) as real
+ * requests do, so closed-loop slots free at different times. An attempt whose own self-check says the
+ * client was not fit to measure (event-loop lag p99 over 5 ms: the machine is busy) is not a measurement;
+ * it is retried, and only a valid attempt is judged.
+ */
+import assert from "node:assert/strict";
+import { percentile } from "../analysis/stats.ts";
+import { createClock } from "./clock.ts";
+import { runLoad, type SelfCheck } from "./load.ts";
+import { dialServer } from "./testing/dial_server.ts";
+
+const TTFT_TOLERANCE_MS = 5;
+const ITL_TOLERANCE_MS = 2;
+/** Attempts the self-check invalidates are retried, up to this many (each about 1 s at concurrency 32). */
+const MAX_ATTEMPTS = 8;
+
+interface Attempt {
+  ttft_err_ms: number[];
+  itl_err_ms: number[];
+  self_check: SelfCheck;
+}
+
+async function measure(n: number, count: number, warmup: number): Promise<Attempt> {
+  const clock = createClock();
+  await using srv = await dialServer({
+    ttft_ms: 200,
+    itl_ms: 10,
+    clock,
+    dial: (r) => ({ tokens: 20 + (r.index % 8) }),
+  });
+  const req = { endpoint: "completions" as const, model: "dial-model", prompt: "fidelity", max_tokens: 32 };
+  const { records, self_check } = await runLoad(srv.baseUrl, () => req, { kind: "concurrency", n }, {
+    count,
+    warmup,
+    clock,
+  });
+  const ttft_err_ms: number[] = [];
+  const itl_err_ms: number[] = [];
+  for (const r of records) {
+    if (r.phase === "warmup") continue;
+    assert.ok(r.ok, r.error_message);
+    const truth = srv.truth(r.request_id)!;
+    assert.equal(r.chunk_ms.length, truth.token_ms.length, "one content chunk per token written");
+    const ttft = r.t_first_content_ms! - r.t_send_ms;
+    ttft_err_ms.push(Math.abs(ttft - (truth.first_token_ms! - truth.arrival_ms)));
+    for (let i = 1; i < r.chunk_ms.length; i++) {
+      const gap = r.chunk_ms[i] - r.chunk_ms[i - 1];
+      itl_err_ms.push(Math.abs(gap - (truth.token_ms[i] - truth.token_ms[i - 1])));
+    }
+  }
+  return { ttft_err_ms, itl_err_ms, self_check };
+}
+
+const fmt = (xs: number[]) =>
+  `p50 ${percentile(xs, 50)!.toFixed(2)} p95 ${percentile(xs, 95)!.toFixed(2)} max ${
+    Math.max(...xs).toFixed(2)
+  }`;
+
+for (const [n, count, warmup] of [[1, 3, 1], [32, 32, 32]]) {
+  Deno.test(`the probe measures TTFT within 5 ms and ITL within 2 ms at concurrency ${n}`, async () => {
+    const lags: string[] = [];
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const a = await measure(n, count, warmup);
+      const lag = a.self_check.event_loop_lag;
+      console.log(
+        `c=${n} attempt ${attempt}: TTFT error ${fmt(a.ttft_err_ms)} ms; ITL error ${
+          fmt(a.itl_err_ms)
+        } ms; ` +
+          `event-loop lag p99 ${lag.p99_ms?.toFixed(1)} ms${
+            a.self_check.client_ok ? "" : " (invalid: retry)"
+          }`,
+      );
+      if (!a.self_check.client_ok) {
+        lags.push(lag.p99_ms!.toFixed(1));
+        continue;
+      }
+      for (const p of [50, 95]) {
+        assert.ok(
+          percentile(a.ttft_err_ms, p)! <= TTFT_TOLERANCE_MS,
+          `TTFT error p${p}: ${fmt(a.ttft_err_ms)}`,
+        );
+        assert.ok(percentile(a.itl_err_ms, p)! <= ITL_TOLERANCE_MS, `ITL error p${p}: ${fmt(a.itl_err_ms)}`);
+      }
+      return;
+    }
+    assert.fail(
+      `No valid fidelity measurement in ${MAX_ATTEMPTS} attempts: event-loop lag p99 was ${
+        lags.join(", ")
+      } ms (limit 5 ms). ` +
+        `The machine is too busy to measure the client; rerun when it is quieter.`,
+    );
+  });
+}
