@@ -77,7 +77,7 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
   }
   const key = apiKey(cfg);
   opts.signal?.throwIfAborted();
-  const port = cfg.port !== 0 ? cfg.port : await freePort();
+  const port = cfg.port !== 0 ? checkPortFree(cfg.port) : await freePort();
   const resolved: ServeConfig = { ...cfg, port };
   const argv = engineArgv(resolved, opts);
   const env: Record<string, string> = {
@@ -103,7 +103,9 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
     }).spawn();
   } catch (err) {
     throw new Error(
-      `Cannot start engine '${cfg.engine}': cannot run '${argv[0]}' (${(err as Error).message}). ` +
+      `Cannot start engine: cannot run '${argv[0]}' for engine '${cfg.engine}' (${
+        (err as Error).message
+      }). ` +
         (cfg.engine === "vllm"
           ? "Install vLLM, or point SERVELAB_VLLM_BIN (or LaunchOptions.vllm_command) at it."
           : "Check the Deno executable."),
@@ -157,7 +159,7 @@ export function engineArgv(cfg: ServeConfig, opts: Pick<LaunchOptions, "vllm_com
       const main = filePath(new URL("../sim/main.ts", import.meta.url));
       if (!exists(main)) {
         throw new Error(
-          `Cannot start engine 'sim': ${main} does not exist (the embedded engine is missing).`,
+          `Cannot start engine: ${main} does not exist (engine 'sim' is missing from this checkout).`,
         );
       }
       const config = filePath(new URL("../../deno.json", import.meta.url));
@@ -179,6 +181,23 @@ export async function freePort(): Promise<number> {
   l.close();
   await Promise.resolve();
   return port;
+}
+
+/**
+ * Throws when something already listens on 127.0.0.1:`port` (a stale engine would answer our /health).
+ * Returns the port.
+ */
+function checkPortFree(port: number): number {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return port;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    throw new Error(
+      `Cannot start engine: port ${port} on 127.0.0.1 is already in use (a stale engine?). ` +
+        "Stop whatever listens there, or set ServeConfig.port to 0 to pick a free port.",
+    );
+  }
 }
 
 /** An engine process the lab started. A resource with a lifecycle, hence a class. */
@@ -300,13 +319,13 @@ class StartError extends Error {
     if (this.reason === "exited") {
       const how = st?.signal ? `was killed by ${st.signal}` : `exited with code ${st?.code}`;
       lines.push(
-        `Cannot start engine '${e.kind}': process ${how} before GET ${e.baseUrl}/health answered 200.`,
+        `Cannot start engine: process ${how} before GET ${e.baseUrl}/health answered 200 (engine '${e.kind}').`,
       );
     } else {
       lines.push(
-        `Cannot start engine '${e.kind}': not ready after ${this.timeout_ms} ms (GET ${e.baseUrl}/health never ` +
-          "answered 200); its process group was stopped. Raise LaunchOptions.ready_timeout_ms if it was " +
-          "still loading.",
+        `Cannot start engine: not ready after ${this.timeout_ms} ms (engine '${e.kind}', GET ${e.baseUrl}/health ` +
+          "never answered 200); its process group was stopped. Raise LaunchOptions.ready_timeout_ms if it " +
+          "was still loading.",
       );
     }
     const fit = report.fit_error;

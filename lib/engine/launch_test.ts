@@ -80,7 +80,10 @@ Deno.test("a child that dies before ready gives a clear error with the fit error
     opts,
   ).then(() => undefined, (e: Error) => e);
   assert.ok(err instanceof Error, "launch rejects");
-  assert.match(err.message, /^Cannot start engine 'vllm': process exited with code 1 before GET http/);
+  assert.match(
+    err.message,
+    /^Cannot start engine: process exited with code 1 before GET http:\/\/127\.0\.0\.1:\d+\/health answered 200 \(engine 'vllm'\)\./,
+  );
   assert.match(err.message, /max_model_len 262144 needs 62 GiB of KV cache, but only 48\.66 GiB/);
   assert.match(err.message, /vLLM estimates max_model_len 205728 fits/);
   assert.match(err.message, /Log: \/.*\.log/);
@@ -98,7 +101,7 @@ Deno.test("a readiness timeout stops the group and says how long it waited", asy
       vllmCfg({ FAKE_VLLM_MODE: "never_healthy", FAKE_VLLM_GRANDCHILD: "1", FAKE_VLLM_PID_FILE: pidFile }),
       { ...opts, ready_timeout_ms: 1_500 },
     ),
-    /Cannot start engine 'vllm': not ready after 1500 ms .*\n(.|\n)*Log: /,
+    /Cannot start engine: not ready after 1500 ms .*\n(.|\n)*Log: /,
   );
   const { pid, grandchild } = pids();
   assert.ok(!pidAlive(pid) && !pidAlive(grandchild));
@@ -181,6 +184,25 @@ Deno.test("aborting the signal stops a running engine and cancels a launch in pr
   await assert.rejects(pending, (e: Error) => e.name === "AbortError");
   const { pid, grandchild } = pids();
   assert.ok(!pidAlive(pid) && !pidAlive(grandchild));
+});
+
+Deno.test("a port already in use is refused before spawning, and a missing vllm binary is named", async () => {
+  const { opts } = setup();
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  try {
+    await assert.rejects(
+      launch(vllmCfg({}, { port }), opts),
+      new RegExp(`Cannot start engine: port ${port} on 127\\.0\\.0\\.1 is already in use .*port to 0`),
+    );
+  } finally {
+    l.close();
+  }
+  await assert.rejects(
+    launch(vllmCfg({}), { ...opts, vllm_command: ["/nonexistent/servelab-no-vllm"] }),
+    /Cannot start engine: cannot run '\/nonexistent\/servelab-no-vllm' .*SERVELAB_VLLM_BIN/,
+  );
+  assert.equal(liveEngineCount(), 0);
 });
 
 Deno.test("engineArgv: vllm from SERVELAB_VLLM_BIN or vllm_command; sim runs lib/sim/main.ts", () => {
