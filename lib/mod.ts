@@ -11,3 +11,4 @@ export * from "./analysis/mod.ts";
 export * from "./report/mod.ts";
 export * from "./run/mod.ts";
 export * from "./sim/mod.ts";
+export * from "./tiers/mod.ts";

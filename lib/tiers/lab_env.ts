@@ -1,0 +1,145 @@
+/**
+ * The lab-wide parameters every tier notebook shares, read from `SERVELAB_*` environment variables
+ * (`./servelab run` sets them; a notebook opened in JupyterLab uses the defaults), and the engine
+ * configuration they imply.
+ *
+ * @example
+ * ```ts
+ * const lab = labEnv();
+ * const cfg = serveConfigFor(lab, { max_model_len: 4096 });
+ * ```
+ * @module
+ */
+import { z } from "zod";
+import { EngineKind, parseServeConfig, type ServeConfig, type ServeConfigInput } from "../engine/config.ts";
+import { defaultEngineKind } from "../engine/default_engine.ts";
+
+/** The default model: the design's first SLM. */
+export const DEFAULT_MODEL = "Qwen/Qwen2.5-1.5B-Instruct";
+
+/** Run sizes: `default` is the real lesson; `test` is the smallest run that still shows the behaviour. */
+export const RunSize = z.enum(["default", "test"]);
+export type RunSize = z.infer<typeof RunSize>;
+
+const intFromEnv = z.string().regex(/^\d+$/, "expected a non-negative integer").transform(Number);
+
+/** Environment variables a tier reads, with what each means. */
+export const LAB_ENV_VARS = {
+  SERVELAB_ENGINE: "vllm | sim | external (default: vllm when vllm and a GPU are present, else sim)",
+  SERVELAB_MODEL: `model id or path (default ${DEFAULT_MODEL})`,
+  SERVELAB_URL: "base URL of an external engine (engine external)",
+  SERVELAB_SIM_GPU: "GPU profile of the embedded engine (default H100-80GB)",
+  SERVELAB_SIZE: "default | test (test: the smallest run that still shows each behaviour)",
+  SERVELAB_SEED: "seed for workloads and the engine (default 0)",
+  SERVELAB_API_KEY_ENV: "name of the environment variable that holds the API key",
+  SERVELAB_ENGINE_ARGS: "extra `vllm serve` flags, space-separated, passed through untouched",
+  SERVELAB_STARTUP_TIME_SCALE: "embedded engine: factor applied to simulated startup waits (default 0.02)",
+} as const;
+
+/** The lab-wide parameters. */
+export const LabEnv = z.object({
+  engine: EngineKind,
+  model: z.string().min(1),
+  url: z.string().url().optional(),
+  sim_gpu: z.string().min(1),
+  size: RunSize,
+  seed: z.number().int().nonnegative(),
+  api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").optional(),
+  engine_args: z.array(z.string()),
+  startup_time_scale: z.number().positive().max(1),
+});
+export type LabEnv = z.infer<typeof LabEnv>;
+
+function fromEnv<T>(
+  env: Record<string, string | undefined>,
+  name: keyof typeof LAB_ENV_VARS,
+  schema: z.ZodType<T>,
+): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const why = r.error.issues.map((i) => i.message).join("; ");
+  throw new Error(
+    `${name}='${raw}' is not valid: ${why}. It means: ${LAB_ENV_VARS[name]}. Fix it or unset it.`,
+  );
+}
+
+/**
+ * Reads the lab parameters from the environment, with a clear error that names the variable.
+ *
+ * @example
+ * ```ts
+ * labEnv({ SERVELAB_ENGINE: "sim", SERVELAB_SIZE: "test" }).size; // "test"
+ * ```
+ */
+export function labEnv(env: Record<string, string | undefined> = Deno.env.toObject()): LabEnv {
+  const engine = fromEnv(env, "SERVELAB_ENGINE", EngineKind) ?? defaultEngineKind();
+  const url = fromEnv(env, "SERVELAB_URL", z.string().url());
+  if (engine === "external" && !url) {
+    throw new Error("SERVELAB_ENGINE=external needs SERVELAB_URL (e.g. http://127.0.0.1:8000).");
+  }
+  const scale = fromEnv(
+    env,
+    "SERVELAB_STARTUP_TIME_SCALE",
+    z.string().transform(Number).pipe(z.number().positive("expected a number in (0, 1]").max(1)),
+  );
+  return LabEnv.parse({
+    engine,
+    model: fromEnv(env, "SERVELAB_MODEL", z.string()) ?? DEFAULT_MODEL,
+    url,
+    sim_gpu: fromEnv(env, "SERVELAB_SIM_GPU", z.string()) ?? "H100-80GB",
+    size: fromEnv(env, "SERVELAB_SIZE", RunSize) ?? "default",
+    seed: fromEnv(env, "SERVELAB_SEED", intFromEnv) ?? 0,
+    api_key_env: fromEnv(env, "SERVELAB_API_KEY_ENV", z.string()),
+    engine_args: (fromEnv(env, "SERVELAB_ENGINE_ARGS", z.string()) ?? "").split(/\s+/).filter(Boolean),
+    startup_time_scale: scale ?? 0.02,
+  });
+}
+
+/**
+ * The engine configuration for a tier: the lab's engine, model and seed, with the tier's overrides.
+ *
+ * @example
+ * ```ts
+ * serveConfigFor(labEnv(), { enable_prefix_caching: false }).enable_prefix_caching; // false
+ * ```
+ */
+export function serveConfigFor(lab: LabEnv, overrides: Partial<ServeConfigInput> = {}): ServeConfig {
+  const { sim: simOverrides, extra_args, ...rest } = overrides;
+  return parseServeConfig({
+    engine: lab.engine,
+    model: lab.model,
+    url: lab.engine === "external" ? lab.url : undefined,
+    seed: lab.seed,
+    api_key_env: lab.api_key_env,
+    ...rest,
+    extra_args: [...lab.engine_args, ...(extra_args ?? [])],
+    sim: { gpu: lab.sim_gpu, startup_time_scale: lab.startup_time_scale, ...simOverrides },
+  }, "tier engine config");
+}
+
+/**
+ * How a report names the engine: real engines by kind and version; the embedded engine always says
+ * SIMULATED and names its GPU profile.
+ *
+ * @example
+ * ```ts
+ * engineLabel(cfg, "0.11.0+servelab-sim.0.1.0"); // "SIMULATED: embedded engine, H100-80GB profile (...)"
+ * ```
+ */
+export function engineLabel(cfg: ServeConfig, version?: string): string {
+  const v = version ? ` ${version}` : "";
+  switch (cfg.engine) {
+    case "sim":
+      return `SIMULATED: embedded engine${v}, ${cfg.sim.gpu} profile, model ${cfg.model}`;
+    case "vllm":
+      return `vLLM${v}, model ${cfg.model}`;
+    case "external":
+      return `external server at ${cfg.url}${v}, model ${cfg.model}`;
+    default: {
+      const never: never = cfg.engine;
+      throw new Error(`Unknown engine ${never}`);
+    }
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * lib/tiers: what the tier notebooks share (lab parameters from SERVELAB_* variables, engine config).
+ * @module
+ */
+export * from "./lab_env.ts";
