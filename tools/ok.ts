@@ -1,0 +1,248 @@
+/**
+ * The one gate: `deno task ok` and `./servelab test` run it, and CI reads its last line.
+ *
+ * Steps, in order: fmt (check), lint, check (lib/ tools/ bench/), nbcheck (the notebooks' code),
+ * nbstrip (no outputs committed), test (`deno test --parallel`), notebooks (every notebooks/*.ipynb
+ * executed with SERVELAB_SIZE=test and SERVELAB_ENGINE=sim into reports/test-<timestamp>/).
+ * Each step prints its result and time; `test` counts the tests deno ran, every other step counts as
+ * one. The output ends with exactly one line `N passed, N failed` (children's output is indented, so
+ * no other line looks like it); the exit code is 1 if anything failed.
+ *
+ *   deno run -A tools/ok.ts [--only step,...] [--skip step,...] [--no-notebooks]
+ * @module
+ */
+import { join } from "node:path";
+import { createRun, finishRun } from "../lib/run/run_dir.ts";
+import { ROOT, runNotebooks } from "./_jupyter.ts";
+import { listNotebooks } from "./_notebooks.ts";
+
+/** The gate's steps, in order. */
+export const STEPS = ["fmt", "lint", "check", "nbcheck", "nbstrip", "test", "notebooks"] as const;
+export type Step = typeof STEPS[number];
+
+/** Counts from deno test's closing line: `ok | 12 passed (3 steps) | 0 failed (2s)`. */
+export interface TestCounts {
+  passed: number;
+  failed: number;
+  steps?: number;
+}
+
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Parses deno test's summary line (the last one in `output`), or undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * parseDenoTestSummary("FAILED | 3 passed | 1 failed (1s)"); // { passed: 3, failed: 1 }
+ * ```
+ */
+export function parseDenoTestSummary(output: string): TestCounts | undefined {
+  const lines = output.replace(ANSI, "").split("\n").reverse();
+  for (const line of lines) {
+    const m = line.match(/^\s*(?:ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed/);
+    if (m) {
+      const counts: TestCounts = { passed: Number(m[1]), failed: Number(m[3]) };
+      if (m[2] !== undefined) counts.steps = Number(m[2]);
+      return counts;
+    }
+  }
+  return undefined;
+}
+
+/** Parsed command line of the gate. */
+export interface OkArgs {
+  steps: Step[];
+}
+
+/**
+ * The steps to run for the given flags.
+ *
+ * @example
+ * ```ts
+ * parseOkArgs(["--skip", "fmt,lint", "--no-notebooks"]).steps; // ["check", "nbcheck", "nbstrip", "test"]
+ * ```
+ */
+export function parseOkArgs(args: readonly string[]): OkArgs {
+  let only: Step[] | undefined;
+  const skip = new Set<Step>();
+  const list = (flag: string, v: string | undefined): Step[] => {
+    if (!v) throw new Error(`${flag} needs a comma-separated list of steps (${STEPS.join(", ")}).`);
+    return v.split(",").map((s) => {
+      if (!(STEPS as readonly string[]).includes(s)) {
+        throw new Error(`Unknown step '${s}' in ${flag}; steps are ${STEPS.join(", ")}.`);
+      }
+      return s as Step;
+    });
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a];
+    if (flag === "--only") only = list(flag, inline ?? args[++i]);
+    else if (flag === "--skip") list(flag, inline ?? args[++i]).forEach((s) => skip.add(s));
+    else if (flag === "--no-notebooks") skip.add("notebooks");
+    else {throw new Error(
+        `Unknown option '${a}'. Usage: ok.ts [--only step,...] [--skip step,...] [--no-notebooks]`,
+      );}
+  }
+  return { steps: STEPS.filter((s) => (only ? only.includes(s) : true) && !skip.has(s)) };
+}
+
+/** Copies a child's stream to ours, indenting each line, and keeps the text. */
+async function relay(
+  stream: ReadableStream<Uint8Array>,
+  to: typeof Deno.stdout,
+  keep: string[],
+): Promise<void> {
+  const dec = new TextDecoder();
+  const enc = new TextEncoder();
+  let atStart = true;
+  for await (const chunk of stream) {
+    const text = dec.decode(chunk, { stream: true });
+    keep.push(text);
+    let out = "";
+    for (const ch of text) {
+      if (atStart && ch !== "\n") out += "  ";
+      out += ch;
+      atStart = ch === "\n";
+    }
+    await to.write(enc.encode(out));
+  }
+}
+
+/** Runs a command from the repo root, streaming its output (indented). */
+async function exec(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{
+  code: number;
+  output: string;
+}> {
+  console.log(`  $ ${[cmd === Deno.execPath() ? "deno" : cmd, ...args].join(" ")}`);
+  const child = new Deno.Command(cmd, { args, cwd: ROOT, env, stdout: "piped", stderr: "piped" }).spawn();
+  const keep: string[] = [];
+  await Promise.all([relay(child.stdout, Deno.stdout, keep), relay(child.stderr, Deno.stderr, keep)]);
+  const { code } = await child.status;
+  return { code, output: keep.join("") };
+}
+
+function existing(dirs: string[]): string[] {
+  return dirs.filter((d) => {
+    try {
+      return Deno.statSync(join(ROOT, d)).isDirectory;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function stamp(now = new Date()): string {
+  return now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+}
+
+interface StepResult {
+  step: Step;
+  passed: number;
+  failed: number;
+  seconds: number;
+  note: string;
+}
+
+async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
+  const deno = Deno.execPath();
+  const one = (code: number, note = "") => ({
+    step,
+    passed: code === 0 ? 1 : 0,
+    failed: code === 0 ? 0 : 1,
+    note,
+  });
+  switch (step) {
+    case "fmt":
+      return one((await exec(deno, ["fmt", "--check"])).code);
+    case "lint":
+      return one((await exec(deno, ["lint"])).code);
+    case "check":
+      return one((await exec(deno, ["check", ...existing(["lib/", "tools/", "bench/"])])).code);
+    case "nbcheck":
+      return one((await exec(deno, ["run", "-A", "tools/nbcheck.ts", "notebooks/"])).code);
+    case "nbstrip":
+      return one((await exec(deno, ["run", "-A", "tools/nbstrip.ts", "--check", "notebooks/"])).code);
+    case "test": {
+      const r = await exec(deno, ["test", "-A", "--parallel", ...existing(["lib/", "tools/", "bench/"])]);
+      const counts = parseDenoTestSummary(r.output);
+      if (!counts) return { ...one(r.code, "no summary line from deno test"), step };
+      const failed = r.code !== 0 && counts.failed === 0 ? 1 : counts.failed;
+      const steps = counts.steps ? ` (${counts.steps} steps)` : "";
+      const note = `${counts.passed} tests passed${steps}, ${counts.failed} failed` +
+        (failed !== counts.failed ? `; deno test exited ${r.code}` : "");
+      return { step, passed: counts.passed, failed, note };
+    }
+    case "notebooks": {
+      const notebooks = (await listNotebooks([join(ROOT, "notebooks")])).filter((p) =>
+        !p.includes("/notebooks/.ipynb_checkpoints/") && /\/notebooks\/[^/]+\.ipynb$/.test(p)
+      );
+      if (notebooks.length === 0) return one(0, "no notebooks in notebooks/ yet");
+      const run = await createRun({ engine: "sim", id: `test-${stamp()}`, params: { size: "test" } });
+      console.log(`  reports: ${run.dir}`);
+      const r = await runNotebooks(notebooks, {
+        out: run.dir,
+        env: { SERVELAB_SIZE: "test", SERVELAB_ENGINE: "sim", SERVELAB_RUN_DIR: run.dir },
+      });
+      await finishRun(
+        run,
+        r.code === 0 ? "complete" : "failed",
+        r.code === 0 ? undefined : "notebooks failed",
+      );
+      const s = r.summary;
+      return one(
+        r.code,
+        s ? `${s.passed} of ${notebooks.length} notebooks passed -> ${run.dir}` : `-> ${run.dir}`,
+      );
+    }
+    default: {
+      const never: never = step;
+      throw new Error(`Unknown step ${never}`);
+    }
+  }
+}
+
+/** Runs the gate; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let parsed: OkArgs;
+  try {
+    parsed = parseOkArgs(args);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  const results: StepResult[] = [];
+  for (const step of parsed.steps) {
+    console.log(`\n== ${step}`);
+    const t0 = performance.now();
+    let r: Omit<StepResult, "seconds">;
+    try {
+      r = await runStep(step);
+    } catch (err) {
+      console.error(`  ${step}: ${(err as Error).stack ?? err}`);
+      r = { step, passed: 0, failed: 1, note: `crashed: ${(err as Error).message}` };
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    results.push({ ...r, seconds });
+    console.log(
+      `-- ${step}: ${r.failed ? "FAILED" : "ok"} (${seconds.toFixed(1)} s)${r.note ? ` ${r.note}` : ""}`,
+    );
+  }
+  console.log("\nsummary:");
+  for (const r of results) {
+    console.log(
+      `  ${r.step.padEnd(10)} ${(r.failed ? "FAILED" : "ok").padEnd(7)} ${
+        r.seconds.toFixed(1).padStart(6)
+      } s  ${r.note}`
+        .trimEnd(),
+    );
+  }
+  const passed = results.reduce((n, r) => n + r.passed, 0);
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { parseDenoTestSummary, parseOkArgs, STEPS } from "./ok.ts";
+
+Deno.test("the deno test summary is parsed from its last line, with steps, colours and failures", () => {
+  assert.deepEqual(parseDenoTestSummary("x\nok | 12 passed (3 steps) | 0 failed (2s)\n"), {
+    passed: 12,
+    failed: 0,
+    steps: 3,
+  });
+  assert.deepEqual(
+    parseDenoTestSummary(
+      "\x1b[0m\x1b[31mFAILED\x1b[0m | 9 passed | 1 failed \x1b[0m\x1b[38;5;245m(801ms)\x1b[0m",
+    ),
+    { passed: 9, failed: 1 },
+  );
+  assert.deepEqual(parseDenoTestSummary("ok | 1 passed (1 step) | 0 failed | 2 ignored (3s)"), {
+    passed: 1,
+    failed: 0,
+    steps: 1,
+  });
+  assert.deepEqual(
+    parseDenoTestSummary("ok | 2 passed | 0 failed (1s)\nlater output\nFAILED | 5 passed | 2 failed (1s)"),
+    { passed: 5, failed: 2 },
+  );
+  assert.equal(parseDenoTestSummary("error: Type checking failed."), undefined);
+});
+
+Deno.test("--only, --skip and --no-notebooks select steps in gate order; unknown steps are refused", () => {
+  assert.deepEqual(parseOkArgs([]).steps, [...STEPS]);
+  assert.deepEqual(parseOkArgs(["--only", "test,fmt"]).steps, ["fmt", "test"]);
+  assert.deepEqual(parseOkArgs(["--skip=fmt,lint", "--no-notebooks"]).steps, [
+    "check",
+    "nbcheck",
+    "nbstrip",
+    "test",
+  ]);
+  assert.throws(
+    () => parseOkArgs(["--only", "tests"]),
+    /Unknown step 'tests' in --only; steps are fmt, lint/,
+  );
+  assert.throws(() => parseOkArgs(["--only"]), /--only needs a comma-separated list/);
+  assert.throws(() => parseOkArgs(["--fast"]), /Unknown option '--fast'/);
+});
