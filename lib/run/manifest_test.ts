@@ -36,6 +36,7 @@ Deno.test("the manifest never contains the API key value, only its variable name
     assert.deepEqual(m.config?.env, { HF_TOKEN: "<redacted>", VLLM_LOGGING_LEVEL: "DEBUG" });
     assert.equal(m.engines.length, 1);
     assert.equal(m.engine.version, "0.11.0");
+    assert.deepEqual(m.seeds, { engine: 0, ttft: 0 });
   } finally {
     Deno.env.delete("SERVELAB_TEST_API_KEY");
     await Deno.remove(root, { recursive: true });

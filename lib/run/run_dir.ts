@@ -176,7 +176,8 @@ export async function finishRun(
 }
 
 /**
- * Records an engine a tier started in the run's manifest (config sanitized; no secrets).
+ * Records an engine a tier started in the run's manifest (config sanitized; no secrets), with its seed
+ * under `seeds[label]`; fills the run's model and sim profile when they were not known at the start.
  *
  * @example
  * ```ts
@@ -192,6 +193,9 @@ export async function recordEngine(
   return await updateManifest(run.manifestPath, (m) => ({
     ...m,
     engine: { ...m.engine, version: m.engine.version ?? version },
+    model: m.model ?? config.model,
+    sim_profile: m.sim_profile ?? (config.engine === "sim" ? config.sim.gpu : undefined),
+    seeds: { ...m.seeds, [label]: config.seed },
     engines: [...m.engines, { label, kind: config.engine, version, config: sanitizeConfig(config) }],
   }));
 }
