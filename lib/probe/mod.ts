@@ -10,3 +10,4 @@ export * from "./schedule.ts";
 export * from "./load.ts";
 export * from "./testing/dial_server.ts";
 export * from "./schema.ts";
+export * from "./prompts.ts";
