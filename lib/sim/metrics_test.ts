@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { parsePrometheusText } from "../scrape/prom_text.ts";
 import {
   buckets125,
   createSimMetrics,
@@ -25,12 +25,9 @@ const stats = (over: Partial<SchedulerStats> = {}): SchedulerStats => ({
   ...over,
 });
 
-type Family = { name: string; type: string };
-
-/** Family name -> TYPE, through a third-party parser (the text must parse). */
+/** Family name -> TYPE, through the lab's scraper (the text must parse). */
 function types(text: string): Map<string, string> {
-  const fams = parsePrometheusTextFormat(text) as Family[];
-  return new Map(fams.map((f) => [f.name, f.type]));
+  return new Map([...parsePrometheusText(text)].map(([name, f]) => [name, f.kind.toUpperCase()]));
 }
 
 const metrics = () =>
