@@ -7,6 +7,7 @@
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { type GpuQueryOptions, type NvidiaGpu, queryGpus } from "../scrape/gpu.ts";
 
 /** The repository root (the folder holding deno.json), derived from this module's location. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -119,23 +120,21 @@ export async function hostInfo(): Promise<HostInfo> {
 }
 
 /**
- * Parses `nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader,nounits`.
+ * The manifest's view of the GPUs (lib/scrape's `nvidia-smi` query), or `{ kind: "none" }` when
+ * nvidia-smi is absent or fails.
  *
  * @example
  * ```ts
- * parseNvidiaSmi("NVIDIA H100 80GB HBM3, 81559, 550.54.15\n"); // { kind: "nvidia", devices: [...] }
+ * gpuInfoFrom([{ index: 0, name: "NVIDIA L4", uuid: "GPU-1", memory_total_mib: 23034, driver_version: "550.54.15" }]);
+ * // { kind: "nvidia", driver_version: "550.54.15", devices: [{ name: "NVIDIA L4", memory_mib: 23034 }] }
  * ```
  */
-export function parseNvidiaSmi(text: string): GpuInfo {
-  const rows = text.trim().split("\n").filter((l) => l.trim()).map((l) => l.split(",").map((s) => s.trim()));
-  if (rows.length === 0) return { kind: "none" };
+export function gpuInfoFrom(gpus: readonly NvidiaGpu[] | undefined): GpuInfo {
+  if (!gpus || gpus.length === 0) return { kind: "none" };
   return {
     kind: "nvidia",
-    driver_version: rows[0][2] || undefined,
-    devices: rows.map((r) => {
-      const mib = Number(r[1]);
-      return { name: r[0], memory_mib: Number.isFinite(mib) ? mib : undefined };
-    }),
+    driver_version: gpus[0].driver_version,
+    devices: gpus.map((g) => ({ name: g.name, memory_mib: g.memory_total_mib })),
   };
 }
 
@@ -147,12 +146,8 @@ export function parseNvidiaSmi(text: string): GpuInfo {
  * (await gpuInfo()).kind; // "none" on a laptop
  * ```
  */
-export async function gpuInfo(): Promise<GpuInfo> {
-  const out = await run("nvidia-smi", [
-    "--query-gpu=name,memory.total,driver_version",
-    "--format=csv,noheader,nounits",
-  ]);
-  return out === undefined ? { kind: "none" } : parseNvidiaSmi(out);
+export async function gpuInfo(opts: GpuQueryOptions = {}): Promise<GpuInfo> {
+  return gpuInfoFrom(await queryGpus(opts));
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseServeConfig } from "../engine/config.ts";
 import { readManifest, redactSecrets, sanitizeConfig } from "./manifest.ts";
-import { parseNvidiaSmi, sysfsChoice } from "./host.ts";
+import { gpuInfo, sysfsChoice } from "./host.ts";
 import { createRun, finishRun, newRunId, openRun, recordEngine } from "./run_dir.ts";
 
 const SECRET = "sk-servelab-test-5d1f0c2e9a";
@@ -98,10 +98,28 @@ Deno.test("sanitizeConfig and redactSecrets leave ordinary values alone", () => 
 Deno.test("host probes parse sysfs choices and nvidia-smi rows", () => {
   assert.equal(sysfsChoice("always [madvise] never\n"), "madvise");
   assert.equal(sysfsChoice(undefined), undefined);
-  assert.deepEqual(parseNvidiaSmi("NVIDIA H100 80GB HBM3, 81559, 550.54.15\nNVIDIA L4, 23034, 550.54.15\n"), {
-    kind: "nvidia",
-    driver_version: "550.54.15",
-    devices: [{ name: "NVIDIA H100 80GB HBM3", memory_mib: 81559 }, { name: "NVIDIA L4", memory_mib: 23034 }],
+  const smi = (out: string) => ({
+    run: () => Promise.resolve({ code: 0, stdout: out, stderr: "" }),
   });
-  assert.deepEqual(parseNvidiaSmi(""), { kind: "none" });
+  return (async () => {
+    assert.deepEqual(
+      await gpuInfo(
+        smi(
+          "0, NVIDIA H100 80GB HBM3, GPU-a, 81559, 10, 0, 550.54.15\n1, NVIDIA L4, GPU-b, 23034, 5, 0, 550.54.15\n",
+        ),
+      ),
+      {
+        kind: "nvidia",
+        driver_version: "550.54.15",
+        devices: [{ name: "NVIDIA H100 80GB HBM3", memory_mib: 81559 }, {
+          name: "NVIDIA L4",
+          memory_mib: 23034,
+        }],
+      },
+    );
+    assert.deepEqual(
+      await gpuInfo({ run: () => Promise.resolve({ code: 9, stdout: "", stderr: "no devices" }) }),
+      { kind: "none" },
+    );
+  })();
 });
