@@ -57,7 +57,9 @@ const DEFAULTS = {
  *
  * Throws `Cannot start engine ...` when the process exits before `/health` answers 200 (with vLLM's fit
  * error when it printed one, the log path and the last log lines) or when readiness times out; in both
- * cases the whole process group is stopped first, so nothing is left running.
+ * cases the whole process group is stopped first, so nothing is left running. That error is an
+ * {@link EngineStartError}: its `report` is the parsed startup log (fit error included) for callers that
+ * record a failed start as data.
  *
  * @example
  * ```ts
@@ -139,7 +141,7 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
     await engine.stop();
     // Aborting stops the engine, so it may look like an early exit: the abort is the cause.
     if (opts.signal?.aborted) throw opts.signal.reason;
-    throw err instanceof StartError ? new Error(err.describe(engine)) : err;
+    throw err instanceof StartError ? err.toEngineStartError(engine) : err;
   }
   engine.markReady((performance.now() - t0) / 1000);
   return engine;
@@ -306,10 +308,62 @@ export class ProcessEngine implements Engine {
   }
 }
 
+/**
+ * What {@link launch} throws when a spawned engine exits, or is not ready in time, before `/health` answers
+ * 200. The message is the human one (`Cannot start engine: ...`); the fields keep what a sweep records as
+ * data: the startup report parsed from the whole log (`report.fit_error`, `report.no_kv_memory`), why it
+ * failed, the exit status, the log path and its last lines.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await launch(cfg);
+ * } catch (err) {
+ *   if (err instanceof EngineStartError && err.report.fit_error) console.log(err.report.fit_error.estimated_max_model_len);
+ *   else throw err;
+ * }
+ * ```
+ */
+export class EngineStartError extends Error {
+  override readonly name = "EngineStartError";
+  /** "exited": the process ended before ready; "timeout": not ready in time (its group was stopped). */
+  readonly reason: "exited" | "timeout";
+  /** The startup report of every line the engine printed. */
+  readonly report: StartupReport;
+  /** The captured engine log. */
+  readonly logPath: string;
+  /** The last log lines (redacted). */
+  readonly logTail: readonly string[];
+  /** The leader's exit status (code, or the signal that killed it). */
+  readonly exitStatus?: Deno.CommandStatus;
+
+  constructor(
+    message: string,
+    details: Pick<EngineStartError, "reason" | "report" | "logPath" | "logTail" | "exitStatus">,
+  ) {
+    super(message);
+    this.reason = details.reason;
+    this.report = details.report;
+    this.logPath = details.logPath;
+    this.logTail = details.logTail;
+    this.exitStatus = details.exitStatus;
+  }
+}
+
 /** A failure before readiness; turned into a message once the group is stopped and the log is complete. */
 class StartError extends Error {
   constructor(readonly reason: "exited" | "timeout", readonly timeout_ms?: number) {
     super(reason);
+  }
+
+  toEngineStartError(e: ProcessEngine): EngineStartError {
+    return new EngineStartError(this.describe(e), {
+      reason: this.reason,
+      report: e.liveReport(),
+      logPath: e.logPath,
+      logTail: e.logTail(),
+      exitStatus: e.exitStatus,
+    });
   }
 
   describe(e: ProcessEngine): string {

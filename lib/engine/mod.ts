@@ -7,7 +7,14 @@
 export * from "./config.ts";
 export type * from "./types.ts";
 export * from "./argv.ts";
-export { engineArgv, freePort, launch, type LaunchOptions, ProcessEngine } from "./launch.ts";
+export {
+  engineArgv,
+  EngineStartError,
+  freePort,
+  launch,
+  type LaunchOptions,
+  ProcessEngine,
+} from "./launch.ts";
 export { apiKey, attachExternal, type ExternalOptions, isLoopbackHost } from "./external.ts";
 export { derivePhases, parseStartupLog, StartupLogParser } from "./startup_log.ts";
 export { defaultEngineKind, type EngineProbes, findOnPath, vllmAvailable } from "./default_engine.ts";
