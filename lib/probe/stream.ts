@@ -28,6 +28,9 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
+/** Response header in which the embedded engine states a request's arrival (ms, server clock). */
+export const SERVER_ARRIVAL_HEADER = "x-servelab-arrival-ms";
+
 /** Size of the per-request read buffer: a read returns at most this many bytes (the rest waits). */
 const READ_BUFFER_BYTES = 16 * 1024;
 
@@ -194,6 +197,9 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
     const res = await fetch(url, { method: "POST", headers, body, signal: ac.signal });
     rec.t_headers_ms = clock.now();
     rec.http_status = res.status;
+    // The embedded engine states its arrival time (its own clock); the run joins the rest by request id.
+    const arrival = res.headers.get(SERVER_ARRIVAL_HEADER);
+    if (arrival !== null && Number.isFinite(Number(arrival))) rec.server = { arrival_ms: Number(arrival) };
     if (!res.ok) {
       const text = await res.text();
       rec.t_end_ms = clock.now();

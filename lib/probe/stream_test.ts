@@ -52,6 +52,11 @@ Deno.test("a completions stream records every timestamp, chunk, usage and cached
   assert.equal(r.t_first_event_ms, r.t_first_content_ms);
   // Causality: the client cannot see the first token before the server wrote it.
   const truth = srv.truth("rid-1")!;
+  assert.equal(
+    r.server?.arrival_ms,
+    Number(truth.arrival_ms.toFixed(3)),
+    "the server's arrival header is kept",
+  );
   assert.ok(r.t_first_content_ms! >= truth.first_token_ms!);
   assert.ok(r.t_first_content_ms! - r.t_send_ms >= 30);
 });

@@ -275,7 +275,11 @@ export function dialServer(opts: DialServerOptions = {}): Promise<DialServer> {
     });
     truth.headers_ms = now();
     return new Response(stream, {
-      headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "x-servelab-arrival-ms": arrival_ms.toFixed(3),
+      },
     });
   }
 
