@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { createRng } from "../analysis/random.ts";
 
 const WORDS = (
   "the of and to in is that for it as was with be by on not he this are or his from at which but have an " +
@@ -21,18 +22,6 @@ const WORDS = (
   "cache block token server request engine memory queue batch model latency signal prefix length window"
 ).split(" ");
 
-/** mulberry32: a tiny seeded PRNG (public domain), enough for reproducible text. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Seeded English-like text of about `words` words, with sentence punctuation.
  *
@@ -42,7 +31,7 @@ function prng(seed: number): () => number {
  * ```
  */
 export function seededText(seed: number, words: number): string {
-  const rnd = prng(seed * 2654435761 + 12345);
+  const rnd = createRng(seed * 2654435761 + 12345);
   const out: string[] = [`Seed ${seed}.`];
   let sentence = 0;
   for (let i = 0; i < words; i++) {

@@ -7,6 +7,7 @@
  * the same request order injects the same faults.
  * @module
  */
+import { createRng } from "../analysis/random.ts";
 import type { SimOptions } from "../engine/config.ts";
 
 /** The fault flags (`ServeConfig.sim.faults`). */
@@ -48,14 +49,7 @@ export const CRASH_EXIT_CODE = 137;
  * ```
  */
 export function seededRandom(seed: number): () => number {
-  let a = (seed >>> 0) ^ 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRng(seed);
 }
 
 /**
