@@ -28,6 +28,10 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: "serve the embedded vLLM-compatible engine: sim serve MODEL [vllm serve flags]",
     load: () => import("./cli/sim.ts"),
   },
+  bench: {
+    summary: "benchmarks of servelab itself (bench/*.ts) -> bench/results/<date>-<name>.md",
+    load: () => import("./cli/bench.ts"),
+  },
 };
 
 /** The usage text, listing the verbs. */
