@@ -3,3 +3,4 @@
  * @module
  */
 export * from "./lab_env.ts";
+export * from "./ttft/mod.ts";

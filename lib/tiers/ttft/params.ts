@@ -1,0 +1,138 @@
+/**
+ * Tier 1 (TTFT) parameters: a `default` and a `test` preset, each field overridable by a
+ * `SERVELAB_TTFT_*` environment variable. A bad value names the variable, what it means and the fix.
+ *
+ * @example
+ * ```ts
+ * const p = ttftParams("test"); // the test preset, with SERVELAB_TTFT_* overrides from the environment
+ * p.warm_requests; // 8
+ * ```
+ * @module
+ */
+import { z } from "zod";
+import type { RunSize } from "../lab_env.ts";
+
+const positiveInt = z.number().int("expected an integer").positive("expected a positive integer");
+
+/** The tier's parameters. */
+export const TtftParams = z.object({
+  /** Fresh engine launches; each gives one cold request (engines the lab starts only). */
+  cold_launches: positiveInt,
+  /** Warm requests after the cold one, on every launch (the issue's N). */
+  warm_requests: positiveInt,
+  /** Prompt length of the cold, warm and idle requests, in tokens (exact, via /tokenize). */
+  prompt_tokens: positiveInt,
+  /** Prompt lengths of the length sweep, in tokens (exact). */
+  lengths: z.array(positiveInt).min(2, "needs at least two lengths for a fit"),
+  /** Requests per length (unique prompts), sent rep-major so drift does not follow length. */
+  length_repeats: positiveInt,
+  /** Idle period before the re-warm requests, seconds. */
+  idle_s: z.number().nonnegative("expected seconds >= 0"),
+  /** Requests sent after the idle period (the first is the re-warm one). */
+  idle_requests: positiveInt,
+  /** Chat requests, so the TTFT variants are seen on /v1/chat/completions too (0: none). */
+  chat_requests: z.number().int("expected an integer").nonnegative("expected an integer >= 0"),
+  /** Output tokens per request (ignore_eos): TTFT does not depend on it; it keeps requests short. */
+  max_tokens: positiveInt,
+  /** Per-request timeout, ms. */
+  timeout_ms: positiveInt,
+});
+export type TtftParams = z.infer<typeof TtftParams>;
+
+/** The presets: `default` is the lesson (~45 s on the sim, 30 s of it the idle period); `test` is seconds. */
+export const TTFT_PRESETS: Record<RunSize, TtftParams> = {
+  default: {
+    cold_launches: 3,
+    warm_requests: 30,
+    prompt_tokens: 512,
+    lengths: [128, 256, 512, 1024, 2048, 4096],
+    length_repeats: 3,
+    idle_s: 30,
+    idle_requests: 3,
+    chat_requests: 10,
+    max_tokens: 16,
+    timeout_ms: 120_000,
+  },
+  test: {
+    cold_launches: 2,
+    warm_requests: 8,
+    prompt_tokens: 256,
+    lengths: [128, 1024, 4096],
+    length_repeats: 2,
+    idle_s: 1,
+    idle_requests: 2,
+    chat_requests: 3,
+    max_tokens: 4,
+    timeout_ms: 60_000,
+  },
+};
+
+/** The environment variables, per field, with what each means. */
+export const TTFT_ENV_VARS: Record<keyof TtftParams, { name: string; means: string }> = {
+  cold_launches: {
+    name: "SERVELAB_TTFT_COLD_LAUNCHES",
+    means: "fresh engine launches, one cold request each (positive integer)",
+  },
+  warm_requests: {
+    name: "SERVELAB_TTFT_WARM_REQUESTS",
+    means: "warm requests after the cold one per launch (positive integer)",
+  },
+  prompt_tokens: {
+    name: "SERVELAB_TTFT_PROMPT_TOKENS",
+    means: "prompt length of cold/warm/idle requests in tokens (positive integer)",
+  },
+  lengths: {
+    name: "SERVELAB_TTFT_LENGTHS",
+    means: "prompt lengths of the length sweep, comma-separated tokens (e.g. 128,512,2048)",
+  },
+  length_repeats: {
+    name: "SERVELAB_TTFT_LENGTH_REPEATS",
+    means: "requests per prompt length (positive integer)",
+  },
+  idle_s: { name: "SERVELAB_TTFT_IDLE_S", means: "idle seconds before the re-warm requests (>= 0)" },
+  idle_requests: {
+    name: "SERVELAB_TTFT_IDLE_REQUESTS",
+    means: "requests after the idle period (positive integer)",
+  },
+  chat_requests: {
+    name: "SERVELAB_TTFT_CHAT_REQUESTS",
+    means: "chat requests for the TTFT variants (integer >= 0)",
+  },
+  max_tokens: { name: "SERVELAB_TTFT_MAX_TOKENS", means: "output tokens per request (positive integer)" },
+  timeout_ms: { name: "SERVELAB_TTFT_TIMEOUT_MS", means: "per-request timeout in ms (positive integer)" },
+};
+
+const numberText = z.string().trim().regex(/^\d+(\.\d+)?$/, "expected a number").transform(Number);
+const listText = z.string().trim().regex(/^\d+(\s*,\s*\d+)*$/, "expected comma-separated integers")
+  .transform((s) => s.split(",").map((x) => Number(x.trim())));
+
+/**
+ * The tier's parameters for a run size, with `SERVELAB_TTFT_*` overrides from `env`.
+ * Throws an error naming the variable, its value, what it means and the fix.
+ *
+ * @example
+ * ```ts
+ * ttftParams("default", { SERVELAB_TTFT_WARM_REQUESTS: "50" }).warm_requests; // 50
+ * ```
+ */
+export function ttftParams(
+  size: RunSize,
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): TtftParams {
+  const out: Record<string, unknown> = { ...TTFT_PRESETS[size] };
+  for (const [field, { name, means }] of Object.entries(TTFT_ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    const parsed = (field === "lengths" ? listText : numberText).safeParse(raw);
+    const candidate = parsed.success ? { ...out, [field]: parsed.data } : undefined;
+    const checked = candidate ? TtftParams.safeParse(candidate) : undefined;
+    if (!checked?.success) {
+      const why = parsed.success
+        ? checked!.error.issues.map((i) => i.message).join("; ")
+        : parsed.error.issues.map((i) => i.message).join("; ");
+      throw new Error(`${name}='${raw}' is not valid: ${why}. It means: ${means}. Fix it or unset it.`);
+    }
+    out[field] = parsed.data;
+  }
+  return TtftParams.parse(out);
+}
