@@ -4,3 +4,4 @@
  */
 export * from "./lab_env.ts";
 export * from "./ttft/mod.ts";
+export * from "./kv/mod.ts";
