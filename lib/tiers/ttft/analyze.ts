@@ -19,7 +19,7 @@ export interface TtftSpread {
 }
 
 /** One startup phase over the launches. */
-export interface TtftPhaseSummary {
+export type TtftPhaseSummary = {
   phase: string;
   /** Launches that stated it. */
   n: number;
@@ -28,7 +28,7 @@ export interface TtftPhaseSummary {
   max_s: number;
   source: TtftStartupRow["source"];
   clock: TtftStartupRow["clock"];
-}
+};
 
 /** Startup, from `startup.csv`. */
 export interface TtftStartupSummary {
@@ -58,18 +58,18 @@ export interface TtftStartupSummary {
 }
 
 /** Median TTFT at one request index since ready, over launches. */
-export interface TtftCurvePoint {
+export type TtftCurvePoint = {
   request_index: number;
   n: number;
   median_ms: number;
-}
+};
 
 /** Median TTFT at one prompt length. */
-export interface TtftLengthPoint {
+export type TtftLengthPoint = {
   prompt_tokens: number;
   n: number;
   median_ms: number;
-}
+};
 
 /** TTFT against prompt length: the per-length medians and their least-squares line. */
 export interface TtftLengthSummary {
@@ -126,6 +126,8 @@ export interface TtftServerSummary {
   outside_p50_ms?: number;
   /** True when the client's p50 lies inside the server's p50 bucket: the medians agree to bucket width. */
   client_p50_in_server_bucket?: boolean;
+  /** The server histogram's non-empty buckets (observations per bucket, not cumulative), ms; +Inf: no upper. */
+  buckets_ms: { lower_ms: number; upper_ms?: number; count: number }[];
   /** outside_mean_ms / client_mean_ms. */
   outside_share?: number;
 }
@@ -401,7 +403,14 @@ export function ttftServerSummary(
   ).map((r) => r.ttft_ms!);
   const c = summarize(client);
   if (!h) {
-    return { measured: false, launches: 0, server_count: 0, client_n: c.n, client_variant: "ttft_ms" };
+    return {
+      measured: false,
+      launches: 0,
+      server_count: 0,
+      client_n: c.n,
+      client_variant: "ttft_ms",
+      buckets_ms: [],
+    };
   }
   const mean = histogramMean(h);
   const p50 = histogramQuantile(h, 0.5);
@@ -425,6 +434,11 @@ export function ttftServerSummary(
     client_p50_ms: c.p50,
     outside_mean_ms,
     outside_p50_ms: c.p50 !== undefined && server_p50_ms !== undefined ? c.p50 - server_p50_ms : undefined,
+    buckets_ms: h.buckets.flatMap((b, i) => {
+      const count = b.count - (i === 0 ? 0 : h.buckets[i - 1].count);
+      const lower_ms = i === 0 ? 0 : h.buckets[i - 1].le * 1000;
+      return count > 0 ? [{ lower_ms, upper_ms: b.le === Infinity ? undefined : b.le * 1000, count }] : [];
+    }),
     client_p50_in_server_bucket: c.p50 !== undefined && bucket
       ? c.p50 > bucket.lower * 1000 && c.p50 <= bucket.upper * 1000
       : undefined,

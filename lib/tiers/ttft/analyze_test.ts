@@ -130,6 +130,11 @@ Deno.test("the server side adds the windows' histograms; client minus server is 
   assert.ok(Math.abs(s.outside_mean_ms! - 2) < 1e-9);
   assert.deepEqual(s.server_p50_bucket_ms, { lower: 10, upper: 20 });
   assert.equal(s.client_p50_in_server_bucket, false);
+  assert.deepEqual(s.buckets_ms, [{ lower_ms: 0, upper_ms: 10, count: 1 }, {
+    lower_ms: 10,
+    upper_ms: 20,
+    count: 7,
+  }]);
   assert.equal(ttftSummary({ requests, startup: [], server: [] }).server.measured, false);
 });
 

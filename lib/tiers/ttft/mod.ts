@@ -53,6 +53,8 @@ export {
   ttftKeyNumbers,
   ttftObservations,
   type TtftReport,
+  type TtftVariantRow,
+  ttftVariantRows,
   ttftWriteup,
   type TtftWriteupContext,
   writeTtftReport,

@@ -37,15 +37,49 @@ export const TTFT_VARIANT_PEERS: Record<TtftVariant, string> = {
     "SGLang bench, AIPerf, LLMPerf, HF inference-benchmarker, inference-perf, GuideLLM (first token line); servelab's ttft_ms",
 };
 
+/** One row of the TTFT-variants table. */
+export type TtftVariantRow = {
+  variant: TtftVariant;
+  stamped_at: string;
+  series: string;
+  endpoint: string;
+  n: number;
+  p50_ms?: number;
+  mean_ms?: number;
+  reported_by: string;
+};
+
+/**
+ * The TTFT-variants table: each variant's p50 and mean per series, where it is stamped and which tools
+ * report it as TTFT.
+ *
+ * @example
+ * ```ts
+ * await show(table(ttftVariantRows(summary)));
+ * ```
+ */
+export function ttftVariantRows(s: TtftSummary): TtftVariantRow[] {
+  return s.variants.map((v) => ({
+    variant: v.variant,
+    stamped_at: TTFT_VARIANTS.find((d) => d.variant === v.variant)!.stamped,
+    series: v.series,
+    endpoint: v.endpoint,
+    n: v.n,
+    p50_ms: v.p50_ms,
+    mean_ms: v.mean_ms,
+    reported_by: TTFT_VARIANT_PEERS[v.variant],
+  }));
+}
+
 /** A key number of the write-up: its id (stable, for tests and tools), label, unit and decimals. */
-export interface TtftKeyNumber {
+export type TtftKeyNumber = {
   key: string;
   label: string;
   value?: number;
   unit: string;
   decimals: number;
   n?: number;
-}
+};
 
 /**
  * The write-up's "Key numbers" table rows, from the summary.
@@ -394,18 +428,17 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
   L.push(
     ...head(["variant", "stamped at", "series", "endpoint", "n", "p50 ms", "mean ms", "reported as TTFT by"]),
   );
-  for (const v of s.variants) {
-    const def = TTFT_VARIANTS.find((d) => d.variant === v.variant)!;
+  for (const v of ttftVariantRows(s)) {
     L.push(
       row([
         v.variant,
-        def.stamped,
+        v.stamped_at,
         v.series,
         v.endpoint,
         v.n,
         num(v.p50_ms, 2),
         num(v.mean_ms, 2),
-        TTFT_VARIANT_PEERS[v.variant],
+        v.reported_by,
       ]),
     );
   }
