@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { parseServeConfig } from "../../engine/config.ts";
 import { createRun } from "../../run/run_dir.ts";
+import { serveSim } from "../../sim/server.ts";
 import { labEnv } from "../lab_env.ts";
 import { kvCapacityAnswers } from "./capacity.ts";
 import { kvFitProbePoint, kvSweepPoints, measureKv } from "./measure.ts";
@@ -92,5 +94,30 @@ Deno.test("on the embedded engine the sweep, the slope, the fit failures and the
   const again = await measureKv(run, lab, P, { progress: false });
   assert.deepEqual(again.rows, M.rows);
   assert.deepEqual(again.load_rows, M.load_rows);
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("an external server: no sweep and no load (said in the notes), its capacity read from cache_config_info", async () => {
+  const root = await Deno.makeTempDir({ prefix: "servelab-kv-test-" });
+  await using srv = await serveSim(
+    parseServeConfig({ model: "Qwen/Qwen2.5-1.5B-Instruct", max_model_len: 4096 }),
+    {
+      port: 0,
+    },
+  );
+  const lab = labEnv({ SERVELAB_ENGINE: "external", SERVELAB_URL: srv.url, SERVELAB_SIZE: "test" });
+  const P = kvParams(lab, {});
+  const M = await measureKv(await createRun({ engine: "external", root }), lab, P, { progress: false });
+  assert.equal(M.rows.length, 1);
+  const o = M.rows[0];
+  assert.deepEqual([o.role, o.capacity_source, o.max_model_len], ["observed", "metrics", 4096]);
+  assert.equal(o.num_gpu_blocks, srv.sim.plan.num_gpu_blocks);
+  assert.equal(M.load_rows.length, 0);
+  assert.match(
+    M.notes.join(" "),
+    /the sweep needs one engine per max-model-len \(restarts\), so it is skipped/,
+  );
+  const answer = kvCapacityAnswers(M, P.question)[0].answer!;
+  assert.equal(answer.measured.kv_tokens_usable, (srv.sim.plan.num_gpu_blocks - 1) * 16);
   await Deno.remove(root, { recursive: true });
 });

@@ -58,6 +58,8 @@ export interface KvFindings {
   util?: KvUtilTrend;
   bytes: KvBytesPerTokenCheck[];
   fit_failures: KvRow[];
+  /** An external server's configuration as observed (no engine was started). */
+  observed: KvRow[];
   load?: KvLoadVerdict;
   planner: KvPlannerAgreement;
 }
@@ -86,6 +88,7 @@ export function kvFindings(rows: readonly KvRow[], load_rows: readonly KvLoadRow
       return c ? [c] : [];
     }),
     fit_failures: rows.filter((r) => !r.started),
+    observed: rows.filter((r) => r.role === "observed"),
     load: kvLoadVerdict(load_rows),
     planner: kvPlannerAgreement(rows),
   };
@@ -113,6 +116,14 @@ const MEM_SOURCE: Record<string, string> = {
  * ```
  */
 export function kvSweepFinding(f: KvFindings): Markdown {
+  const o = f.observed[0];
+  if (f.sweep.length === 0 && o) {
+    return md`No sweep on an external server: it needs one engine per max-model-len, and the lab cannot restart a server it did not start. As configured, the server holds ${
+      int(o.pool_tokens)
+    } KV tokens (${int(o.num_gpu_blocks)} blocks of ${o.block_size ?? "n/a"}, from ${
+      o.capacity_source === "metrics" ? rawMd("/metrics cache_config_info") : rawMd("nothing: not exported")
+    }), ${fix(o.max_concurrency)}x requests of its max-model-len ${int(o.max_model_len)}.`;
+  }
   if (f.sweep.length === 0) {
     return md`No sweep point started, so there is no finding on max-model-len (see the notes above).`;
   }
@@ -231,7 +242,9 @@ export function kvBytesFinding(f: KvFindings, shape?: KvMeasurement["model_shape
  */
 export function kvFitFinding(f: KvFindings): Markdown {
   const parts: string[] = [];
-  if (f.fit_failures.length === 0) {
+  if (f.fit_failures.length === 0 && f.observed.length > 0) {
+    parts.push(md`No fit probe on an external server: it would need a restart with a smaller pool.`.text);
+  } else if (f.fit_failures.length === 0) {
     parts.push(
       md`No point failed to start: no fit failure was observed (lower SERVELAB_KV_FAIL_UTIL to see one).`
         .text,
@@ -287,6 +300,7 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
   const limited = rows.filter((r) => r.limited);
   const kvMax = Math.max(...clean.map((r) => r.kv_usage_max ?? 0));
   const first = limited[0];
+  const preempted = limited.filter((r) => (r.preemptions ?? 0) > 0);
   return cat([
     md`At ${int(r0.request_tokens)} tokens per request (${
       int(r0.prompt_tokens)
@@ -328,12 +342,22 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
         )
     }`,
     md`${
-      first && (first.preemptions ?? 0) === 0
+      preempted.length === 0 && first
         ? rawMd(
-          "The extra requests waited rather than being preempted: the scheduler admits a request only when its " +
-            "prompt's blocks are free, and these prompts are most of each request; preemption needs admitted " +
-            "requests that later outgrow the pool (long outputs).",
+          "The extra requests waited rather than being preempted: the scheduler admits a request only when " +
+            "blocks for its prompt (chunk) are free, and these prompts are most of each request; preemption needs " +
+            "admitted requests that later outgrow the pool (long outputs).",
         )
+        : preempted.length
+        ? md`Preemptions appeared at ${
+          preempted.map((r) => `${r.concurrent} (${r.preemptions})`).join(", ")
+        }: ${
+          rawMd(
+            "with chunked prefill a waiting request can be admitted on a partial chunk into the few free blocks; " +
+              "when a running request then needs a block that is not there, the scheduler preempts the latest " +
+              "request and recomputes it later.",
+          )
+        }`
         : ""
     }`,
   ]);
