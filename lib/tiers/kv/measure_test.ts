@@ -7,7 +7,8 @@ import { kvCapacityAnswers } from "./capacity.ts";
 import { kvFitProbePoint, kvSweepPoints, measureKv } from "./measure.ts";
 import { kvParams } from "./params.ts";
 import { KV_COLUMNS, type KvRow } from "./rows.ts";
-import { kvFindings, writeKvNotes } from "./writeup.ts";
+import { kvFindings } from "./findings.ts";
+import { writeKvNotes } from "./writeup.ts";
 
 Deno.test("kvSweepPoints and kvFitProbePoint: one engine per length, utilization points, a probe sized to half a request", () => {
   const P = kvParams({ size: "default" }, {});

@@ -13,4 +13,5 @@ export * from "./analyze.ts";
 export * from "./capacity.ts";
 export * from "./load.ts";
 export * from "./measure.ts";
+export * from "./findings.ts";
 export * from "./writeup.ts";
