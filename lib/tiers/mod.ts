@@ -5,3 +5,4 @@
 export * from "./lab_env.ts";
 export * from "./ttft/mod.ts";
 export * from "./kv/mod.ts";
+export * from "./prefix/mod.ts";
