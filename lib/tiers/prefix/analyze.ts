@@ -100,7 +100,7 @@ export async function readPrefixResults(
 }
 
 /** One arm of one point, over its measured requests and runs. */
-export interface PrefixArmSummary {
+export type PrefixArmSummary = {
   sweep: PrefixRunRow["sweep"];
   point_id: string;
   arm: "off" | "on";
@@ -127,7 +127,7 @@ export interface PrefixArmSummary {
   kv_usage_mean?: number;
   /** Every run's two measures agree (undefined when not measured). */
   measures_agree?: boolean;
-}
+};
 
 const key = (r: { point_id: string; arm: string }) => `${r.point_id}\u0000${r.arm}`;
 const sum = (xs: (number | undefined)[]) => xs.reduce<number>((s, x) => s + (x ?? 0), 0);
@@ -194,7 +194,7 @@ export function prefixArmSummary(
 }
 
 /** Both arms of one point side by side. Undefined where an arm did not run. */
-export interface PrefixAbRow {
+export type PrefixAbRow = {
   sweep: PrefixRunRow["sweep"];
   point_id: string;
   concurrency: number;
@@ -212,7 +212,7 @@ export interface PrefixAbRow {
   hit_rate_off?: number;
   kv_usage_max_off?: number;
   kv_usage_max_on?: number;
-}
+};
 
 /**
  * The A/B per point (length and share sweeps): TTFT p50 and tok/s of each arm and their ratios.
@@ -290,7 +290,7 @@ export function prefixHitRateAgreement(runs: readonly PrefixRunRow[]): PrefixHit
 }
 
 /** One working set of the cliff sweep. */
-export interface PrefixCliffPoint {
+export type PrefixCliffPoint = {
   point_id: string;
   working_set: number;
   load_factor?: number;
@@ -300,7 +300,7 @@ export interface PrefixCliffPoint {
   expected_hit_rate?: number;
   ttft_p50_ms?: number;
   kv_usage_max?: number;
-}
+};
 
 /** The cliff curve, by working set, and where the hit rate falls. */
 export interface PrefixCliffCurve {
@@ -436,7 +436,7 @@ export function prefixFindings(
 }
 
 /** A case where prefix caching does not help, with its numbers. */
-export interface PrefixNoHelpRow {
+export type PrefixNoHelpRow = {
   case: "prefix shorter than a block" | "unique prompts" | "working set beyond the pool";
   point_id: string;
   concurrency: number;
@@ -448,7 +448,7 @@ export interface PrefixNoHelpRow {
   hit_rate_on?: number;
   /** What an ideal cache without eviction would have served. */
   expected_hit_rate?: number;
-}
+};
 
 /**
  * The measured cases where caching cannot help: sub-block prefixes, 0 % shared traffic, and cliff

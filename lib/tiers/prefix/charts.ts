@@ -24,7 +24,7 @@ function byArm<R extends { arm: string }>(
   const data = rows.filter((r) => r[y] !== undefined);
   const fx = facet ? "concurrency" : undefined;
   return [
-    Plot.lineY(data, { x, y, stroke: "arm", fx, sort: x }),
+    Plot.lineY(data, { x, y, stroke: "arm", z: "arm", fx, sort: x }),
     Plot.dot(data, { x, y, stroke: "arm", fill: "arm", r: 3, fx }),
   ];
 }
@@ -174,11 +174,31 @@ export function prefixCliffChart(
       domain: ["usage cached_tokens", "metrics hits / queries", "expected without eviction"],
       range: ["#1f77b4", "#ff7f0e", "#999999"],
     },
-    symbol: { domain: ["usage cached_tokens", "metrics hits / queries", "expected without eviction"] },
     marks: [
       ...(cap !== undefined ? [Plot.ruleX([cap + 0.5], { stroke: "#555", strokeDasharray: "4,3" })] : []),
-      Plot.line(long, { x: "working_set", y: "hit_rate", stroke: "measure", sort: "working_set" }),
-      Plot.dot(long, { x: "working_set", y: "hit_rate", stroke: "measure", symbol: "measure", r: 4 }),
+      Plot.line(long, {
+        x: "working_set",
+        y: "hit_rate",
+        stroke: "measure",
+        z: "measure",
+        sort: "working_set",
+      }),
+      // the two measures usually coincide: a large ring for usage, a small cross for the counters
+      Plot.dot(long.filter((r) => r.measure === "usage cached_tokens"), {
+        x: "working_set",
+        y: "hit_rate",
+        stroke: "measure",
+        r: 7,
+        strokeWidth: 2,
+      }),
+      Plot.dot(long.filter((r) => r.measure !== "usage cached_tokens"), {
+        x: "working_set",
+        y: "hit_rate",
+        stroke: "measure",
+        symbol: "times",
+        r: 4,
+        strokeWidth: 2,
+      }),
     ],
   };
 }
@@ -203,6 +223,7 @@ export function prefixAgreementChart(
     subtitle: "one dot per run; on the line the two measures count the same cached tokens",
     width: 640,
     height: 360,
+    marginLeft: 60,
     x: { label: "Σ usage.prompt_tokens_details.cached_tokens", grid: true },
     y: { label: "Δ vllm:prefix_cache_hits_total", grid: true },
     color: { legend: true, domain: ["agree", "disagree"], range: ["#2ca02c", "#d62728"] },

@@ -77,7 +77,7 @@ export const PREFIX_PRESETS: Record<"default" | "test", Omit<PrefixParams, "inte
     repeats: 1,
     output_tokens: 16,
     family: "support-assistant",
-    metrics_interval_ms: 100,
+    metrics_interval_ms: 50,
     timeout_ms: 120_000,
   },
   test: {
@@ -97,7 +97,7 @@ export const PREFIX_PRESETS: Record<"default" | "test", Omit<PrefixParams, "inte
     repeats: 1,
     output_tokens: 8,
     family: "support-assistant",
-    metrics_interval_ms: 100,
+    metrics_interval_ms: 50,
     timeout_ms: 60_000,
   },
 };
