@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { parseServeConfig } from "../../engine/config.ts";
 import { readCsv } from "../../run/csv.ts";
 import { createRun } from "../../run/run_dir.ts";
+import { serveSim } from "../../sim/server.ts";
 import { labEnv } from "../lab_env.ts";
 import { prefixFindings, PrefixRequestRow, readPrefixResults } from "./analyze.ts";
 import { measurePrefix, PREFIX_REQUEST_COLUMNS, prefixArmSequence, prefixPoints } from "./measure.ts";
@@ -126,6 +128,38 @@ Deno.test("by_point runs one engine at a time, switching once per point", async 
       "len-1024-c1:on",
       "len-1024-c1:off",
     ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("an external engine runs the caching-on arm only, says so, and flags the refused reset", async () => {
+  // An embedded engine in-process without VLLM_SERVER_DEV_MODE: /reset_prefix_cache is 404, as on most servers.
+  await using srv = await serveSim(
+    parseServeConfig({ engine: "sim", model: "Qwen/Qwen2.5-1.5B-Instruct" }),
+    { port: 0, env: {} },
+  );
+  const ext = labEnv({ SERVELAB_ENGINE: "external", SERVELAB_URL: srv.url, SERVELAB_SIZE: "test" });
+  const root = await Deno.makeTempDir({ prefix: "prefix-external-" });
+  try {
+    const run = await createRun({ engine: "external", root });
+    const P: PrefixParams = {
+      ...SMALL,
+      sub_block_point: false,
+      shares_pct: [100],
+      concurrency: [1],
+      requests: 2,
+    };
+    const m = await measurePrefix(run, ext, P, { progress: false });
+    assert.deepEqual(m.arms, ["on"]);
+    assert.equal(m.launches, 1);
+    assert.match(m.notes.join("\n"), /only the 'on' arm ran/);
+    assert.match(m.notes.join("\n"), /eviction cliff .* not measured/);
+    const { runs } = await readPrefixResults(run.dir);
+    assert.deepEqual([...new Set(runs.map((r) => r.arm))], ["on"]);
+    assert.ok(runs.every((r) => r.reset_ok === false));
+    assert.ok(!runs.some((r) => r.sweep === "cliff"));
+    assert.equal(prefixFindings((await readPrefixResults(run.dir)).requests, runs).reset_failed, runs.length);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
