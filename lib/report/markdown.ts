@@ -28,9 +28,14 @@ export function isMarkdown(x: unknown): x is Markdown {
     typeof (x as Markdown).text === "string";
 }
 
-/** Escapes text for Markdown: HTML escapes, then a backslash before `\ ` * _ [ ] | #`. */
+/**
+ * Escapes text for Markdown: a backslash before `\ ` * _ [ ] | #`, then `&`, `<` and `>` as HTML
+ * entities (so no tag survives). Quotes stay as they are: outside attributes they cannot open anything,
+ * and an entity such as `&#39;` would show literally in a .md file read as text.
+ */
 export function escapeMarkdown(text: unknown): string {
-  return escapeHtml(text).replace(/[\\`*_[\]|#]/g, (c) => `\\${c}`);
+  return String(text).replace(/[\\`*_[\]|#]/g, (c) => `\\${c}`)
+    .replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
 function fmt(v: unknown): { text: string; plain: string } {

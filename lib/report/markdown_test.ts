@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { code, md, rawMd } from "./markdown.ts";
+import { code, escapeMarkdown, md, rawMd } from "./markdown.ts";
 import { $display } from "./bundle.ts";
 
 Deno.test("md escapes HTML and Markdown in interpolations but keeps the template's markup", () => {
@@ -20,4 +20,13 @@ Deno.test("md formats numbers, undefined and arrays, and nests trusted markdown"
   const inner = md`**${"<x>"}**`;
   assert.equal(md`> ${inner} and ${code("ttft_ms<")}`.text, "> **&lt;x&gt;** and <code>ttft_ms&lt;</code>");
   assert.equal(md`${rawMd("| a |")}`.text, "| a |");
+});
+
+Deno.test("escapeMarkdown keeps apostrophes readable and still neutralises tags and markup", () => {
+  assert.equal(escapeMarkdown("model's max len"), "model's max len");
+  assert.equal(
+    escapeMarkdown("<script>alert('x')</script> # *b*"),
+    "&lt;script&gt;alert('x')&lt;/script&gt; \\# \\*b\\*",
+  );
+  assert.equal(escapeMarkdown("a & b"), "a &amp; b");
 });
