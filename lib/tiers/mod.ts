@@ -5,4 +5,5 @@
 export * from "./lab_env.ts";
 export * from "./ttft/mod.ts";
 export * from "./kv/mod.ts";
+export * from "./batching/mod.ts";
 export * from "./prefix/mod.ts";
