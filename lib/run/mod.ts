@@ -24,7 +24,17 @@ export {
   type ToCsvOptions,
   writeCsv,
 } from "./csv.ts";
-export { codeInfo, GpuInfo, gpuInfo, gpuInfoFrom, hashInputs, HostInfo, hostInfo, InputHash, REPO_ROOT } from "./host.ts";
+export {
+  codeInfo,
+  GpuInfo,
+  gpuInfo,
+  gpuInfoFrom,
+  hashInputs,
+  HostInfo,
+  hostInfo,
+  InputHash,
+  REPO_ROOT,
+} from "./host.ts";
 export {
   buildManifest,
   Manifest,
