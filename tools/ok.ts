@@ -2,7 +2,9 @@
  * The one gate: `deno task ok` and `./servelab test` run it, and CI reads its last line.
  *
  * Steps, in order: fmt (check), lint, check (lib/ tools/ bench/), nbcheck (the notebooks' code),
- * nbstrip (no outputs committed), test (`deno test --parallel`), notebooks (every notebooks/*.ipynb
+ * nbstrip (no outputs committed), test (`deno test --parallel`, without the timing-fidelity tests),
+ * fidelity (the `*fidelity_test.ts` files, alone and in sequence: they assert the client's timing error in
+ * ms and must not share the 2 cores with the rest of the suite), notebooks (every notebooks/*.ipynb
  * executed with SERVELAB_SIZE=test and SERVELAB_ENGINE=sim into reports/test-<timestamp>/).
  * Each step prints its result and time; `test` counts the tests deno ran, every other step counts as
  * one. The output ends with exactly one line `N passed, N failed` (children's output is indented, so
@@ -17,7 +19,7 @@ import { ROOT, runNotebooks } from "./_jupyter.ts";
 import { listNotebooks } from "./_notebooks.ts";
 
 /** The gate's steps, in order. */
-export const STEPS = ["fmt", "lint", "check", "nbcheck", "nbstrip", "test", "notebooks"] as const;
+export const STEPS = ["fmt", "lint", "check", "nbcheck", "nbstrip", "test", "fidelity", "notebooks"] as const;
 export type Step = typeof STEPS[number];
 
 /** Counts from deno test's closing line: `ok | 12 passed (3 steps) | 0 failed (2s)`. */
@@ -165,8 +167,20 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
       return one((await exec(deno, ["run", "-A", "tools/nbcheck.ts", "notebooks/"])).code);
     case "nbstrip":
       return one((await exec(deno, ["run", "-A", "tools/nbstrip.ts", "--check", "notebooks/"])).code);
-    case "test": {
-      const r = await exec(deno, ["test", "-A", "--parallel", ...existing(["lib/", "tools/", "bench/"])]);
+    case "test":
+    case "fidelity": {
+      const fidelity = await fidelityTests();
+      const args = step === "test"
+        ? [
+          "test",
+          "-A",
+          "--parallel",
+          ...(fidelity.length ? [`--ignore=${fidelity.join(",")}`] : []),
+          ...existing(["lib/", "tools/", "bench/"]),
+        ]
+        : ["test", "-A", ...fidelity];
+      if (step === "fidelity" && fidelity.length === 0) return one(0, "no fidelity tests");
+      const r = await exec(deno, args);
       const counts = parseDenoTestSummary(r.output);
       if (!counts) return { ...one(r.code, "no summary line from deno test"), step };
       const failed = r.code !== 0 && counts.failed === 0 ? 1 : counts.failed;
@@ -202,6 +216,20 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
       throw new Error(`Unknown step ${never}`);
     }
   }
+}
+
+/** Timing-fidelity tests (`fidelity_test.ts`, `*_fidelity_test.ts`) under lib/, tools/ and bench/. */
+export async function fidelityTests(root = ROOT): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = join(dir, e.name);
+      if (e.isDirectory && !e.name.startsWith(".") && e.name !== "node_modules") await walk(path);
+      else if (e.isFile && /(^|_)fidelity_test\.ts$/.test(e.name)) found.push(path.slice(root.length + 1));
+    }
+  };
+  for (const d of existing(["lib", "tools", "bench"])) await walk(join(root, d));
+  return found.sort();
 }
 
 /** Runs the gate; returns the exit code. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseDenoTestSummary, parseOkArgs, STEPS } from "./ok.ts";
+import { fidelityTests, parseDenoTestSummary, parseOkArgs, STEPS } from "./ok.ts";
 
 Deno.test("the deno test summary is parsed from its last line, with steps, colours and failures", () => {
   assert.deepEqual(parseDenoTestSummary("x\nok | 12 passed (3 steps) | 0 failed (2s)\n"), {
@@ -33,6 +33,7 @@ Deno.test("--only, --skip and --no-notebooks select steps in gate order; unknown
     "nbcheck",
     "nbstrip",
     "test",
+    "fidelity",
   ]);
   assert.throws(
     () => parseOkArgs(["--only", "tests"]),
@@ -40,4 +41,10 @@ Deno.test("--only, --skip and --no-notebooks select steps in gate order; unknown
   );
   assert.throws(() => parseOkArgs(["--only"]), /--only needs a comma-separated list/);
   assert.throws(() => parseOkArgs(["--fast"]), /Unknown option '--fast'/);
+});
+
+Deno.test("timing-fidelity tests are found for their own serial step", async () => {
+  const files = await fidelityTests();
+  assert.ok(files.includes("lib/probe/fidelity_test.ts"), files.join(", "));
+  assert.ok(files.every((f) => /(^|\/|_)fidelity_test\.ts$/.test(f)));
 });
