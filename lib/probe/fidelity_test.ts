@@ -3,8 +3,9 @@
  * tokens, the probe measures TTFT within 5 ms and ITL within 2 ms of the server's own ground truth, at
  * concurrency 1 and 32 (p50 and p95 of the per-request / per-gap error).
  *
- * The ground truth is the dial server's: TTFT = first token written - request arrival, ITL = gap between
- * successive token writes, on the same clock as the probe. Output lengths vary (20-27 tokens) as real
+ * The ground truth is the dial server's, which runs in a process of its own (lib/probe/testing/
+ * dial_process.ts) so that client and server do not share one event loop: TTFT = first token written -
+ * request arrival, ITL = gap between successive token writes, both differences on the server's clock. Output lengths vary (20-27 tokens) as real
  * requests do, so closed-loop slots free at different times. An attempt whose own self-check says the
  * client was not fit to measure (event-loop lag p99 over 5 ms: the machine is busy) is not a measurement;
  * it is retried, and only a valid attempt is judged.
@@ -13,7 +14,7 @@ import assert from "node:assert/strict";
 import { percentile } from "../analysis/stats.ts";
 import { createClock } from "./clock.ts";
 import { runLoad, type SelfCheck } from "./load.ts";
-import { dialServer } from "./testing/dial_server.ts";
+import { dialProcess } from "./testing/dial_process.ts";
 
 const TTFT_TOLERANCE_MS = 5;
 const ITL_TOLERANCE_MS = 2;
@@ -28,12 +29,8 @@ interface Attempt {
 
 async function measure(n: number, count: number, warmup: number): Promise<Attempt> {
   const clock = createClock();
-  await using srv = await dialServer({
-    ttft_ms: 200,
-    itl_ms: 10,
-    clock,
-    dial: (r) => ({ tokens: 20 + (r.index % 8) }),
-  });
+  // The server runs in its own process: in this one it would share the event loop with the client.
+  await using srv = await dialProcess({ ttft_ms: 200, itl_ms: 10, tokens_base: 20, tokens_spread: 8 });
   const req = { endpoint: "completions" as const, model: "dial-model", prompt: "fidelity", max_tokens: 32 };
   const { records, self_check } = await runLoad(srv.baseUrl, () => req, { kind: "concurrency", n }, {
     count,
@@ -45,7 +42,7 @@ async function measure(n: number, count: number, warmup: number): Promise<Attemp
   for (const r of records) {
     if (r.phase === "warmup") continue;
     assert.ok(r.ok, r.error_message);
-    const truth = srv.truth(r.request_id)!;
+    const truth = (await srv.truth(r.request_id))!;
     assert.equal(r.chunk_ms.length, truth.token_ms.length, "one content chunk per token written");
     const ttft = r.t_first_content_ms! - r.t_send_ms;
     ttft_err_ms.push(Math.abs(ttft - (truth.first_token_ms! - truth.arrival_ms)));

@@ -1,0 +1,82 @@
+/**
+ * The dial server in a process of its own, for measurements where the client and the server must not
+ * share one event loop (the fidelity test: 32 streams written and read by one JS thread measure the
+ * thread, not the probe). The child serves the dial server's API on one port and the ground truth
+ * (GET /?request_id=ID; times on the child's clock, so only differences of them are meaningful to the
+ * caller) on another, and prints both ports on stdout.
+ *
+ *   deno run -A lib/probe/testing/dial_process.ts '{"ttft_ms":200,"itl_ms":10,"tokens_base":20,"tokens_spread":8}'
+ * @module
+ */
+import { dialServer, type GroundTruth } from "./dial_server.ts";
+
+/** The child's settings: a fixed dial, and output lengths tokens_base + (arrival index % tokens_spread). */
+export interface DialProcessSettings {
+  ttft_ms: number;
+  itl_ms: number;
+  tokens_base: number;
+  tokens_spread: number;
+}
+
+/** A dial server running in a child process. */
+export interface DialProcess extends AsyncDisposable {
+  readonly baseUrl: string;
+  /** The child's ground truth for one request id. */
+  truth(request_id: string): Promise<GroundTruth | undefined>;
+}
+
+/**
+ * Starts the dial server in a child process and waits for its port.
+ *
+ * @example
+ * ```ts
+ * await using srv = await dialProcess({ ttft_ms: 200, itl_ms: 10, tokens_base: 20, tokens_spread: 8 });
+ * ```
+ */
+export async function dialProcess(settings: DialProcessSettings): Promise<DialProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, JSON.stringify(settings)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("The dial server process exited before printing its port.");
+    text += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  const [port, truthPort] = text.trim().split(" ").map(Number);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    baseUrl,
+    truth: async (request_id) => {
+      const res = await fetch(`http://127.0.0.1:${truthPort}/?request_id=${encodeURIComponent(request_id)}`);
+      return res.status === 404 ? (await res.body?.cancel(), undefined) : await res.json();
+    },
+    [Symbol.asyncDispose]: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await child.status;
+    },
+  };
+}
+
+if (import.meta.main) {
+  const s: DialProcessSettings = JSON.parse(Deno.args[0]);
+  const srv = await dialServer({
+    ttft_ms: s.ttft_ms,
+    itl_ms: s.itl_ms,
+    dial: (r) => ({ tokens: s.tokens_base + (r.index % s.tokens_spread) }),
+  });
+  const truthServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const id = new URL(req.url).searchParams.get("request_id") ?? "";
+    const t = srv.truth(id);
+    return t ? Response.json(t) : new Response("unknown request id", { status: 404 });
+  });
+  console.log(`${srv.port} ${truthServer.addr.port}`);
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+}
