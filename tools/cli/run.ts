@@ -2,8 +2,8 @@
  * `./servelab run`: one run of every tier notebook (notebooks/[0-9]*.ipynb, in order) on one engine.
  *
  * ```
- * ./servelab run [--engine vllm|sim|external] [--model M] [--size default|test] [--resume RUN_ID]
- *                [--force] [--timeout SECONDS]
+ * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
+ *                [--resume RUN_ID] [--force] [--timeout SECONDS]
  * ```
  *
  * Creates reports/<run-id>/ with its manifest, runs the notebooks through tools/run_notebooks.py with
@@ -23,12 +23,13 @@ import { createRun, finishRun, openRun, type Run, RUN_DIR_ENV } from "../../lib/
 import { FORCE_ENV } from "../../lib/run/points.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
-const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--model M] [--size default|test]
-                      [--resume RUN_ID] [--force] [--timeout SECONDS]
+const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
+                      [--size default|test] [--resume RUN_ID] [--force] [--timeout SECONDS]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
 the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.json and index.html.
   --engine   vllm, sim or external (default: SERVELAB_ENGINE, else vllm when vllm and a GPU are found, else sim)
+  --url      base URL of an external engine (engine external; default: SERVELAB_URL)
   --model    the model to serve (default: each tier's own default)
   --size     default, or test for small, fast parameters
   --resume   continue the run RUN_ID (a folder in reports/): finished points are skipped
@@ -40,6 +41,7 @@ const Size = z.enum(["default", "test"]);
 /** Parsed `run` options. */
 export interface RunArgs {
   engine?: EngineKind;
+  url?: string;
   model?: string;
   size?: z.infer<typeof Size>;
   resume?: string;
@@ -78,6 +80,14 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--model":
         r.model = value();
         break;
+      case "--url": {
+        const v = value();
+        if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol)) {
+          throw new Error(`--url '${v}' is not an http(s) URL; use e.g. http://127.0.0.1:8000.`);
+        }
+        r.url = v;
+        break;
+      }
       case "--size": {
         const v = value();
         const p = Size.safeParse(v);
@@ -140,7 +150,7 @@ async function dataInputs(): Promise<string[]> {
 async function startRun(
   a: RunArgs,
   root: string | undefined,
-): Promise<{ run: Run; engine: string; size: string; model?: string }> {
+): Promise<{ run: Run; engine: string; size: string; model?: string; url?: string }> {
   if (a.resume) {
     const run = await openRun(a.resume, { root });
     const m = await readManifest(run.manifestPath);
@@ -157,7 +167,8 @@ async function startRun(
       error: undefined,
       params: { ...x.params, size, resumed_at: new Date().toISOString() },
     }));
-    return { run, engine: m.engine.kind, size, model: a.model ?? m.model };
+    const url = a.url ?? (typeof m.params.url === "string" ? m.params.url : undefined);
+    return { run, engine: m.engine.kind, size, model: a.model ?? m.model, url };
   }
   const fromEnv = Deno.env.get("SERVELAB_ENGINE") || undefined;
   if (fromEnv !== undefined && !EngineKind.safeParse(fromEnv).success) {
@@ -165,14 +176,25 @@ async function startRun(
   }
   const engine = a.engine ?? fromEnv ?? await defaultEngineKind();
   const size = a.size ?? "default";
+  const url = a.url ?? (Deno.env.get("SERVELAB_URL") || undefined);
+  if (engine === "external" && !url) {
+    throw new Error(
+      "Engine 'external' needs the server's URL: pass --url http://127.0.0.1:8000 (or set SERVELAB_URL).",
+    );
+  }
+  if (engine !== "external" && a.url) {
+    throw new Error(
+      `--url is for engine 'external'; engine is '${engine}'. Add --engine external or drop --url.`,
+    );
+  }
   const run = await createRun({
     engine,
     root,
     model: a.model,
-    params: { size, force: a.force },
+    params: { size, force: a.force, ...(url ? { url } : {}) },
     inputs: await hashInputs(await dataInputs(), ROOT),
   });
-  return { run, engine, size, model: a.model };
+  return { run, engine, size, model: a.model, url };
 }
 
 /** Where `run` looks and writes; tests point these at temporary folders. */
@@ -203,7 +225,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     console.error(`servelab run: ${(err as Error).message}`);
     return 1;
   }
-  const { run, engine, size, model } = started;
+  const { run, engine, size, model, url } = started;
   console.log(`servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : ""}, size ${size}`);
   console.log(`  folder: ${run.dir}`);
 
@@ -228,6 +250,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
         SERVELAB_SIZE: size,
       };
       if (model) env.SERVELAB_MODEL = model;
+      if (url) env.SERVELAB_URL = url;
       if (a.force) env[FORCE_ENV] = "1";
       const r = await runNotebooks(notebooks, {
         out: run.dir,

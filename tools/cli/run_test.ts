@@ -125,4 +125,24 @@ Deno.test("run arguments are checked with messages naming the flag", () => {
   assert.throws(() => parseRunArgs(["--size", "huge"]), /--size 'huge' is not a size/);
   assert.throws(() => parseRunArgs(["--model"]), /--model needs a value/);
   assert.throws(() => parseRunArgs(["--nope"]), /Unknown option '--nope'/);
+  assert.equal(parseRunArgs(["--url", "http://127.0.0.1:8000"]).url, "http://127.0.0.1:8000");
+  assert.throws(
+    () => parseRunArgs(["--url", "127.0.0.1:8000"]),
+    /--url '127.0.0.1:8000' is not an http\(s\) URL/,
+  );
+});
+
+Deno.test("run refuses an external engine without a URL and a URL without the external engine", async () => {
+  const root = await Deno.makeTempDir({ prefix: "run-url-" });
+  try {
+    const noUrl = await quietly(() => main(["--engine", "external"], { root }));
+    assert.equal(noUrl.code, 1);
+    assert.match(noUrl.lines.join("\n"), /needs the server's URL: pass --url/);
+    const stray = await quietly(() => main(["--engine", "sim", "--url", "http://127.0.0.1:9"], { root }));
+    assert.equal(stray.code, 1);
+    assert.match(stray.lines.join("\n"), /--url is for engine 'external'/);
+    assert.deepEqual([...Deno.readDirSync(root)], [], "no run folder for a refused run");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
