@@ -11,9 +11,8 @@ import { createFaults, type Faults } from "./faults.ts";
 import { type EngineSettings, planMemory, resolveEngineSettings } from "./memory.ts";
 import { createSimMetrics, type SimMetrics } from "./metrics.ts";
 import { realClock, type RealClockOptions, type SimClock, SimRuntime, type StepTiming } from "./runtime.ts";
-import { createScheduler } from "./scheduler.ts";
+import { createScheduler, schedulerOptionsFor } from "./scheduler.ts";
 import { frontendOverheadMs, idlePenaltyMs, makeStepTime, warmupPenaltyMs } from "./timing.ts";
-import { EOS_TOKEN_ID, VOCAB_SIZE } from "./tokenizer.ts";
 import type { MemoryPlan } from "./types.ts";
 import { fitErrorMessage } from "./log.ts";
 
@@ -97,18 +96,9 @@ export function createSim(cfg: ServeConfig, host: SimHostOptions = {}): Sim {
   if (plan.fit_error) throw new SimFitError(plan);
   const env = host.env ?? { ...Deno.env.toObject(), ...cfg.env };
   const model_name = servedName(cfg);
-  const scheduler = createScheduler({
-    num_gpu_blocks: plan.num_gpu_blocks,
-    block_size: plan.block_size,
-    max_num_seqs: settings.max_num_seqs,
-    max_num_batched_tokens: settings.max_num_batched_tokens,
-    max_model_len: plan.max_model_len,
-    enable_prefix_caching: cfg.enable_prefix_caching,
-    step_time: makeStepTime(model, gpu, cfg),
-    eos_token_id: EOS_TOKEN_ID,
-    vocab_size: VOCAB_SIZE,
-    seed: cfg.seed,
-  });
+  const scheduler = createScheduler(
+    schedulerOptionsFor(cfg, plan, settings, makeStepTime(model, gpu, cfg)),
+  );
   const metrics = createSimMetrics({
     model_name,
     max_model_len: plan.max_model_len,

@@ -31,16 +31,20 @@
  * @module
  */
 import { createBlockPool, hashBlock, saltHash } from "./block_pool.ts";
-import { requestSeed, tokenFor } from "./tokenizer.ts";
+import { EOS_TOKEN_ID, requestSeed, tokenFor, VOCAB_SIZE } from "./tokenizer.ts";
+import type { ServeConfig } from "../engine/config.ts";
+import type { EngineSettings } from "./memory.ts";
 import type {
   FinishEvent,
   FinishReason,
+  MemoryPlan,
   Scheduler,
   SchedulerOptions,
   SchedulerStats,
   SimRequest,
   StepOutcome,
   StepShape,
+  StepTimeFn,
   TokenEvent,
 } from "./types.ts";
 
@@ -121,6 +125,36 @@ function validateOptions(o: SchedulerOptions): void {
       throw new Error(`Cannot create scheduler: ${k} is ${o[k]}; it must be a positive integer.`);
     }
   }
+}
+
+/**
+ * The scheduler options of an engine: its memory plan and resolved settings, the config's prefix-caching
+ * flag and seed, the tokenizer's EOS and vocabulary, and a step time. Both faces of the embedded engine
+ * (the real-time server and `simulate()`) build their scheduler from this, so they cannot drift apart.
+ *
+ * @example
+ * ```ts
+ * createScheduler(schedulerOptionsFor(cfg, plan, settings, makeStepTime(model, gpu, cfg)));
+ * ```
+ */
+export function schedulerOptionsFor(
+  cfg: Pick<ServeConfig, "enable_prefix_caching" | "seed">,
+  plan: Pick<MemoryPlan, "num_gpu_blocks" | "block_size" | "max_model_len">,
+  settings: Pick<EngineSettings, "max_num_seqs" | "max_num_batched_tokens">,
+  step_time: StepTimeFn,
+): SchedulerOptions {
+  return {
+    num_gpu_blocks: plan.num_gpu_blocks,
+    block_size: plan.block_size,
+    max_num_seqs: settings.max_num_seqs,
+    max_num_batched_tokens: settings.max_num_batched_tokens,
+    max_model_len: plan.max_model_len,
+    enable_prefix_caching: cfg.enable_prefix_caching,
+    step_time,
+    eos_token_id: EOS_TOKEN_ID,
+    vocab_size: VOCAB_SIZE,
+    seed: cfg.seed,
+  };
 }
 
 /**

@@ -26,9 +26,9 @@ import { z } from "zod";
 import type { ServeConfig } from "../engine/config.ts";
 import { loadGpu, loadModel } from "./catalog.ts";
 import { type EngineSettings, planMemory, resolveEngineSettings } from "./memory.ts";
-import { createScheduler } from "./scheduler.ts";
+import { createScheduler, schedulerOptionsFor } from "./scheduler.ts";
 import { frontendOverheadMs, idlePenaltyMs, makeStepTime, warmupPenaltyMs } from "./timing.ts";
-import { EOS_TOKEN_ID, mix32, syntheticTokenIds, VOCAB_SIZE } from "./tokenizer.ts";
+import { mix32, syntheticTokenIds } from "./tokenizer.ts";
 import type { FinishReason, MemoryPlan, SchedulerStats, SimRequest } from "./types.ts";
 
 /** How requests are sent: closed loop (n in flight), open loop at a rate, or at given send times. */
@@ -222,22 +222,11 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
   }
   const base = makeStepTime(model, gpu, cfg);
   let extra_ms = 0;
-  const sched = createScheduler({
-    num_gpu_blocks: plan.num_gpu_blocks,
-    block_size: plan.block_size,
-    max_num_seqs: settings.max_num_seqs,
-    max_num_batched_tokens: settings.max_num_batched_tokens,
-    max_model_len: plan.max_model_len,
-    enable_prefix_caching: cfg.enable_prefix_caching,
-    step_time: (shape) => {
-      const t = base(shape) + extra_ms;
-      extra_ms = 0;
-      return t;
-    },
-    eos_token_id: EOS_TOKEN_ID,
-    vocab_size: VOCAB_SIZE,
-    seed: cfg.seed,
-  });
+  const sched = createScheduler(schedulerOptionsFor(cfg, plan, settings, (shape) => {
+    const t = base(shape) + extra_ms;
+    extra_ms = 0;
+    return t;
+  }));
 
   const keep = opts.keep_token_times ?? true;
   const every = opts.sample_every_ms ?? 0;
