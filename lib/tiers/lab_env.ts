@@ -136,7 +136,9 @@ export function engineLabel(cfg: ServeConfig, version?: string): string {
     case "vllm":
       return `vLLM${v}, model ${cfg.model}`;
     case "external":
-      return `external server at ${cfg.url}${v}, model ${cfg.model}`;
+      // A server the lab did not start can still be the embedded engine: its version says so.
+      return `${version?.includes("servelab-sim") ? "SIMULATED: " : ""}external server at ${cfg.url}${v}, ` +
+        `model ${cfg.model}`;
     default: {
       const never: never = cfg.engine;
       throw new Error(`Unknown engine ${never}`);

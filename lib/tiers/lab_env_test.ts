@@ -35,3 +35,12 @@ Deno.test("serveConfigFor merges tier overrides with lab settings", () => {
   assert.deepEqual(cfg.extra_args, ["--swap-space", "4", "--x"]);
   assert.match(engineLabel(cfg), /^SIMULATED: embedded engine, L4 profile/);
 });
+
+Deno.test("engineLabel says SIMULATED for an external server that reports the embedded engine's version", () => {
+  const cfg = serveConfigFor(labEnv({ SERVELAB_ENGINE: "external", SERVELAB_URL: "http://127.0.0.1:8000" }));
+  assert.match(
+    engineLabel(cfg, "0.11.0+servelab-sim.0.1.0"),
+    /^SIMULATED: external server at http:\/\/127\.0\.0\.1:8000/,
+  );
+  assert.doesNotMatch(engineLabel(cfg, "0.11.0"), /SIMULATED/);
+});
