@@ -12,3 +12,4 @@ export * from "./report/mod.ts";
 export * from "./run/mod.ts";
 export * from "./sim/mod.ts";
 export * from "./tiers/mod.ts";
+export * from "./compare/mod.ts";

@@ -1,0 +1,252 @@
+/** Compares two run folders: workload check, then metric rows with a bootstrap noise verdict. */
+import { parse } from "csv-parse/sync";
+import { join } from "node:path";
+import { openRun } from "../run/run_dir.ts";
+import { readManifest } from "../run/manifest.ts";
+import { createRng } from "../analysis/random.ts";
+
+/** One compared metric. `beyond_noise` is undefined when no test applies (exact or n too small). */
+export interface CompareRow {
+  tier: string;
+  metric: string;
+  a?: number;
+  b?: number;
+  diff?: number;
+  diff_pct?: number;
+  test: string;
+  ci_lo?: number;
+  ci_hi?: number;
+  beyond_noise?: boolean;
+}
+
+/** The outcome of {@link compareRuns}. */
+export type CompareResult =
+  | { kind: "compared"; a: string; b: string; rows: CompareRow[]; missing_tiers: string[] }
+  | { kind: "refused"; a: string; b: string; mismatches: string[] };
+
+type Row = Record<string, string>;
+
+function get(obj: unknown, path: string): unknown {
+  let cur = obj as Record<string, unknown> | undefined;
+  for (const key of path.split(".")) cur = cur?.[key] as Record<string, unknown> | undefined;
+  return cur;
+}
+
+/**
+ * The workload fields on which two manifests differ, each named with both values.
+ *
+ * @example
+ * ```ts
+ * workloadMismatches({ model: "a" }, { model: "b" }); // ["model: a vs b"]
+ * ```
+ */
+export function workloadMismatches(a: unknown, b: unknown): string[] {
+  const fields = ["engine.kind", "model", "sim_profile", "params.size", "inputs"];
+  const out: string[] = [];
+  const paramKeys = new Set([
+    ...Object.keys((get(a, "params") ?? {}) as object),
+    ...Object.keys((get(b, "params") ?? {}) as object),
+  ]);
+  paramKeys.delete("force");
+  paramKeys.delete("size");
+  const all = [...fields, ...[...paramKeys].map((k) => `params.${k}`)];
+  for (const f of all) {
+    const va = JSON.stringify(get(a, f));
+    const vb = JSON.stringify(get(b, f));
+    if (va !== vb) out.push(`${f}: ${va ?? "absent"} vs ${vb ?? "absent"}`);
+  }
+  return out;
+}
+
+async function readRows(dir: string, file: string): Promise<Row[] | undefined> {
+  try {
+    return parse(await Deno.readTextFile(join(dir, file)), {
+      columns: true,
+      skip_empty_lines: true,
+    }) as Row[];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+function num(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function quantile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const i = (s.length - 1) * p;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
+}
+
+/** Bootstrap CI of quantile(B) - quantile(A), percentile method. */
+function bootstrapDiff(a: number[], b: number[], p: number, level: number, seed: number) {
+  const rng = createRng(seed);
+  const pick = (xs: number[]) => xs.map(() => xs[Math.floor(rng() * xs.length)]);
+  const diffs: number[] = [];
+  for (let i = 0; i < 1000; i++) diffs.push(quantile(pick(b), p) - quantile(pick(a), p));
+  return [quantile(diffs, (1 - level) / 2), quantile(diffs, 1 - (1 - level) / 2)] as const;
+}
+
+function row(
+  tier: string,
+  metric: string,
+  a: number | undefined,
+  b: number | undefined,
+  rest: Partial<CompareRow>,
+) {
+  const diff = a !== undefined && b !== undefined ? b - a : undefined;
+  const diff_pct = diff !== undefined && a ? (diff / a) * 100 : undefined;
+  return { tier, metric, a, b, diff, diff_pct, test: "exact", ...rest } as CompareRow;
+}
+
+const LEVEL = 0.95;
+
+function sampleRow(tier: string, metric: string, a: number[], b: number[], p: number): CompareRow {
+  if (a.length < 2 || b.length < 2) {
+    return row(tier, metric, a.length ? quantile(a, p) : undefined, b.length ? quantile(b, p) : undefined, {
+      test: "none (n<2)",
+    });
+  }
+  const [lo, hi] = bootstrapDiff(a, b, p, LEVEL, 1);
+  return row(tier, metric, quantile(a, p), quantile(b, p), {
+    test: `bootstrap ${LEVEL * 100}% CI of diff of p${p * 100}`,
+    ci_lo: lo,
+    ci_hi: hi,
+    beyond_noise: lo > 0 || hi < 0,
+  });
+}
+
+function repeatRow(tier: string, metric: string, a: number[], b: number[]): CompareRow {
+  const med = (xs: number[]) => (xs.length ? quantile(xs, 0.5) : undefined);
+  if (a.length < 2 || b.length < 2) return row(tier, metric, med(a), med(b), { test: "none (repeats<2)" });
+  const overlap = Math.max(...a) >= Math.min(...b) && Math.max(...b) >= Math.min(...a);
+  return row(tier, metric, med(a), med(b), {
+    test: "spread across repeats (ranges overlap?)",
+    ci_lo: Math.min(...b) - Math.max(...a),
+    ci_hi: Math.max(...b) - Math.min(...a),
+    beyond_noise: !overlap,
+  });
+}
+
+const measured = (rows: Row[], col: string, pred: (r: Row) => boolean) =>
+  rows.filter((r) => r.ok !== "false" && pred(r)).map((r) => num(r[col])).filter((v): v is number =>
+    v !== undefined
+  );
+
+async function tierRows(dirA: string, dirB: string, missing: string[]): Promise<CompareRow[]> {
+  const out: CompareRow[] = [];
+  const both = async (file: string, tier: string) => {
+    const [a, b] = [await readRows(dirA, file), await readRows(dirB, file)];
+    if (!a || !b) missing.push(`${tier} (${file}): not in both runs`);
+    return a && b ? [a, b] as const : undefined;
+  };
+  const t1 = await both("ttft.csv", "Tier 1");
+  if (t1) {
+    const [a, b] = t1;
+    const warm = (r: Row) => r.series === "warm";
+    out.push(
+      sampleRow(
+        "Tier 1",
+        "warm ttft_ms p50",
+        measured(a, "ttft_ms", warm),
+        measured(b, "ttft_ms", warm),
+        0.5,
+      ),
+    );
+    out.push(
+      sampleRow(
+        "Tier 1",
+        "warm ttft_ms p95",
+        measured(a, "ttft_ms", warm),
+        measured(b, "ttft_ms", warm),
+        0.95,
+      ),
+    );
+    const cold = (r: Row) => r.series === "cold";
+    out.push(
+      sampleRow(
+        "Tier 1",
+        "cold ttft_ms p50",
+        measured(a, "ttft_ms", cold),
+        measured(b, "ttft_ms", cold),
+        0.5,
+      ),
+    );
+  }
+  const t2 = await both("prefix_cache.csv", "Tier 2");
+  if (t2) {
+    const [a, b] = t2;
+    const len = (rs: Row[]) =>
+      Math.max(...rs.filter((r) => r.sweep === "length").map((r) => num(r.prefix_tokens) ?? 0));
+    const longest = Math.min(len(a), len(b));
+    for (const arm of ["on", "off"]) {
+      const pred = (r: Row) =>
+        r.sweep === "length" && r.phase === "measure" && r.arm === arm && num(r.prefix_tokens) === longest;
+      out.push(
+        sampleRow(
+          "Tier 2",
+          `ttft_ms p50 caching ${arm} @${longest} prefix tokens`,
+          measured(a, "ttft_ms", pred),
+          measured(b, "ttft_ms", pred),
+          0.5,
+        ),
+      );
+    }
+  }
+  const t3a = await both("kv_cache_scaling.csv", "Tier 3a");
+  if (t3a) {
+    const [a, b] = t3a;
+    const lens = [...new Set([...a, ...b].map((r) => r.max_model_len))].sort((x, y) => Number(x) - Number(y));
+    for (const len of lens) {
+      const ra = a.find((r) => r.max_model_len === len);
+      const rb = b.find((r) => r.max_model_len === len);
+      for (const col of ["kv_cache_tokens", "max_concurrency"]) {
+        const r = row("Tier 3a", `${col} @max_model_len ${len}`, num(ra?.[col]), num(rb?.[col]), {});
+        r.beyond_noise = r.a !== undefined && r.b !== undefined ? r.a !== r.b : undefined;
+        out.push(r);
+      }
+    }
+  }
+  const t3b = await both("concurrency_sweep.csv", "Tier 3b");
+  if (t3b) {
+    const [a, b] = t3b;
+    const cs = [...new Set([...a, ...b].map((r) => r.concurrency))].sort((x, y) => Number(x) - Number(y));
+    for (const c of cs) {
+      const pred = (r: Row) => r.concurrency === c && r.valid !== "false";
+      for (const col of ["throughput_rps", "ttft_p95_ms"]) {
+        out.push(
+          repeatRow("Tier 3b", `${col} @concurrency ${c}`, measured(a, col, pred), measured(b, col, pred)),
+        );
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Compares two runs (ids under `root` or paths); refuses when their workloads differ.
+ *
+ * @example
+ * ```ts
+ * const r = await compareRuns("20261128-055714-sim-1e89", "20261128-061000-sim-ab12");
+ * if (r.kind === "refused") console.log(r.mismatches);
+ * ```
+ */
+export async function compareRuns(
+  a: string,
+  b: string,
+  options: { root?: string } = {},
+): Promise<CompareResult> {
+  const [runA, runB] = [await openRun(a, options), await openRun(b, options)];
+  const [ma, mb] = [await readManifest(runA.manifestPath), await readManifest(runB.manifestPath)];
+  const mismatches = workloadMismatches(ma, mb);
+  if (mismatches.length) return { kind: "refused", a: runA.id, b: runB.id, mismatches };
+  const missing_tiers: string[] = [];
+  const rows = await tierRows(runA.dir, runB.dir, missing_tiers);
+  return { kind: "compared", a: runA.id, b: runB.id, rows, missing_tiers };
+}

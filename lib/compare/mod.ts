@@ -1,0 +1,5 @@
+/**
+ * Run comparison: the same metrics of two runs side by side, with a noise verdict per row.
+ * @module
+ */
+export { type CompareResult, type CompareRow, compareRuns, workloadMismatches } from "./compare.ts";
