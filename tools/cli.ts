@@ -28,6 +28,10 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: "serve the embedded vLLM-compatible engine: sim serve MODEL [vllm serve flags]",
     load: () => import("./cli/sim.ts"),
   },
+  compare: {
+    summary: "two runs side by side: compare RUN_A RUN_B [--json]",
+    load: () => import("./cli/compare.ts"),
+  },
   bench: {
     summary: "benchmarks of servelab itself (bench/*.ts) -> bench/results/<date>-<name>.md",
     load: () => import("./cli/bench.ts"),
