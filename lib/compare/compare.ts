@@ -41,7 +41,7 @@ function get(obj: unknown, path: string): unknown {
  * ```
  */
 export function workloadMismatches(a: unknown, b: unknown): string[] {
-  const fields = ["engine.kind", "model", "sim_profile", "params.size", "inputs"];
+  const fields = ["engine.kind", "model", "sim_profile", "params.size"];
   const out: string[] = [];
   const paramKeys = new Set([
     ...Object.keys((get(a, "params") ?? {}) as object),
@@ -54,6 +54,20 @@ export function workloadMismatches(a: unknown, b: unknown): string[] {
     const va = JSON.stringify(get(a, f));
     const vb = JSON.stringify(get(b, f));
     if (va !== vb) out.push(`${f}: ${va ?? "absent"} vs ${vb ?? "absent"}`);
+  }
+  const hashes = (m: unknown) =>
+    new Map(
+      ((get(m, "inputs") ?? []) as { path?: string; sha256?: string }[]).map((i) => [i.path, i.sha256]),
+    );
+  const [ha, hb] = [hashes(a), hashes(b)];
+  if (ha.size === 0 || hb.size === 0) {
+    if (ha.size !== hb.size) out.push(`inputs: ${ha.size} hashed files vs ${hb.size} hashed files`);
+  } else {
+    for (const path of new Set([...ha.keys(), ...hb.keys()])) {
+      if (ha.get(path) !== hb.get(path)) {
+        out.push(`inputs ${path} sha256: ${ha.get(path) ?? "absent"} vs ${hb.get(path) ?? "absent"}`);
+      }
+    }
   }
   return out;
 }
