@@ -7,10 +7,11 @@
 import { z } from "zod";
 import { type ServeConfig, servedName } from "./config.ts";
 import type { Engine } from "./types.ts";
+import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../probe/target.ts";
 
 /** Options of {@link attachExternal}. */
 export interface ExternalOptions {
-  /** Allow a non-loopback host. Default false: the lab measures local servers unless told otherwise. */
+  /** Allow a non-loopback host. Default `SERVELAB_ALLOW_REMOTE=1`, else false: local servers only. */
   allow_remote?: boolean;
   /** Timeout of the `GET /v1/models` check, default 10_000 ms. */
   timeout_ms?: number;
@@ -19,11 +20,7 @@ export interface ExternalOptions {
 
 const ModelList = z.object({ data: z.array(z.object({ id: z.string() }).passthrough()) }).passthrough();
 
-/** True for 127.0.0.0/8, ::1 and localhost. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
-}
+export { isLoopbackHost };
 
 /**
  * Attaches to an OpenAI-compatible server at `cfg.url` (a trailing `/v1` is accepted and dropped).
@@ -50,10 +47,11 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new Error(`ServeConfig.url '${cfg.url}' must use http or https, not ${url.protocol}`);
   }
-  if (!isLoopbackHost(url.hostname) && !opts.allow_remote) {
+  if (!isLoopbackHost(url.hostname) && !(opts.allow_remote ?? allowRemoteFromEnv())) {
     throw new Error(
       `Refusing external engine at ${cfg.url}: host '${url.hostname}' is not loopback. ` +
-        "Pass { allow_remote: true } to launch() to measure a remote server.",
+        `Pass { allow_remote: true } to launch() (or set ${ALLOW_REMOTE_ENV}=1, or ./servelab run ` +
+        "--allow-remote) to measure a remote server.",
     );
   }
   const baseUrl = url.origin + url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "");

@@ -36,7 +36,7 @@ export interface LaunchOptions {
   vllm_command?: string[];
   /** Called with every engine log line (API key redacted), e.g. for a progress display. */
   on_log_line?: (line: string) => void;
-  /** `external` only: allow a non-loopback host. Default false. */
+  /** `external` only: allow a non-loopback host. Default: `SERVELAB_ALLOW_REMOTE=1`, else false. */
   allow_remote?: boolean;
   /** Interval between `/health` polls, default 200 ms; each poll has its own 2 s timeout. */
   health_poll_ms?: number;

@@ -13,6 +13,7 @@ import { percentile } from "../analysis/stats.ts";
 import { type Clock, createClock } from "./clock.ts";
 import { arrivalSchedule } from "./schedule.ts";
 import { probe } from "./stream.ts";
+import { allowRemoteFromEnv, checkLoadTarget } from "./target.ts";
 import type { ProbeRequest, RequestRecord } from "./types.ts";
 
 /** The shape of the load: closed loop with n in flight, or an open-loop arrival rate. */
@@ -57,6 +58,8 @@ export interface LoadOptions {
   max_lag_p99_ms?: number;
   /** Event-loop lag sampling interval. Default 10 ms. */
   lag_interval_ms?: number;
+  /** Allow a non-loopback `baseUrl` (see target.ts). Default: `SERVELAB_ALLOW_REMOTE=1`. */
+  allow_remote?: boolean;
 }
 
 /** p50, p99 and max of a lag sample (ms); undefined stats when there was no sample. */
@@ -117,6 +120,8 @@ export async function runLoad(
   shape: LoadShape,
   opts: LoadOptions = {},
 ): Promise<LoadResult> {
+  const allow_remote = opts.allow_remote ?? allowRemoteFromEnv();
+  checkLoadTarget(baseUrl, allow_remote);
   const parsed = LoadShape.safeParse(shape);
   if (!parsed.success) {
     throw new TypeError(
@@ -168,6 +173,7 @@ export async function runLoad(
       headers: opts.headers,
       timeout_ms: opts.timeout_ms,
       signal: stop.signal,
+      allow_remote,
     });
     const t_free = clock.now();
     in_flight--;

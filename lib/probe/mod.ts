@@ -11,3 +11,4 @@ export * from "./load.ts";
 export * from "./testing/dial_server.ts";
 export * from "./schema.ts";
 export * from "./prompts.ts";
+export * from "./target.ts";

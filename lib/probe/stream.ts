@@ -10,6 +10,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Clock } from "./clock.ts";
+import { allowRemoteFromEnv, checkLoadTarget } from "./target.ts";
 import type { ErrorKind, ProbeRequest, RequestRecord } from "./types.ts";
 
 /** Options of {@link probe}. */
@@ -26,6 +27,8 @@ export interface ProbeOptions {
   timeout_ms?: number;
   /** The caller's signal: when it aborts, the record says `aborted`. */
   signal?: AbortSignal;
+  /** Allow a non-loopback `baseUrl` (see target.ts). Default: `SERVELAB_ALLOW_REMOTE=1`. */
+  allow_remote?: boolean;
 }
 
 /** Response header in which the embedded engine states a request's arrival (ms, server clock). */
@@ -85,7 +88,8 @@ interface Chunk {
 /**
  * Sends one streamed request and returns its record. Never throws for a request failure (HTTP error,
  * timeout, refused or dropped connection, malformed stream, empty stream, caller abort); throws only
- * for a request that cannot be built (token ids sent to chat).
+ * for a request that cannot be built (token ids sent to chat) or a non-loopback host that is not
+ * allowed (target.ts), before anything is sent.
  *
  * @example
  * ```ts
@@ -98,6 +102,7 @@ interface Chunk {
  * ```
  */
 export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptions): Promise<RequestRecord> {
+  checkLoadTarget(baseUrl, opts.allow_remote ?? allowRemoteFromEnv());
   const { clock } = opts;
   const body = JSON.stringify(requestBody(req));
   const request_id = opts.request_id ?? crypto.randomUUID();
