@@ -13,3 +13,4 @@ export * from "./run/mod.ts";
 export * from "./sim/mod.ts";
 export * from "./tiers/mod.ts";
 export * from "./compare/mod.ts";
+export * from "./tinymodel/mod.ts";
