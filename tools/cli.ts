@@ -36,6 +36,11 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: "benchmarks of servelab itself (bench/*.ts) -> bench/results/<date>-<name>.md",
     load: () => import("./cli/bench.ts"),
   },
+  "tiny-model": {
+    summary:
+      "write the lab's tiny Llama model (random weights, own tokenizer) as an HF folder: tiny-model DIR",
+    load: () => import("./cli/tiny_model.ts"),
+  },
 };
 
 /** The usage text, listing the verbs. */
