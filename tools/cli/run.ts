@@ -3,7 +3,7 @@
  *
  * ```
  * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
- *                [--resume RUN_ID] [--force] [--timeout SECONDS]
+ *                [--resume RUN_ID] [--force] [--timeout SECONDS] [--tiers 01,02] [--allow-remote]
  * ```
  *
  * Creates reports/<run-id>/ with its manifest, runs the notebooks through tools/run_notebooks.py with
@@ -21,20 +21,25 @@ import { hashInputs } from "../../lib/run/host.ts";
 import { readManifest, updateManifest } from "../../lib/run/manifest.ts";
 import { createRun, finishRun, openRun, type Run, RUN_DIR_ENV } from "../../lib/run/run_dir.ts";
 import { FORCE_ENV } from "../../lib/run/points.ts";
+import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/probe/target.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
                       [--size default|test] [--resume RUN_ID] [--force] [--timeout SECONDS]
+                      [--tiers 01,02] [--allow-remote]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
 the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.json and index.html.
   --engine   vllm, sim or external (default: SERVELAB_ENGINE, else vllm when vllm and a GPU are found, else sim)
-  --url      base URL of an external engine (engine external; default: SERVELAB_URL)
+  --url      base URL of an external engine (engine external; default: SERVELAB_URL); loopback only
+             unless --allow-remote
   --model    the model to serve (default: each tier's own default)
   --size     default, or test for small, fast parameters
   --resume   continue the run RUN_ID (a folder in reports/): finished points are skipped
   --force    redo finished points
-  --timeout  seconds a notebook cell may take (default 1800)`;
+  --timeout  seconds a notebook cell may take (default 1800)
+  --tiers    only the tier notebooks whose names start with these prefixes, comma-separated (e.g. 01,02)
+  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
 
 const Size = z.enum(["default", "test"]);
 
@@ -47,6 +52,10 @@ export interface RunArgs {
   resume?: string;
   force: boolean;
   timeout_s: number;
+  /** Only the tier notebooks whose file names start with one of these prefixes. */
+  tiers?: string[];
+  /** Allow `--url` on a non-loopback host (set only by the flag). */
+  allow_remote?: boolean;
   help: boolean;
 }
 
@@ -105,8 +114,20 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
         r.timeout_s = n;
         break;
       }
+      case "--tiers": {
+        const v = value();
+        const tiers = v.split(",").map((t) => t.trim()).filter(Boolean);
+        if (tiers.length === 0 || tiers.some((t) => !/^[0-9][\w.-]*$/.test(t))) {
+          throw new Error(`--tiers '${v}' is not a list of tier numbers; use e.g. --tiers 01,02.`);
+        }
+        r.tiers = tiers;
+        break;
+      }
       case "--force":
         r.force = true;
+        break;
+      case "--allow-remote":
+        r.allow_remote = true;
         break;
       case "--help":
       case "-h":
@@ -168,6 +189,7 @@ async function startRun(
       params: { ...x.params, size, resumed_at: new Date().toISOString() },
     }));
     const url = a.url ?? (typeof m.params.url === "string" ? m.params.url : undefined);
+    if (m.engine.kind === "external" && url) checkRunUrl(url, a);
     return { run, engine: m.engine.kind, size, model: a.model ?? m.model, url };
   }
   const fromEnv = Deno.env.get("SERVELAB_ENGINE") || undefined;
@@ -182,6 +204,7 @@ async function startRun(
       "Engine 'external' needs the server's URL: pass --url http://127.0.0.1:8000 (or set SERVELAB_URL).",
     );
   }
+  if (engine === "external" && url) checkRunUrl(url, a);
   if (engine !== "external" && a.url) {
     throw new Error(
       `--url is for engine 'external'; engine is '${engine}'. Add --engine external or drop --url.`,
@@ -195,6 +218,19 @@ async function startRun(
     inputs: await hashInputs(await dataInputs(), ROOT),
   });
   return { run, engine, size, model: a.model, url };
+}
+
+/** Refuses a non-loopback engine URL unless --allow-remote (or SERVELAB_ALLOW_REMOTE=1), before any request. */
+function checkRunUrl(url: string, a: RunArgs): void {
+  if (!URL.canParse(url)) {
+    throw new Error(`The engine URL '${url}' is not a URL; use e.g. http://127.0.0.1:8000.`);
+  }
+  const host = new URL(url).hostname;
+  if (isLoopbackHost(host) || a.allow_remote || allowRemoteFromEnv()) return;
+  throw new Error(
+    `--url ${url}: host '${host}' is not loopback, and the lab sends load to local servers only. ` +
+      "Add --allow-remote to measure a remote server on purpose.",
+  );
 }
 
 /** Where `run` looks and writes; tests point these at temporary folders. */
@@ -218,6 +254,16 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     console.log(USAGE);
     return 0;
   }
+  const all = await tierNotebooks(paths.notebooksDir);
+  const notebooks = a.tiers ? all.filter((nb) => a.tiers!.some((t) => basename(nb).startsWith(t))) : all;
+  if (a.tiers && notebooks.length === 0) {
+    console.error(
+      `servelab run: --tiers ${a.tiers.join(",")} matches no tier notebook; the tier notebooks are ${
+        all.map((nb) => basename(nb)).join(", ") || "none"
+      }.`,
+    );
+    return 2;
+  }
   let started: Awaited<ReturnType<typeof startRun>>;
   try {
     started = await startRun(a, paths.root);
@@ -229,7 +275,6 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
   console.log(`servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : ""}, size ${size}`);
   console.log(`  folder: ${run.dir}`);
 
-  const notebooks = await tierNotebooks(paths.notebooksDir);
   let code = 0;
   if (notebooks.length === 0) {
     console.log("  no tier notebooks yet (notebooks/[0-9]*.ipynb): wrote the manifest and the index only.");
@@ -252,6 +297,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
       if (model) env.SERVELAB_MODEL = model;
       if (url) env.SERVELAB_URL = url;
       if (a.force) env[FORCE_ENV] = "1";
+      if (a.allow_remote) env[ALLOW_REMOTE_ENV] = "1";
       const r = await runNotebooks(notebooks, {
         out: run.dir,
         env,
