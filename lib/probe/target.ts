@@ -57,7 +57,9 @@ export function checkLoadTarget(baseUrl: string, allow_remote: boolean = allowRe
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new Error(`Cannot send load to '${baseUrl}': it is not a URL. Give one like http://127.0.0.1:8000.`);
+    throw new Error(
+      `Cannot send load to '${baseUrl}': it is not a URL. Give one like http://127.0.0.1:8000.`,
+    );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new Error(`Cannot send load to '${baseUrl}': use http or https, not ${url.protocol}`);

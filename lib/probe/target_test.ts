@@ -7,7 +7,12 @@ import { probe } from "./stream.ts";
 import { ALLOW_REMOTE_ENV, checkLoadTarget } from "./target.ts";
 import type { ProbeRequest } from "./types.ts";
 
-const REMOTE = ["http://10.0.0.1:8000", "http://192.168.1.20:8000/", "https://example.com", "http://[2001:db8::1]:80"];
+const REMOTE = [
+  "http://10.0.0.1:8000",
+  "http://192.168.1.20:8000/",
+  "https://example.com",
+  "http://[2001:db8::1]:80",
+];
 const req: ProbeRequest = { endpoint: "completions", model: "m", prompt: "Hi", max_tokens: 4 };
 
 /** Runs `fn` with `fetch` replaced by a spy that records every call and never touches the network. */
@@ -50,7 +55,9 @@ Deno.test("load to a non-loopback host is refused before any request is sent", a
 });
 
 Deno.test("loopback hosts pass; a remote host passes only when allowed explicitly or by the environment", () => {
-  for (const url of ["http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:8000", "http://127.3.2.1"]) {
+  for (
+    const url of ["http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:8000", "http://127.3.2.1"]
+  ) {
     checkLoadTarget(url, false);
   }
   for (const url of REMOTE) {

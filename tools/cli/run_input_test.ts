@@ -1,0 +1,87 @@
+// Bad input to `./servelab run`: each error names the input, the problem and the fix, and a refused run
+// leaves no run folder. No notebook runs here.
+import assert from "node:assert/strict";
+import { main, parseRunArgs } from "./run.ts";
+
+async function quietly(fn: () => Promise<number>): Promise<{ code: number; text: string }> {
+  const lines: string[] = [];
+  const [log, err] = [console.log, console.error];
+  console.log = console.error = (...a: unknown[]) => lines.push(a.join(" "));
+  try {
+    return { code: await fn(), text: lines.join("\n") };
+  } finally {
+    [console.log, console.error] = [log, err];
+  }
+}
+
+Deno.test("non-numeric and out-of-range run parameters name the flag and the fix", () => {
+  for (const v of ["abc", "0", "-5", "1e"]) {
+    assert.throws(
+      () => parseRunArgs(["--timeout", v]),
+      new RegExp(`--timeout '${v}' must be a positive number of seconds`),
+    );
+  }
+  assert.equal(parseRunArgs(["--timeout", "90"]).timeout_s, 90);
+  assert.throws(() => parseRunArgs(["--size", "huge"]), /--size 'huge' is not a size; use default or test/);
+  assert.throws(() => parseRunArgs(["--timeout"]), /--timeout needs a value/);
+});
+
+Deno.test("--tiers picks tier notebooks by number; a bad or unmatched list is refused before a run folder exists", async () => {
+  assert.deepEqual(parseRunArgs(["--tiers", "01,02"]).tiers, ["01", "02"]);
+  assert.deepEqual(parseRunArgs(["--tiers=03"]).tiers, ["03"]);
+  assert.throws(
+    () => parseRunArgs(["--tiers", "ttft"]),
+    /--tiers 'ttft' is not a list of tier numbers; use e\.g\. --tiers 01,02/,
+  );
+  assert.throws(() => parseRunArgs(["--tiers", ","]), /is not a list of tier numbers/);
+  const notebooksDir = await Deno.makeTempDir();
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${notebooksDir}/01_ttft.ipynb`, "{}");
+    const r = await quietly(() => main(["--engine", "sim", "--tiers", "09"], { notebooksDir, root }));
+    assert.equal(r.code, 2);
+    assert.match(r.text, /--tiers 09 matches no tier notebook; the tier notebooks are 01_ttft\.ipynb/);
+    assert.deepEqual([...Deno.readDirSync(root)], [], "no run folder");
+  } finally {
+    await Deno.remove(notebooksDir, { recursive: true });
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("run refuses an external engine on a non-loopback host unless --allow-remote, before any request", async () => {
+  const root = await Deno.makeTempDir();
+  const notebooksDir = await Deno.makeTempDir(); // empty: an allowed run writes the manifest only
+  const calls: string[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input: string | URL | Request) => {
+    calls.push(String(input));
+    return Promise.reject(new Error("the spy sends nothing"));
+  };
+  const prev = Deno.env.get("SERVELAB_ALLOW_REMOTE");
+  Deno.env.delete("SERVELAB_ALLOW_REMOTE");
+  try {
+    for (const url of ["http://10.0.0.1:8000", "http://192.168.1.7:8000", "https://example.com"]) {
+      const r = await quietly(() => main(["--engine", "external", "--url", url], { root, notebooksDir }));
+      assert.equal(r.code, 1, r.text);
+      assert.match(
+        r.text,
+        /is not loopback, and the lab sends load to local servers only\. Add --allow-remote/,
+      );
+    }
+    assert.deepEqual([...Deno.readDirSync(root)], [], "no run folder for a refused run");
+    const ok = await quietly(() =>
+      main(["--engine", "external", "--url", "http://10.0.0.1:8000", "--allow-remote"], {
+        root,
+        notebooksDir,
+      })
+    );
+    assert.equal(ok.code, 0, ok.text);
+    assert.equal([...Deno.readDirSync(root)].length, 1, "an allowed remote run starts");
+    assert.deepEqual(calls, [], "nothing was sent anywhere");
+  } finally {
+    globalThis.fetch = realFetch;
+    if (prev !== undefined) Deno.env.set("SERVELAB_ALLOW_REMOTE", prev);
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(notebooksDir, { recursive: true });
+  }
+});
