@@ -20,3 +20,9 @@ export { derivePhases, parseStartupLog, StartupLogParser } from "./startup_log.t
 export { defaultEngineKind, type EngineProbes, findOnPath, vllmAvailable } from "./default_engine.ts";
 export { groupMembers, pidAlive } from "./process_group.ts";
 export { liveEngineCount } from "./registry.ts";
+export {
+  type EngineExit,
+  EngineExitedError,
+  EngineSupervisor,
+  type SupervisorOptions,
+} from "./supervisor.ts";
