@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { ServeConfig } from "../../engine/config.ts";
 import { buildServeArgs } from "../../engine/argv.ts";
-import { launch } from "../../engine/launch.ts";
+import { EngineSupervisor } from "../../engine/supervisor.ts";
 import type { Engine, StartupReport } from "../../engine/types.ts";
 import { createClock } from "../../probe/clock.ts";
 import { type LoadShape, runLoad } from "../../probe/load.ts";
@@ -301,7 +301,9 @@ export async function measureBatching(
 ): Promise<BatchingMeasurement> {
   const t0 = performance.now();
   const cfg = serveConfigFor(lab, {});
-  await using engine = await launch(cfg, { log_dir: run.logsDir, log_name: BATCHING_TIER });
+  // A crashed engine fails the point it died in; the next point starts a new one (supervisor.ts).
+  await using sup = await EngineSupervisor.start(cfg, { log_dir: run.logsDir, log_name: BATCHING_TIER });
+  const engine = sup.engine;
   const version = engine.startup?.version;
   await recordEngine(run, BATCHING_TIER, engine.config, version);
   const workload = await batchingWorkload(engine.baseUrl, engine.model, { ...P, seed: lab.seed }, {
@@ -316,7 +318,12 @@ export async function measureBatching(
     timeout_ms: P.timeout_s * 1000,
     request_id_prefix: `warmup-${tag}`,
   });
-  const measure = (p: BatchingPoint) => measurePoint(engine, workload, p, P, lab.seed, tag);
+  const measure = async (p: BatchingPoint) => {
+    const result = await measurePoint(await sup.ensure(), workload, p, P, lab.seed, tag);
+    const failures = result.rows.some((r) => r.ok === false);
+    await sup.check(`batching point ${p.id}`, { settle_ms: failures ? 1_000 : 0 });
+    return result;
+  };
   const progress = opts.progress;
 
   const cPlan = batchingConcurrencyPlan(P);
