@@ -15,7 +15,8 @@ export const TinyModelSpecSchema = z.object({
   num_attention_heads: z.number().int().positive().default(4),
   num_key_value_heads: z.number().int().positive().default(2),
   intermediate_size: z.number().int().positive().default(512),
-  max_position_embeddings: z.number().int().positive().default(4096),
+  /** >= the largest --max-model-len a tier sweeps (the KV tier goes to 32,768); RoPE needs no table. */
+  max_position_embeddings: z.number().int().positive().default(32768),
   /** Vocabulary size: 256 byte tokens + learned merges + 3 special tokens. */
   vocab_size: z.number().int().min(260).max(8192).default(512),
   rms_norm_eps: z.number().positive().default(1e-5),
