@@ -27,10 +27,35 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   while (off < bytes.length) off += await file.write(bytes.subarray(off));
 }
 
+/** A filesystem failure of an atomic write, in words: the target, what failed, and what to check. */
+export class AtomicWriteError extends Error {
+  override readonly name = "AtomicWriteError";
+  constructor(readonly path: string, readonly step: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `Cannot write ${path}: ${step} failed (${why}). Nothing was written there (an earlier version is ` +
+        "unchanged). Check that the folder exists, is a folder and is writable, and that the disk has " +
+        "free space, then run again.",
+      { cause },
+    );
+  }
+}
+
+/** Runs one filesystem step, turning its failure into an {@link AtomicWriteError}. */
+async function fsStep<T>(path: string, step: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof AtomicWriteError ? err : new AtomicWriteError(path, step, err);
+  }
+}
+
 /**
  * Writes `content` to `path` atomically (temporary file in the same directory, then rename).
  * Chunks from an iterable are written as they come; if the iterable throws, the temporary file is
- * removed and the error is rethrown, leaving the previous content of `path` untouched.
+ * removed and the error is rethrown, leaving the previous content of `path` untouched. A filesystem
+ * failure (parent is not a folder, read-only, disk full, file too large) does the same and throws an
+ * {@link AtomicWriteError} naming the path, the step and what to check.
  *
  * @example
  * ```ts
@@ -43,21 +68,29 @@ export async function writeTextAtomic(
   options: AtomicWriteOptions = {},
 ): Promise<void> {
   const { mkdir = true, sync = true } = options;
-  if (mkdir) await Deno.mkdir(dirname(path), { recursive: true });
+  if (mkdir) {
+    await fsStep(path, "creating its folder", () => Deno.mkdir(dirname(path), { recursive: true }));
+  }
   const tmp = tempPath(path);
   const enc = new TextEncoder();
   let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-    if (typeof content === "string") await writeAll(file, enc.encode(content));
-    else if (content instanceof Uint8Array) await writeAll(file, content);
+    file = await fsStep(
+      path,
+      "creating the temporary file",
+      () => Deno.open(tmp, { write: true, createNew: true, mode: 0o644 }),
+    );
+    const f = file;
+    const write = (bytes: Uint8Array) => fsStep(path, "writing", () => writeAll(f, bytes));
+    if (typeof content === "string") await write(enc.encode(content));
+    else if (content instanceof Uint8Array) await write(content);
     else {
-      for await (const chunk of content as AsyncIterable<string>) await writeAll(file, enc.encode(chunk));
+      for await (const chunk of content as AsyncIterable<string>) await write(enc.encode(chunk));
     }
-    if (sync) await file.syncData();
+    if (sync) await fsStep(path, "syncing to disk", () => f.syncData());
     file.close();
     file = undefined;
-    await Deno.rename(tmp, path);
+    await fsStep(path, "renaming the temporary file over it", () => Deno.rename(tmp, path));
   } catch (err) {
     try {
       file?.close();
@@ -110,7 +143,12 @@ export async function readJsonIfExists(path: string): Promise<unknown | undefine
     text = await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
+    throw new Error(
+      `Cannot read ${path}: ${
+        (err as Error).message
+      }. Check that its folder exists, is a folder and is readable.`,
+      { cause: err },
+    );
   }
   try {
     return JSON.parse(text);

@@ -7,6 +7,7 @@
  */
 export {
   type AtomicContent,
+  AtomicWriteError,
   type AtomicWriteOptions,
   readJsonIfExists,
   writeJsonAtomic,

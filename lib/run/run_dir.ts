@@ -92,6 +92,12 @@ export async function createRun(options: CreateRunOptions): Promise<Run> {
     throw new Error(`Invalid run id '${id}': use letters, digits, '.', '_' and '-' only.`);
   }
   const run = runAt(resolve(root, id));
+  const cannot = (err: unknown) =>
+    new Error(
+      `Cannot create run ${id} in ${root}: ${(err as Error).message}. Check that ${root} is a folder ` +
+        "(not a file), is writable and has free space, or give another reports folder.",
+      { cause: err },
+    );
   try {
     await Deno.mkdir(run.dir, { recursive: false });
   } catch (err) {
@@ -101,11 +107,15 @@ export async function createRun(options: CreateRunOptions): Promise<Run> {
       );
     }
     if (err instanceof Deno.errors.NotFound) {
-      await Deno.mkdir(run.dir, { recursive: true });
-    } else throw err;
+      await Deno.mkdir(run.dir, { recursive: true }).catch((e) => Promise.reject(cannot(e)));
+    } else throw cannot(err);
   }
-  await Deno.mkdir(run.pointsDir, { recursive: true });
-  await Deno.mkdir(run.logsDir, { recursive: true });
+  try {
+    await Deno.mkdir(run.pointsDir, { recursive: true });
+    await Deno.mkdir(run.logsDir, { recursive: true });
+  } catch (err) {
+    throw cannot(err);
+  }
   const manifest = await buildManifest({
     ...rest,
     run_id: id,
