@@ -25,7 +25,7 @@ export interface EngineProbes {
 export async function defaultEngineKind(probes: EngineProbes = {}): Promise<Exclude<EngineKind, "external">> {
   const hasVllm = probes.hasVllm ?? vllmAvailable;
   if (!hasVllm()) return "sim";
-  const out = await (probes.listGpus ?? nvidiaSmiList)();
+  const out = await (probes.listGpus ?? listNvidiaGpus)();
   return out !== undefined && /^GPU \d+:/m.test(out) ? "vllm" : "sim";
 }
 
@@ -50,7 +50,15 @@ export function findOnPath(name: string, path = Deno.env.get("PATH") ?? ""): str
   return undefined;
 }
 
-async function nvidiaSmiList(): Promise<string | undefined> {
+/**
+ * The output of `nvidia-smi -L` (one `GPU n: ...` line per GPU), or undefined when it cannot run.
+ *
+ * @example
+ * ```ts
+ * (await listNvidiaGpus())?.match(/^GPU \d+:/gm)?.length; // 8 on an 8-GPU node, undefined without nvidia-smi
+ * ```
+ */
+export async function listNvidiaGpus(): Promise<string | undefined> {
   if (findOnPath("nvidia-smi") === undefined) return undefined;
   try {
     const out = await new Deno.Command("nvidia-smi", { args: ["-L"], stdout: "piped", stderr: "null" })

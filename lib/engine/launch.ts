@@ -14,6 +14,7 @@
  */
 import { buildServeArgs } from "./argv.ts";
 import { parseServeConfig, type ServeConfig, servedName } from "./config.ts";
+import { listNvidiaGpus } from "./default_engine.ts";
 import { apiKey, attachExternal } from "./external.ts";
 import { LogCapture } from "./log_capture.ts";
 import { stopGroup, type StopGroupResult } from "./process_group.ts";
@@ -79,6 +80,7 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
   }
   const key = apiKey(cfg);
   opts.signal?.throwIfAborted();
+  if (cfg.engine === "vllm") await checkGpuCount(cfg);
   const port = cfg.port !== 0 ? checkPortFree(cfg.port) : await freePort();
   const resolved: ServeConfig = { ...cfg, port };
   const argv = engineArgv(resolved, opts);
@@ -145,6 +147,34 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
   }
   engine.markReady((performance.now() - t0) / 1000);
   return engine;
+}
+
+/**
+ * Refuses, before spawning, a tensor-parallel size larger than the GPUs this machine shows vLLM
+ * (CUDA_VISIBLE_DEVICES when set, else `nvidia-smi -L`); vLLM would otherwise fail minutes into its
+ * start with a less direct error. Unknown counts (no nvidia-smi) are left to vLLM.
+ */
+async function checkGpuCount(cfg: ServeConfig): Promise<void> {
+  const tp = cfg.tensor_parallel_size;
+  if (tp <= 1) return;
+  const visible = cfg.env.CUDA_VISIBLE_DEVICES ?? Deno.env.get("CUDA_VISIBLE_DEVICES");
+  let gpus: number | undefined;
+  let source: string;
+  if (visible !== undefined) {
+    gpus = visible.split(",").filter((d) => d.trim() !== "" && d.trim() !== "-1").length;
+    source = `CUDA_VISIBLE_DEVICES=${visible}`;
+  } else {
+    const list = await listNvidiaGpus();
+    gpus = list === undefined ? undefined : (list.match(/^GPU \d+:/gm) ?? []).length;
+    source = "nvidia-smi -L";
+  }
+  if (gpus === undefined || gpus >= tp) return;
+  throw new Error(
+    `Cannot start engine: tensor_parallel_size ${tp} needs ${tp} GPUs, but ${source} shows ${gpus}. ` +
+      `Lower tensor_parallel_size (--tensor-parallel-size) to ${
+        Math.max(1, gpus)
+      }, or make ${tp} GPUs visible.`,
+  );
 }
 
 /** The argv that starts a `vllm` or `sim` engine for a config whose port is resolved. */
