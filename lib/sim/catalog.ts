@@ -87,6 +87,27 @@ const GPU_SOURCED = [
   "load_bandwidth_bytes_s",
 ] as const;
 
+/**
+ * Timing constants a profile fitted to a real engine (calibration, docs/sim-validation.md). Each field, when
+ * present, replaces the constant of lib/sim/constants.ts for this profile only; its source is required as
+ * `sources["timing.<field>"]`.
+ */
+export const ProfileTiming = z.object({
+  /** Replaces TIMING.eff_compute_gpu / eff_compute_cpu. */
+  eff_compute: posNum.max(1).optional(),
+  /** Replaces TIMING.eff_memory_gpu / eff_memory_cpu. */
+  eff_memory: posNum.max(1).optional(),
+  /** Replaces TIMING.step_overhead_ms_gpu / step_overhead_ms_cpu. */
+  step_overhead_ms: z.number().nonnegative().optional(),
+  /** Replaces TIMING.per_seq_overhead_ms. */
+  per_seq_overhead_ms: z.number().nonnegative().optional(),
+  /** Replaces FRONTEND.overhead_ms. */
+  frontend_overhead_ms: z.number().nonnegative().optional(),
+  /** Replaces WARMUP.first_request_ms_gpu / first_request_ms_cpu. */
+  first_request_ms: z.number().nonnegative().optional(),
+}).strict();
+export type ProfileTiming = z.infer<typeof ProfileTiming>;
+
 /** A device profile: one GPU, or the host for vLLM's CPU backend (`kind: "cpu"`, memory is RAM). */
 export const GpuSpec = z.object({
   /** Profile name, also the file name: "H100-80GB", "cpu". */
@@ -102,11 +123,22 @@ export const GpuSpec = z.object({
   bf16_flops: posNum,
   /** How fast weights reach the device at startup (storage or page cache to device). */
   load_bandwidth_bytes_s: posNum,
+  /** Calibrated timing constants (optional; absent fields keep the lib/sim/constants.ts values). */
+  timing: ProfileTiming.optional(),
   sources: z.record(z.string(), z.string().min(1)),
 }).strict().superRefine((g, ctx) => {
   for (const k of GPU_SOURCED) {
     if (!g.sources[k]) {
       ctx.addIssue({ code: "custom", path: ["sources", k], message: `missing the source of ${k}` });
+    }
+  }
+  for (const k of Object.keys(g.timing ?? {})) {
+    if (!g.sources[`timing.${k}`]) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sources", `timing.${k}`],
+        message: `missing the source of timing.${k}`,
+      });
     }
   }
 });

@@ -142,7 +142,7 @@ export function createSim(cfg: ServeConfig, host: SimHostOptions = {}): Sim {
     runtime,
     metrics,
     faults: createFaults(cfg.sim.faults, cfg.seed),
-    frontendMs: frontendOverheadMs,
+    frontendMs: (prompt_tokens) => frontendOverheadMs(prompt_tokens, gpu),
     api_key: apiKey(cfg, env),
     dev_mode: env.VLLM_SERVER_DEV_MODE === "1",
     host,

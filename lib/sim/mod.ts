@@ -28,6 +28,7 @@ export {
   modelFromHfConfig,
   ModelSpec,
   paramCountFromShape,
+  ProfileTiming,
 } from "./catalog.ts";
 export {
   FRONTEND as SIM_FRONTEND,

@@ -243,7 +243,7 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
   const send = (i: number, at_ms: number, intended_ms = at_ms) => {
     intended[i] = intended_ms;
     sent[i] = at_ms;
-    admissions.push(at_ms + frontendOverheadMs(reqs[i].prompt_ids.length), i);
+    admissions.push(at_ms + frontendOverheadMs(reqs[i].prompt_ids.length, gpu), i);
   };
 
   let next = 0; // closed loop: next request to send

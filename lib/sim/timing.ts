@@ -69,15 +69,19 @@ export function makeStepCost(
   const s = resolveEngineSettings(model, gpu, cfg);
   const cpu = gpu.kind === "cpu";
   const tp = s.tensor_parallel_size;
-  const flops_s = gpu.bf16_flops * (cpu ? TIMING.eff_compute_cpu : TIMING.eff_compute_gpu);
-  const bytes_s = gpu.mem_bandwidth_bytes_s * (cpu ? TIMING.eff_memory_cpu : TIMING.eff_memory_gpu);
+  const flops_s = gpu.bf16_flops *
+    (gpu.timing?.eff_compute ?? (cpu ? TIMING.eff_compute_cpu : TIMING.eff_compute_gpu));
+  const bytes_s = gpu.mem_bandwidth_bytes_s *
+    (gpu.timing?.eff_memory ?? (cpu ? TIMING.eff_memory_cpu : TIMING.eff_memory_gpu));
   const weights = weightsBytes(model, s.dtype_bytes, tp);
   const kv_per_token = kvBytesPerToken(model, s.kv_dtype_bytes, tp);
   // 2 FLOPs per parameter per token (the brief's roofline; the embedding lookup is counted as a matmul).
   const flops_per_token = 2 * model.param_count / tp;
   // QK^T and PV: 2 matmuls x 2 FLOPs per multiply-add, per head dimension, per query head, per layer.
   const flops_per_pair = 4 * model.num_layers * model.num_heads * model.head_dim / tp;
-  const step_overhead_ms = cpu ? TIMING.step_overhead_ms_cpu : TIMING.step_overhead_ms_gpu;
+  const step_overhead_ms = gpu.timing?.step_overhead_ms ??
+    (cpu ? TIMING.step_overhead_ms_cpu : TIMING.step_overhead_ms_gpu);
+  const per_seq_overhead_ms = gpu.timing?.per_seq_overhead_ms ?? TIMING.per_seq_overhead_ms;
   const largest_graph = s.cudagraph_capture_sizes.at(-1) ?? 0;
   const kernel_factor = s.enforce_eager ? TIMING.eager_kernel_factor : 1;
 
@@ -103,7 +107,7 @@ export function makeStepCost(
     const memory_ms = bytes / bytes_s * 1000 * kernel_factor;
     const graphed = !cpu && !s.enforce_eager && tokens <= largest_graph;
     const launch_ms = cpu || graphed ? 0 : model.num_layers * TIMING.eager_launch_ms_per_layer;
-    const overhead_ms = step_overhead_ms + TIMING.per_seq_overhead_ms * seqs;
+    const overhead_ms = step_overhead_ms + per_seq_overhead_ms * seqs;
     return {
       flops,
       bytes,
@@ -207,6 +211,7 @@ export function startupPhases(model: ModelSpec, gpu: GpuSpec, cfg: ServeConfig):
  * ```
  */
 export function warmupPenaltyMs(_model: ModelSpec, gpu: GpuSpec, cfg: ServeConfig): number {
+  if (gpu.timing?.first_request_ms !== undefined) return gpu.timing.first_request_ms;
   if (gpu.kind === "cpu") return WARMUP.first_request_ms_cpu;
   return WARMUP.first_request_ms_gpu + (cfg.enforce_eager ? WARMUP.first_request_eager_extra_ms : 0);
 }
@@ -227,13 +232,15 @@ export function idlePenaltyMs(gpu: GpuSpec, idle_s: number): number {
 
 /**
  * API-server time a request spends outside engine steps before its first token can be sent: HTTP and
- * validation, tokenization of the prompt, IPC, first detokenization.
+ * validation, tokenization of the prompt, IPC, first detokenization. A calibrated profile's
+ * `timing.frontend_overhead_ms` replaces the constant part.
  *
  * @example
  * ```ts
  * frontendOverheadMs(2000); // 6 + 2000 x 0.0005 = 7 ms
  * ```
  */
-export function frontendOverheadMs(prompt_tokens: number): number {
-  return FRONTEND.overhead_ms + FRONTEND.tokenize_ms_per_token * prompt_tokens;
+export function frontendOverheadMs(prompt_tokens: number, gpu?: GpuSpec): number {
+  return (gpu?.timing?.frontend_overhead_ms ?? FRONTEND.overhead_ms) +
+    FRONTEND.tokenize_ms_per_token * prompt_tokens;
 }
