@@ -34,6 +34,8 @@ export const LAB_ENV_VARS = {
   SERVELAB_API_KEY_ENV: "name of the environment variable that holds the API key",
   SERVELAB_ENGINE_ARGS: "extra `vllm serve` flags, space-separated, passed through untouched",
   SERVELAB_STARTUP_TIME_SCALE: "embedded engine: factor applied to simulated startup waits (default 0.02)",
+  SERVELAB_ALLOW_REMOTE:
+    "1 allows load to a non-loopback SERVELAB_URL (./servelab run --allow-remote sets it)",
 } as const;
 
 /** The lab-wide parameters. */
@@ -91,7 +93,7 @@ export function labEnv(env: Record<string, string | undefined> = Deno.env.toObje
     sim_gpu: fromEnv(env, "SERVELAB_SIM_GPU", z.string()) ?? "H100-80GB",
     size: fromEnv(env, "SERVELAB_SIZE", RunSize) ?? "default",
     seed: fromEnv(env, "SERVELAB_SEED", intFromEnv) ?? 0,
-    api_key_env: fromEnv(env, "SERVELAB_API_KEY_ENV", z.string()),
+    api_key_env: fromEnv(env, "SERVELAB_API_KEY_ENV", LabEnv.shape.api_key_env.unwrap()),
     engine_args: (fromEnv(env, "SERVELAB_ENGINE_ARGS", z.string()) ?? "").split(/\s+/).filter(Boolean),
     startup_time_scale: scale ?? 0.02,
   });

@@ -1,0 +1,69 @@
+// Bad input a user can give the tiers: the data file and the SERVELAB_* parameters. Each error names
+// the input, the problem and the fix.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { labEnv } from "./lab_env.ts";
+import { loadPrefixFamilies } from "./prefix/families.ts";
+
+const GOOD = JSON.stringify({
+  family: "a",
+  kind: "document",
+  title: "A document",
+  prefix: "long shared text ".repeat(20),
+  suffixes: ["q1", "q2"],
+});
+
+Deno.test("a malformed prefix_prompts.jsonl line is named by file and line number, with the fix", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "servelab-bad-jsonl-" });
+  try {
+    const path = join(dir, "prefix_prompts.jsonl");
+    await Deno.writeTextFile(path, `${GOOD}\n{"family": "b", "kind": "document",\n`);
+    await assert.rejects(
+      loadPrefixFamilies(path),
+      new RegExp(
+        `^Error: ${path} line 2: not valid JSON \\(.*\\); write one JSON object per line, with no line breaks inside it\\.$`,
+      ),
+    );
+    const noPrefix = JSON.stringify({ family: "b", kind: "document", title: "B", suffixes: ["q"] });
+    await Deno.writeTextFile(path, `${GOOD}\n\n${noPrefix}\n`);
+    await assert.rejects(
+      loadPrefixFamilies(path),
+      new RegExp(
+        `${path} line 3: prefix: .*Each line needs family, kind .*prefix \\(long text\\) and suffixes`,
+      ),
+    );
+    await assert.rejects(
+      loadPrefixFamilies(join(dir, "missing.jsonl")),
+      /Cannot read prefix families from .*missing\.jsonl: .*Check the path\./,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("non-numeric or unknown SERVELAB_* parameters name the variable, what it means and the fix", () => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { SERVELAB_SIZE: "huge" },
+      /^Error: SERVELAB_SIZE='huge' is not valid: .*"default".*"test".*It means: default \| test.*Fix it or unset it\.$/,
+    ],
+    [
+      { SERVELAB_SEED: "abc" },
+      /^Error: SERVELAB_SEED='abc' is not valid: expected a non-negative integer\. It means: seed/,
+    ],
+    [{ SERVELAB_SEED: "-1" }, /^Error: SERVELAB_SEED='-1' is not valid/],
+    [
+      { SERVELAB_STARTUP_TIME_SCALE: "fast" },
+      /^Error: SERVELAB_STARTUP_TIME_SCALE='fast' is not valid: .*Fix it or unset it/,
+    ],
+    [
+      { SERVELAB_URL: "not a url", SERVELAB_ENGINE: "external" },
+      /^Error: SERVELAB_URL='not a url' is not valid/,
+    ],
+    [
+      { SERVELAB_API_KEY_ENV: "sk-123" },
+      /^Error: SERVELAB_API_KEY_ENV='sk-123' is not valid: must be an environment variable name/,
+    ],
+  ];
+  for (const [env, msg] of cases) assert.throws(() => labEnv({ SERVELAB_ENGINE: "sim", ...env }), msg);
+});
