@@ -92,3 +92,44 @@ Deno.test("a supervisor gives up after max_restarts and names the log", async ()
   await assert.rejects(sup.ensure(), /already restarted 0 times; giving up\. Read its log \(.*\.log\)/);
   assert.deepEqual(groupMembers(e.pid!), []);
 });
+
+Deno.test("an engine killed mid-stream (SIGKILL) fails the point with its streams cut, and the next point restarts it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "servelab-supervisor-kill-" });
+  const run = await createRun({ engine: "sim", root });
+  const cfg = parseServeConfig({ engine: "sim", model: MODEL, max_model_len: 2048 });
+  const clock = createClock();
+  const kinds: Record<string, (string | undefined)[]> = {};
+  {
+    await using sup = await EngineSupervisor.start(cfg, { log_dir: run.logsDir, log_name: "kill" });
+    const s = await runPoints(run, "kill", [{ id: "k1" }, { id: "k2" }, { id: "k3" }], async (p) => {
+      const engine = await sup.ensure();
+      let seen = 0;
+      const { records } = await runLoad(
+        engine.baseUrl,
+        () => ({ endpoint: "completions", model: engine.model, prompt: "kill", max_tokens: 64 }),
+        { kind: "concurrency", n: 2 },
+        {
+          count: 6,
+          clock,
+          headers: engine.headers(),
+          timeout_ms: 10_000,
+          // In k2, after two requests finished, the engine dies the hard way while two streams run.
+          on_record: () => {
+            if (p.id === "k2" && ++seen === 2) Deno.kill(engine.pid!, "SIGKILL");
+          },
+        },
+      );
+      kinds[p.id] = records.map((r) => r.error_kind);
+      await sup.check(`point ${p.id}`, { settle_ms: records.some((r) => !r.ok) ? 2_000 : 0 });
+      return { rows: records.map((r) => ({ ok: r.ok })) };
+    }, { progress: false });
+    assert.deepEqual(s.done, ["k1", "k3"]);
+    assert.deepEqual(s.failed.map((f) => f.id), ["k2"]);
+    assert.match(s.failed[0].error, /The engine exited \(killed by SIGKILL\) during point k2/);
+    assert.ok(kinds.k2.includes("connection"), `k2's cut streams are connection failures: ${kinds.k2}`);
+    assert.deepEqual(kinds.k3, Array(6).fill(undefined), "k3 ran clean on the new engine");
+    assert.equal(sup.restarts, 1);
+  }
+  assert.equal(liveEngineCount(), 0);
+  await Deno.remove(root, { recursive: true });
+});
