@@ -1,0 +1,342 @@
+/**
+ * Calibrates the embedded engine against vLLM on CPU (docs/sim-validation.md).
+ *
+ * ```
+ * deno run -A tools/real/vllm_calibrate.ts measure --engine vllm|sim [--sim-gpu NAME] --model DIR --out FILE
+ * deno run -A tools/real/vllm_calibrate.ts fit FILE --model DIR --name NAME --out data/gpus/NAME.json
+ * deno run -A tools/real/vllm_calibrate.ts compare REAL.json SIM.json [SIM2.json ...] [--set fit|holdout]
+ * ```
+ *
+ * `measure` launches the engine (vLLM from SERVELAB_VLLM_BIN, else .servelab/vllm-venv/bin/vllm), sends
+ * the fit workloads (lone prefills, steady decode at several concurrencies) and the held-out workloads
+ * (an open-loop Poisson load and a closed loop of mixed prefill and decode), and writes the medians.
+ * `fit` turns a real engine's file into a profile with fitted `timing.*` constants; `compare` prints the
+ * error table (markdown) of sim files against the real one.
+ * @example
+ * ```ts
+ * // deno run -A tools/real/vllm_calibrate.ts measure --engine vllm --model .servelab/tiny-model --out /tmp/real.json
+ * ```
+ * @module
+ */
+import { existsSync } from "node:fs";
+import {
+  itl_ms,
+  launch,
+  loadGpu,
+  loadModel,
+  type LoadShape,
+  parseServeConfig,
+  percentile,
+  promptOfTokens,
+  type RequestRecord,
+  runLoad,
+  type ServeConfig,
+  ttft_ms,
+} from "../../lib/mod.ts";
+import {
+  compareHoldout,
+  fitTiming,
+  type Measurement,
+  MeasurementFile,
+  withTiming,
+} from "./vllm_calibrate_fit.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** One workload to measure. */
+interface Spec {
+  name: string;
+  set: "fit" | "holdout";
+  kind: Measurement["kind"];
+  load: LoadShape;
+  prompt_tokens: number;
+  output_tokens: number;
+  count: number;
+  warmup: number;
+}
+
+/** The workloads: fit ones are simple enough to predict in closed form; held-out ones are not used by the fit. */
+export const WORKLOADS: Spec[] = [
+  ...[32, 256, 1024, 2048].map((n): Spec => ({
+    name: `prefill-${n}`,
+    set: "fit",
+    kind: "prefill",
+    load: { kind: "concurrency", n: 1 },
+    prompt_tokens: n,
+    output_tokens: 2,
+    count: 5,
+    warmup: 1,
+  })),
+  ...[1, 4, 16].map((b): Spec => ({
+    name: `decode-c${b}`,
+    set: "fit",
+    kind: "decode",
+    load: { kind: "concurrency", n: b },
+    prompt_tokens: 32,
+    output_tokens: 128,
+    count: Math.max(4, 2 * b),
+    warmup: 0,
+  })),
+  {
+    name: "decode-c4-long",
+    set: "fit",
+    kind: "decode",
+    load: { kind: "concurrency", n: 4 },
+    prompt_tokens: 1536,
+    output_tokens: 64,
+    count: 8,
+    warmup: 0,
+  },
+  {
+    name: "poisson-3rps",
+    set: "holdout",
+    kind: "load",
+    load: { kind: "rate", rps: 3, burstiness: 1, max_concurrency: 32 },
+    prompt_tokens: 384,
+    output_tokens: 64,
+    count: 40,
+    warmup: 0,
+  },
+  {
+    name: "closed-c8",
+    set: "holdout",
+    kind: "load",
+    load: { kind: "concurrency", n: 8 },
+    prompt_tokens: 512,
+    output_tokens: 96,
+    count: 24,
+    warmup: 0,
+  },
+];
+
+/** The serve configuration both engines get (the same flags; the sim reads VLLM_CPU_KVCACHE_SPACE too). */
+export function calibrationConfig(engine: "vllm" | "sim", model: string, gpu = "cpu"): ServeConfig {
+  return parseServeConfig({
+    engine,
+    model,
+    served_model_name: "tiny",
+    max_model_len: 4096,
+    enable_prefix_caching: false,
+    enforce_eager: true,
+    dtype: "float32",
+    max_num_seqs: 128,
+    max_num_batched_tokens: 2048,
+    seed: 0,
+    env: { VLLM_CPU_KVCACHE_SPACE: "1" },
+    sim: { gpu, startup_time_scale: 0.02 },
+  }, "calibration config");
+}
+
+function summarize(spec: Spec, records: RequestRecord[]): Measurement {
+  const measured = records.filter((r) => r.phase !== "warmup");
+  const ok = measured.filter((r) => r.ok);
+  const ttfts = ok.map(ttft_ms).filter((v): v is number => v !== undefined);
+  const itls = ok.flatMap((r) => itl_ms(r) ?? []);
+  const start = Math.min(...measured.map((r) => r.t_send_ms));
+  const end = Math.max(...measured.map((r) => r.t_end_ms));
+  const out = ok.reduce((s, r) => s + (r.completion_tokens ?? 0), 0);
+  const duration_s = (end - start) / 1000;
+  return {
+    name: spec.name,
+    set: spec.set,
+    kind: spec.kind,
+    load: JSON.stringify(spec.load),
+    concurrency: spec.load.kind === "concurrency" ? spec.load.n : undefined,
+    prompt_tokens: spec.prompt_tokens,
+    output_tokens: spec.output_tokens,
+    requests_ok: ok.length,
+    requests_failed: measured.length - ok.length,
+    ttft_p50_ms: percentile(ttfts, 50),
+    itl_p50_ms: percentile(itls, 50),
+    output_tok_s: duration_s > 0 && ok.length > 0 ? out / duration_s : undefined,
+    duration_s,
+  };
+}
+
+async function measure(args: Record<string, string>): Promise<number> {
+  const engine = args.engine === "sim" ? "sim" : args.engine === "vllm" ? "vllm" : undefined;
+  if (!engine || !args.model || !args.out) {
+    console.error("measure needs --engine vllm|sim, --model DIR and --out FILE.");
+    return 2;
+  }
+  const cfg = calibrationConfig(engine, args.model, args["sim-gpu"] ?? "cpu");
+  const venvBin = `${ROOT}/.servelab/vllm-venv/bin/vllm`;
+  const vllm_command = Deno.env.get("SERVELAB_VLLM_BIN")
+    ? undefined
+    : existsSync(venvBin)
+    ? [venvBin]
+    : undefined;
+  const started_at = new Date().toISOString();
+  await using eng = await launch(cfg, { vllm_command });
+  console.error(`calibrate: ${engine} up at ${eng.baseUrl} in ${eng.ready_s?.toFixed(1)} s`);
+  let seed = 1000;
+  const prompts = async (n: number, count: number) => {
+    const out: number[][] = [];
+    for (let i = 0; i < count; i++) {
+      out.push(await promptOfTokens(eng.baseUrl, eng.model, n, { seed: seed++ }));
+    }
+    return out;
+  };
+  const request = (ids: number[], output_tokens: number) => ({
+    endpoint: "completions" as const,
+    model: eng.model,
+    prompt: ids,
+    max_tokens: output_tokens,
+    min_tokens: output_tokens,
+    ignore_eos: true,
+    temperature: 0,
+  });
+  // Cold: the first request after ready; warm: the same shape again, five times.
+  const coldIds = await prompts(32, 6);
+  const cold = await runLoad(eng.baseUrl, coldIds.map((p) => request(p, 2)), { kind: "concurrency", n: 1 }, {
+    count: 6,
+  });
+  const coldTtft = ttft_ms(cold.records[0]);
+  const warmTtft = percentile(
+    cold.records.slice(1).map(ttft_ms).filter((v): v is number => v !== undefined),
+    50,
+  );
+  const workloads: Measurement[] = [];
+  for (const spec of WORKLOADS) {
+    const ids = await prompts(spec.prompt_tokens, spec.count + spec.warmup);
+    const res = await runLoad(eng.baseUrl, ids.map((p) => request(p, spec.output_tokens)), spec.load, {
+      count: spec.count,
+      warmup: spec.warmup,
+      seed: 7,
+      timeout_ms: 300_000,
+    });
+    const m = summarize(spec, res.records);
+    workloads.push(m);
+    console.error(
+      `calibrate: ${m.name}: ttft p50 ${m.ttft_p50_ms?.toFixed(1)} ms, itl p50 ${
+        m.itl_p50_ms?.toFixed(2)
+      } ms, ` +
+        `${m.output_tok_s?.toFixed(1)} tok/s, ${m.requests_failed} failed`,
+    );
+  }
+  const host = `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores`;
+  const file: MeasurementFile = {
+    engine,
+    version: eng.startup?.version,
+    model: args.model,
+    profile: engine === "sim" ? cfg.sim.gpu : undefined,
+    host,
+    started_at,
+    command: `deno run -A tools/real/vllm_calibrate.ts measure ${Deno.args.slice(1).join(" ")}`,
+    serve_args: eng.config.extra_args,
+    cold_ttft_ms: coldTtft,
+    warm_ttft_ms: warmTtft,
+    workloads,
+  };
+  await Deno.writeTextFile(args.out, JSON.stringify(MeasurementFile.parse(file), null, 2) + "\n");
+  console.error(`calibrate: wrote ${args.out}`);
+  return 0;
+}
+
+async function fit(file: string, args: Record<string, string>): Promise<number> {
+  if (!args.model || !args.name || !args.out) {
+    console.error("fit needs FILE, --model DIR, --name NAME and --out FILE.");
+    return 2;
+  }
+  const real = MeasurementFile.parse(JSON.parse(await Deno.readTextFile(file)));
+  const model = loadModel(args.model);
+  const base = loadGpu(args.base ?? "cpu");
+  const cfg = calibrationConfig("sim", args.model, base.name);
+  const r = fitTiming(model, base, cfg, real.workloads);
+  const round = (x: number) => Number(x.toPrecision(4));
+  const timing = Object.fromEntries(Object.entries(r.timing).map(([k, v]) => [k, round(v)]));
+  const first = real.cold_ttft_ms !== undefined && real.warm_ttft_ms !== undefined
+    ? Math.max(0, round(real.cold_ttft_ms - real.warm_ttft_ms))
+    : undefined;
+  const source =
+    `fitted (tools/real/vllm_calibrate.ts fit) to vLLM ${real.version ?? "?"} on ${real.host}, ` +
+    `${real.started_at.slice(0, 10)}; docs/sim-validation.md`;
+  let profile = withTiming(base, args.name, timing, source);
+  if (first !== undefined) {
+    profile = withTiming(
+      profile,
+      args.name,
+      { first_request_ms: first },
+      `measured: cold minus warm TTFT of a 32-token prompt, ${source}`,
+    );
+  }
+  const out = {
+    ...profile,
+    aliases: [],
+    description: `${base.description}, timing fitted to vLLM ${
+      real.version ?? "?"
+    } (vllm-cpu) serving the lab's tiny model`,
+  };
+  await Deno.writeTextFile(args.out, JSON.stringify(out, null, 2) + "\n");
+  console.log(
+    `| workload | metric | measured ms | fitted ms | error % |\n| --- | --- | ---: | ---: | ---: |`,
+  );
+  for (const x of r.residuals) {
+    console.log(
+      `| ${x.name} | ${x.metric} | ${x.measured_ms.toFixed(2)} | ${x.predicted_ms.toFixed(2)} | ${
+        x.error_pct.toFixed(1)
+      } |`,
+    );
+  }
+  console.log(`\nrms log error ${r.rms_log_error.toFixed(3)}; timing ${JSON.stringify(profile.timing)}`);
+  return 0;
+}
+
+async function compare(files: string[], set: "fit" | "holdout"): Promise<number> {
+  if (files.length < 2) {
+    console.error("compare needs REAL.json and at least one SIM.json.");
+    return 2;
+  }
+  const [real, ...sims] = await Promise.all(
+    files.map(async (f) => MeasurementFile.parse(JSON.parse(await Deno.readTextFile(f)))),
+  );
+  console.log(`| workload | metric | real | ${sims.map((s) => `${s.profile} (err %)`).join(" | ")} |`);
+  console.log(`| --- | --- | ---: | ${sims.map(() => "---:").join(" | ")} |`);
+  const tables = sims.map((s) => compareHoldout(real, s, set));
+  for (const [i, row] of tables[0].entries()) {
+    const cells = tables.map((t) => {
+      const x = t[i];
+      return x
+        ? `${x.predicted.toFixed(2)} (${x.error_pct >= 0 ? "+" : ""}${x.error_pct.toFixed(1)})`
+        : "n/a";
+    });
+    console.log(`| ${row.workload} | ${row.metric} | ${row.real.toFixed(2)} | ${cells.join(" | ")} |`);
+  }
+  return 0;
+}
+
+function parseFlags(argv: string[]): { positional: string[]; flags: Record<string, string> } {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith("--")) flags[argv[i].slice(2)] = argv[++i] ?? "";
+    else positional.push(argv[i]);
+  }
+  return { positional, flags };
+}
+
+/**
+ * Runs the calibration CLI; resolves with the exit code.
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await main(["compare", "real.json", "sim.json"]));
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  const { positional, flags } = parseFlags(rest);
+  switch (verb) {
+    case "measure":
+      return await measure(flags);
+    case "fit":
+      return await fit(positional[0], flags);
+    case "compare":
+      return await compare(positional, flags.set === "fit" ? "fit" : "holdout");
+    default:
+      console.error("Usage: vllm_calibrate.ts measure|fit|compare ... (see the module doc)");
+      return 2;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { loadGpu, modelFromHfConfig, tinyConfigJson, tinyModelSpec, tinyTokenizer } from "../../lib/mod.ts";
+import {
+  compareHoldout,
+  fitTiming,
+  type Measurement,
+  type MeasurementFile,
+  nelderMead,
+  predictFitWorkload,
+  withTiming,
+} from "./vllm_calibrate_fit.ts";
+import { calibrationConfig, WORKLOADS } from "./vllm_calibrate.ts";
+
+const spec = tinyModelSpec();
+const model = modelFromHfConfig(tinyConfigJson(spec, tinyTokenizer(spec)), "tiny");
+const cpu = loadGpu("cpu");
+const cfg = calibrationConfig("sim", "tiny");
+
+function workload(w: (typeof WORKLOADS)[number]): Measurement {
+  return {
+    name: w.name,
+    set: w.set,
+    kind: w.kind,
+    load: JSON.stringify(w.load),
+    concurrency: w.load.kind === "concurrency" ? w.load.n : undefined,
+    prompt_tokens: w.prompt_tokens,
+    output_tokens: w.output_tokens,
+    requests_ok: w.count,
+    requests_failed: 0,
+  };
+}
+
+Deno.test("nelderMead finds the minimum of a shifted quadratic", () => {
+  const x = nelderMead(([a, b]) => (a - 1) ** 2 + 3 * (b + 2) ** 2, [0, 0]);
+  assert.ok(Math.abs(x[0] - 1) < 1e-4 && Math.abs(x[1] + 2) < 1e-4, String(x));
+});
+
+Deno.test("fitTiming recovers the constants that generated the measurements", () => {
+  const truth = {
+    eff_compute: 0.12,
+    eff_memory: 0.35,
+    step_overhead_ms: 2.2,
+    per_seq_overhead_ms: 0.09,
+    frontend_overhead_ms: 4.5,
+  };
+  const gpu = withTiming(cpu, "truth", truth, "test");
+  const ws = WORKLOADS.filter((w) => w.set === "fit").map(workload).map((w) => {
+    const p = predictFitWorkload(model, gpu, cfg, w);
+    return { ...w, ttft_p50_ms: p.ttft_ms, itl_p50_ms: p.itl_ms };
+  });
+  const r = fitTiming(model, cpu, cfg, ws);
+  assert.ok(r.rms_log_error < 0.01, `rms ${r.rms_log_error}`);
+  for (const x of r.residuals) assert.ok(Math.abs(x.error_pct) < 2, JSON.stringify(x));
+  // The overheads dominate this tiny model's steps, so they are identified tightly.
+  assert.ok(Math.abs(r.timing.step_overhead_ms / truth.step_overhead_ms - 1) < 0.1, JSON.stringify(r.timing));
+  assert.ok(
+    Math.abs(r.timing.frontend_overhead_ms / truth.frontend_overhead_ms - 1) < 0.1,
+    JSON.stringify(r.timing),
+  );
+});
+
+Deno.test("fitTiming refuses too few fit observations, naming the count", () => {
+  const one = [{ ...workload(WORKLOADS[0]), ttft_p50_ms: 10 }];
+  assert.throws(() => fitTiming(model, cpu, cfg, one), /from 1 fit observations/);
+});
+
+Deno.test("compareHoldout: error in percent of the real value; a metric one side lacks is left out", () => {
+  const base = workload(WORKLOADS.find((w) => w.set === "holdout")!);
+  const file = (ws: Measurement[]): MeasurementFile => ({
+    engine: "x",
+    model: "m",
+    host: "h",
+    started_at: "2026-11-28T00:00:00Z",
+    command: "c",
+    serve_args: [],
+    workloads: ws,
+  });
+  const real = file([{ ...base, ttft_p50_ms: 100, itl_p50_ms: 4, output_tok_s: 200 }]);
+  const sim = file([{ ...base, ttft_p50_ms: 110, itl_p50_ms: 3, output_tok_s: undefined }]);
+  const rows = compareHoldout(real, sim);
+  assert.deepEqual(rows.map((r) => [r.metric, Math.round(r.error_pct * 10) / 10]), [
+    ["ttft_p50_ms", 10],
+    ["itl_p50_ms", -25],
+  ]);
+});
