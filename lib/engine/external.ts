@@ -60,6 +60,8 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
   const redact = (s: string) => key ? s.replaceAll(key, "[REDACTED]") : s;
   const modelsUrl = `${baseUrl}/v1/models`;
   const expected = 'Expected 200 with JSON {"data": [{"id": ...}]} from an OpenAI-compatible server.';
+  const fix = " Check that the URL is the engine's base URL (as `vllm serve` prints it, e.g. " +
+    "http://127.0.0.1:8000), not another web service.";
 
   let res: Response;
   try {
@@ -83,7 +85,7 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
     throw new Error(
       redact(
         `External engine at ${cfg.url} is not usable: GET ${modelsUrl} returned ${res.status} ` +
-          `${res.statusText}, body ${first}. ${expected}${hint}`,
+          `${res.statusText}, body ${first}. ${expected}${hint || fix}`,
       ),
     );
   }
@@ -94,7 +96,7 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
     throw new Error(
       redact(
         `External engine at ${cfg.url} is not OpenAI-compatible: GET ${modelsUrl} returned ` +
-          `${res.status} with body ${first}. ${expected}`,
+          `${res.status} with body ${first}. ${expected}${fix}`,
       ),
     );
   }

@@ -15,7 +15,8 @@
  */
 import { basename, join } from "node:path";
 import { z } from "zod";
-import { defaultEngineKind, EngineKind } from "../../lib/engine/mod.ts";
+import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
+import { labEnv, serveConfigFor } from "../../lib/tiers/lab_env.ts";
 import { writeRunIndex } from "../../lib/report/run_index.ts";
 import { hashInputs } from "../../lib/run/host.ts";
 import { readManifest, updateManifest } from "../../lib/run/manifest.ts";
@@ -210,6 +211,7 @@ async function startRun(
       `--url is for engine 'external'; engine is '${engine}'. Add --engine external or drop --url.`,
     );
   }
+  if (engine === "external" && url) await checkExternal(url, a);
   const run = await createRun({
     engine,
     root,
@@ -231,6 +233,23 @@ function checkRunUrl(url: string, a: RunArgs): void {
     `--url ${url}: host '${host}' is not loopback, and the lab sends load to local servers only. ` +
       "Add --allow-remote to measure a remote server on purpose.",
   );
+}
+
+/**
+ * Attaches to the external engine once, as the notebooks will (GET /v1/models, the model served), so a URL
+ * that is not an OpenAI-compatible server fails here, before a run folder and a kernel exist.
+ */
+async function checkExternal(url: string, a: RunArgs): Promise<void> {
+  const env: Record<string, string> = {
+    ...Deno.env.toObject(),
+    SERVELAB_ENGINE: "external",
+    SERVELAB_URL: url,
+  };
+  if (a.model) env.SERVELAB_MODEL = a.model;
+  const engine = await launch(serveConfigFor(labEnv(env)), {
+    allow_remote: a.allow_remote || allowRemoteFromEnv(),
+  });
+  await engine.stop();
 }
 
 /** Where `run` looks and writes; tests point these at temporary folders. */

@@ -50,7 +50,7 @@ Deno.test("--tiers picks tier notebooks by number; a bad or unmatched list is re
 
 Deno.test("run refuses an external engine on a non-loopback host unless --allow-remote, before any request", async () => {
   const root = await Deno.makeTempDir();
-  const notebooksDir = await Deno.makeTempDir(); // empty: an allowed run writes the manifest only
+  const notebooksDir = await Deno.makeTempDir();
   const calls: string[] = [];
   const realFetch = globalThis.fetch;
   globalThis.fetch = (input: string | URL | Request) => {
@@ -69,19 +69,50 @@ Deno.test("run refuses an external engine on a non-loopback host unless --allow-
       );
     }
     assert.deepEqual([...Deno.readDirSync(root)], [], "no run folder for a refused run");
-    const ok = await quietly(() =>
+    // Allowed, the run goes on to check the server (the spy stands in for it: nothing leaves the machine).
+    const allowed = await quietly(() =>
       main(["--engine", "external", "--url", "http://10.0.0.1:8000", "--allow-remote"], {
         root,
         notebooksDir,
       })
     );
-    assert.equal(ok.code, 0, ok.text);
-    assert.equal([...Deno.readDirSync(root)].length, 1, "an allowed remote run starts");
-    assert.deepEqual(calls, [], "nothing was sent anywhere");
+    assert.equal(allowed.code, 1, allowed.text);
+    assert.match(
+      allowed.text,
+      /Cannot reach external engine at http:\/\/10\.0\.0\.1:8000: .*the spy sends nothing/,
+    );
+    assert.deepEqual(
+      calls,
+      ["http://10.0.0.1:8000/v1/models"],
+      "only the allowed run sent a request (to the spy)",
+    );
   } finally {
     globalThis.fetch = realFetch;
     if (prev !== undefined) Deno.env.set("SERVELAB_ALLOW_REMOTE", prev);
     await Deno.remove(root, { recursive: true });
     await Deno.remove(notebooksDir, { recursive: true });
+  }
+});
+
+Deno.test("run --url to a server that is not OpenAI-compatible names the URL, what came back and the fix, before a run folder exists", async () => {
+  const root = await Deno.makeTempDir();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("<html><body>Grafana</body></html>", { headers: { "content-type": "text/html" } }),
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}`;
+    const r = await quietly(() => main(["--engine", "external", "--url", url], { root }));
+    assert.equal(r.code, 1, r.text);
+    assert.match(
+      r.text,
+      new RegExp(`External engine at ${url} is not OpenAI-compatible: GET ${url}/v1/models returned 200`),
+    );
+    assert.match(r.text, /<html><body>Grafana/);
+    assert.match(r.text, /Expected 200 with JSON .* Check that the URL is the engine's base URL/);
+    assert.deepEqual([...Deno.readDirSync(root)], [], "no run folder");
+  } finally {
+    await server.shutdown();
+    await Deno.remove(root, { recursive: true });
   }
 });
