@@ -215,13 +215,35 @@ class Runner:
         return None
 
 
+# The lab template without its CDN scripts (require.js, MathJax) and favicon request: reports open offline.
+REPORT_TEMPLATE = Path(__file__).resolve().parent / "nbconvert" / "report.html.j2"
+
+
+def report_title(nb: nbformat.NotebookNode, stem: str) -> str:
+    """The page title: the first level-1 heading in a markdown cell or a markdown output, else the file stem."""
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            texts = [c.source]
+        else:
+            texts = [o.get("data", {}).get("text/markdown", "") for o in c.get("outputs", [])]
+        for t in texts:
+            t = "".join(t) if isinstance(t, list) else t
+            for line in t.splitlines():
+                if line.startswith("# "):
+                    return line[2:].replace("*", "").replace("`", "").strip() or stem
+    return stem
+
+
 def export(nb, out_dir: Path, stem: str, with_input: bool) -> tuple[Path, Path, str | None]:
     ipynb = out_dir / f"{stem}.ipynb"
     html = out_dir / f"{stem}.html"
     nbformat.write(nb, ipynb)
     try:
-        exporter = HTMLExporter(template_name="lab", exclude_input=not with_input, exclude_input_prompt=not with_input)
-        body, _ = exporter.from_notebook_node(nb)
+        exporter = HTMLExporter(
+            template_name="lab", template_file=str(REPORT_TEMPLATE),
+            exclude_input=not with_input, exclude_input_prompt=not with_input,
+        )
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": report_title(nb, stem)}})
         html.write_text(body, encoding="utf-8")
         return ipynb, html, None
     except Exception as e:  # an export failure is reported, the notebook is kept

@@ -55,7 +55,8 @@ export function runIndexHtml(index: RunIndex): string {
   const link = (href: string, text: string) => `<li><a href="${e(encodeURI(href))}">${e(text)}</a></li>`;
   return [
     "<!doctype html>",
-    `<html lang="en"><head><meta charset="utf-8"><title>${
+    // The empty icon: a browser asks for /favicon.ico otherwise, a 404 in the console of a served report.
+    `<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${
       e(title)
     }</title><style>${CSS}</style></head><body>`,
     `<h1>servelab run ${e(index.run_id)}${sim ? ' <span class="badge">SIMULATED</span>' : ""}</h1>`,
