@@ -5,10 +5,13 @@
  * nbstrip (no outputs committed), test (`deno test --parallel`, without the timing-fidelity tests),
  * fidelity (the `*fidelity_test.ts` files, alone and in sequence: they assert the client's timing error in
  * ms and must not share the 2 cores with the rest of the suite), notebooks (every notebooks/*.ipynb
- * executed with SERVELAB_SIZE=test and SERVELAB_ENGINE=sim into reports/test-<timestamp>/).
+ * executed with SERVELAB_SIZE=test and SERVELAB_ENGINE=sim into reports/test-<timestamp>/), browser
+ * (tools/browser/ in Debian's Chromium: the HTML reports of the notebooks step's folder, screenshots into
+ * its browser/ subfolder, and JupyterLab running a tier notebook; SERVELAB_BROWSER_LAB=0 skips the latter).
  * Each step prints its result and time; `test` counts the tests deno ran, every other step counts as
- * one. The output ends with exactly one line `N passed, N failed` (children's output is indented, so
- * no other line looks like it); the exit code is 1 if anything failed.
+ * one; `browser` counts its tests and their steps. The output ends with exactly one line
+ * `N passed, N failed` (children's output is indented, so no other line looks like it); the exit code is
+ * 1 if anything failed. `--no-notebooks` skips the browser step too (it would run a notebook of its own).
  *
  *   deno run -A tools/ok.ts [--only step,...] [--skip step,...] [--no-notebooks]
  * @module
@@ -19,7 +22,17 @@ import { ROOT, runNotebooks } from "./_jupyter.ts";
 import { listNotebooks } from "./_notebooks.ts";
 
 /** The gate's steps, in order. */
-export const STEPS = ["fmt", "lint", "check", "nbcheck", "nbstrip", "test", "fidelity", "notebooks"] as const;
+export const STEPS = [
+  "fmt",
+  "lint",
+  "check",
+  "nbcheck",
+  "nbstrip",
+  "test",
+  "fidelity",
+  "notebooks",
+  "browser",
+] as const;
 export type Step = typeof STEPS[number];
 
 /** Counts from deno test's closing line: `ok | 12 passed (3 steps) | 0 failed (2s)`. */
@@ -83,8 +96,10 @@ export function parseOkArgs(args: readonly string[]): OkArgs {
     const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a];
     if (flag === "--only") only = list(flag, inline ?? args[++i]);
     else if (flag === "--skip") list(flag, inline ?? args[++i]).forEach((s) => skip.add(s));
-    else if (flag === "--no-notebooks") skip.add("notebooks");
-    else {throw new Error(
+    else if (flag === "--no-notebooks") {
+      skip.add("notebooks");
+      skip.add("browser");
+    } else {throw new Error(
         `Unknown option '${a}'. Usage: ok.ts [--only step,...] [--skip step,...] [--no-notebooks]`,
       );}
   }
@@ -140,6 +155,11 @@ function stamp(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 
+/** The browser tests: run on their own in the `browser` step, not in `test`. */
+const BROWSER_TESTS = "tools/browser/";
+/** The run folder the notebooks step wrote, when all its notebooks passed (the browser step reuses it). */
+let notebooksRunDir: string | undefined;
+
 interface StepResult {
   step: Step;
   passed: number;
@@ -175,7 +195,7 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
           "test",
           "-A",
           "--parallel",
-          ...(fidelity.length ? [`--ignore=${fidelity.join(",")}`] : []),
+          `--ignore=${[...fidelity, BROWSER_TESTS].join(",")}`,
           ...existing(["lib/", "tools/", "bench/"]),
         ]
         : ["test", "-A", ...fidelity];
@@ -205,11 +225,33 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
         r.code === 0 ? "complete" : "failed",
         r.code === 0 ? undefined : "notebooks failed",
       );
+      if (r.code === 0) notebooksRunDir = run.dir;
       const s = r.summary;
       return one(
         r.code,
         s ? `${s.passed} of ${notebooks.length} notebooks passed -> ${run.dir}` : `-> ${run.dir}`,
       );
+    }
+    case "browser": {
+      const env: Record<string, string> = notebooksRunDir
+        ? {
+          SERVELAB_BROWSER_RUN_DIR: notebooksRunDir,
+          SERVELAB_BROWSER_ARTIFACTS: join(notebooksRunDir, "browser"),
+        }
+        : { SERVELAB_BROWSER_ARTIFACTS: join(ROOT, "reports", `browser-${stamp()}`) };
+      const r = await exec(deno, ["test", "-A", BROWSER_TESTS], env);
+      const counts = parseDenoTestSummary(r.output);
+      if (!counts) return one(r.code, "no summary line from deno test");
+      const passed = counts.passed + (counts.steps ?? 0);
+      const failed = r.code !== 0 && counts.failed === 0 ? 1 : counts.failed;
+      return {
+        step,
+        passed,
+        failed,
+        note: `${counts.passed} tests (${
+          counts.steps ?? 0
+        } steps) passed, ${counts.failed} failed; screenshots in ${env.SERVELAB_BROWSER_ARTIFACTS}`,
+      };
     }
     default: {
       const never: never = step;
