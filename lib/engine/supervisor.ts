@@ -12,7 +12,31 @@
  */
 import { launch, type LaunchOptions, ProcessEngine } from "./launch.ts";
 import type { ServeConfig } from "./config.ts";
+import { pidAlive } from "./process_group.ts";
 import type { Engine } from "./types.ts";
+
+const HAS_PROC = (() => {
+  try {
+    return Deno.statSync("/proc/self/stat").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * True when the lab started `engine` and its process has exited: its exit status arrived, or (on Linux)
+ * /proc already shows the leader gone or a zombie, which is how a crash looks the moment its sockets
+ * close, a little before Deno reaps it. Always false for an external engine.
+ *
+ * @example
+ * ```ts
+ * if (engineExited(engine)) await engine.stop(); // clean up its group, then start another
+ * ```
+ */
+export function engineExited(engine: Engine): boolean {
+  if (!(engine instanceof ProcessEngine)) return false;
+  return engine.exitStatus !== undefined || (HAS_PROC && !pidAlive(engine.pid));
+}
 
 /** Options of {@link EngineSupervisor.start}: those of `launch()`, plus a restart callback. */
 export interface SupervisorOptions extends LaunchOptions {
@@ -82,8 +106,7 @@ export class EngineSupervisor implements AsyncDisposable {
 
   /** True while the current engine's process runs (always true for an external engine). */
   alive(): boolean {
-    const e = this.#engine;
-    return !(e instanceof ProcessEngine) || e.exitStatus === undefined;
+    return !engineExited(this.#engine);
   }
 
   /**
@@ -92,8 +115,8 @@ export class EngineSupervisor implements AsyncDisposable {
    */
   async ensure(): Promise<Engine> {
     if (this.alive()) return this.#engine;
-    const exit = exitOf(this.#engine);
     await this.#engine.stop();
+    const exit = exitOf(this.#engine);
     const max = this.#opts.max_restarts ?? 3;
     if (this.#restarts >= max) {
       throw new EngineExitedError(
@@ -117,12 +140,9 @@ export class EngineSupervisor implements AsyncDisposable {
   async check(what: string, opts: { settle_ms?: number } = {}): Promise<void> {
     const e = this.#engine;
     if (!(e instanceof ProcessEngine)) return;
-    if (e.exitStatus === undefined && opts.settle_ms) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([e.exited, new Promise((r) => timer = setTimeout(r, opts.settle_ms))]);
-      clearTimeout(timer);
-    }
-    if (e.exitStatus === undefined) return;
+    if (!engineExited(e) && opts.settle_ms) await within(e.exited, opts.settle_ms);
+    if (!engineExited(e)) return;
+    await within(e.exited, 1_000); // the exit status, for the message: a gone process is reaped at once
     const exit = exitOf(e);
     const tail = exit.log_tail.slice(-5).map((l) => `  ${l}`).join("\n");
     throw new EngineExitedError(
@@ -141,6 +161,13 @@ export class EngineSupervisor implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** Waits for `p`, at most `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
 }
 
 function exitOf(e: Engine): EngineExit {

@@ -5,7 +5,8 @@
  * @module
  */
 import type { ServeConfig } from "../../engine/config.ts";
-import { launch } from "../../engine/launch.ts";
+import { launch, ProcessEngine } from "../../engine/launch.ts";
+import { engineExited } from "../../engine/supervisor.ts";
 import type { Engine } from "../../engine/types.ts";
 import { recordEngine, type Run } from "../../run/run_dir.ts";
 import { scrapeMetrics } from "../../scrape/scrape.ts";
@@ -125,10 +126,17 @@ export class PrefixEngines implements AsyncDisposable {
     this.#opts = opts;
   }
 
-  /** A running engine for `slot`, started with `cfg` when none runs (stopping the others if exclusive). */
+  /**
+   * A running engine for `slot`, started with `cfg` when none runs (stopping the others if exclusive).
+   * An engine that died (a crash) is stopped, group and all, and replaced.
+   */
   async get(slot: PrefixSlot, cfg: ServeConfig): Promise<PrefixEngineInfo> {
     const have = this.#live.get(slot);
-    if (have) return have;
+    if (have && !engineExited(have.engine)) return have;
+    if (have) {
+      this.#live.delete(slot);
+      await have.engine.stop();
+    }
     if (this.#opts.exclusive) await this.closeExcept();
     const run = this.#opts.run;
     const engine = await launch(cfg, {
@@ -150,7 +158,23 @@ export class PrefixEngines implements AsyncDisposable {
 
   /** A running engine, if any (any of them serves /tokenize for the same model). */
   any(): PrefixEngineInfo | undefined {
-    return this.#live.values().next().value;
+    return [...this.#live.values()].find((i) => !engineExited(i.engine));
+  }
+
+  /**
+   * The slots whose engine has exited. A crash shows as failed requests a moment before its exit status:
+   * `settle_ms` waits up to that long for one (give it when a point saw failures).
+   */
+  async exited(settle_ms = 0): Promise<PrefixSlot[]> {
+    const live = [...this.#live].filter(([, i]) => i.engine instanceof ProcessEngine);
+    const dead = () => live.filter(([, i]) => engineExited(i.engine)).map(([slot]) => slot);
+    if (settle_ms > 0 && dead().length === 0 && live.length > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const exits = live.map(([, i]) => (i.engine as ProcessEngine).exited);
+      await Promise.race([Promise.any(exits), new Promise((r) => timer = setTimeout(r, settle_ms))]);
+      clearTimeout(timer);
+    }
+    return dead();
   }
 
   /** Stops every engine but `keep`. */

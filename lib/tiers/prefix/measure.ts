@@ -299,6 +299,15 @@ export async function measurePrefix(
         runs.push(out.run);
       }
     }
+    // A crashed engine fails the point (its requests failed for want of a server); the next one restarts it.
+    const dead = await engines.exited(rows.some((r) => r.ok === false) ? 1_000 : 0);
+    if (dead.length) {
+      const which = `${dead.join(" and ")} engine${dead.length > 1 ? "s" : ""}`;
+      throw new Error(
+        `The ${which} exited during prefix point ${point.id}, so its results are incomplete; the point is ` +
+          `recorded as failed and the next point starts a new engine. Logs: ${run.logsDir}`,
+      );
+    }
     return { rows, columns: PREFIX_REQUEST_COLUMNS, data: { runs } };
   };
 
