@@ -22,6 +22,7 @@ export { groupMembers, pidAlive } from "./process_group.ts";
 export { liveEngineCount } from "./registry.ts";
 export {
   type EngineExit,
+  engineExited,
   EngineExitedError,
   EngineSupervisor,
   type SupervisorOptions,
