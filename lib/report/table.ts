@@ -113,12 +113,13 @@ function build(
   const shown = rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]])));
   const more = total > maxRows ? `${total - maxRows} more rows not shown (${total} in all)` : undefined;
   const numeric = columns.map((c) => shown.every((r) => r[c] == null || typeof r[c] === "number"));
-  const td = (v: unknown, j: number) =>
-    `<td${numeric[j] ? ' style="text-align:right"' : ""}>${escapeHtml(cellText(v))}</td>`;
+  // Numbers right, text left, headers with their column: JupyterLab's CSS right-aligns every cell.
+  const align = (j: number) => ` style="text-align:${numeric[j] ? "right" : "left"}"`;
+  const td = (v: unknown, j: number) => `<td${align(j)}>${escapeHtml(cellText(v))}</td>`;
   const html = [
     "<table>",
     caption ? `<caption>${escapeHtml(caption)}</caption>` : "",
-    `<thead><tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
+    `<thead><tr>${columns.map((c, j) => `<th${align(j)}>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
     "<tbody>",
     ...shown.map((r) => `<tr>${columns.map((c, j) => td(r[c], j)).join("")}</tr>`),
     "</tbody></table>",

@@ -14,7 +14,14 @@ Deno.test("UInt64 columns are cast so the table shows numbers, not BigInt", () =
   assert.deepEqual(t.rows[0], { n: 1, name: "a" });
   const b = t[$display]();
   assert.doesNotThrow(() => JSON.stringify(b));
-  assert.match(String(b["text/html"]), /<td style="text-align:right">3<\/td><td>c<\/td>/);
+  assert.match(
+    String(b["text/html"]),
+    /<td style="text-align:right">3<\/td><td style="text-align:left">c<\/td>/,
+  );
+  assert.match(
+    String(b["text/html"]),
+    /<th style="text-align:right">n<\/th><th style="text-align:left">name<\/th>/,
+  );
   // show() routes DataFrames through table()
   assert.deepEqual(toBundle(df), b);
 });
