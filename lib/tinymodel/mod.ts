@@ -8,7 +8,7 @@ export { headDim, TINY_DTYPE, tinyModelSpec, TinyModelSpecSchema } from "./spec.
 export type { TinyModelOptions, TinyModelSpec } from "./spec.ts";
 export { encodeSafetensors, parseSafetensors, readTensorF32 } from "./safetensors.ts";
 export type { NamedTensor, SafetensorsEntry, SafetensorsFile } from "./safetensors.ts";
-export { parameterCount, tinyTensors } from "./tensors.ts";
+export { parameterCount, silencedTokenIds, tinyTensors } from "./tensors.ts";
 export {
   byteToUnicode,
   GPT2_PRETOKENIZE_PATTERN,

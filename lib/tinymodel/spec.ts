@@ -23,6 +23,12 @@ export const TinyModelSpecSchema = z.object({
   rope_theta: z.number().positive().default(10000),
   /** Standard deviation of the random linear weights (HF's initializer_range). */
   initializer_range: z.number().positive().default(0.02),
+  /**
+   * Standard deviation of the `lm_head` weights: larger than initializer_range so the next-token
+   * distribution is peaked (logit spread ~ lm_head_std x sqrt(hidden)) and sampling rarely picks a token
+   * whose row is zeroed (see tinyTensors).
+   */
+  lm_head_std: z.number().positive().default(0.25),
   /** Name written as the config's `_name_or_path` and the served model name's default. */
   name: z.string().min(1).default("servelab/tiny-llama"),
 });

@@ -10,9 +10,12 @@ import { TINY_SPECIAL_TOKENS } from "./tokenizer.ts";
 /**
  * Every weight of the model, in HF order: embeddings, per layer the norms, attention and MLP
  * projections, the final norm and an untied `lm_head`. Linear weights and embeddings are
- * N(0, initializer_range); norms are 1. The `lm_head` rows of the special tokens are 0, so greedy
- * decoding never picks one (their logit 0 stays below the maximum of the others' random logits) and
- * random text does not stop early at an end-of-sequence token.
+ * N(0, initializer_range); norms are 1; `lm_head` is N(0, lm_head_std). The `lm_head` rows of tokens a
+ * stream should not carry are 0: the special tokens (random text must not stop early at an end token),
+ * the byte tokens 0x80-0xFF (alone they are incomplete UTF-8, which the engine's detokenizer holds back, so
+ * a chunk would carry no text and tokens would arrive in bursts) and the control bytes other than tab and
+ * newline. A zero row's logit 0 stays below the maximum of the others' random logits, so greedy decoding
+ * never picks one and sampling almost never does.
  *
  * @example
  * ```ts
@@ -47,9 +50,9 @@ export function tinyTensors(spec: TinyModelSpec): NamedTensor[] {
   }
   out.push(ones("model.norm.weight"));
   const head = random("lm_head.weight", [spec.vocab_size, H]);
-  for (let id = spec.vocab_size - TINY_SPECIAL_TOKENS.length; id < spec.vocab_size; id++) {
-    head.data.fill(0, id * H, (id + 1) * H);
-  }
+  const scale = spec.lm_head_std / spec.initializer_range;
+  for (let i = 0; i < head.data.length; i++) head.data[i] *= scale;
+  for (const id of silencedTokenIds(spec)) head.data.fill(0, id * H, (id + 1) * H);
   out.push(head);
   return out;
 }
@@ -57,4 +60,22 @@ export function tinyTensors(spec: TinyModelSpec): NamedTensor[] {
 /** Total parameter count of the tensors. */
 export function parameterCount(tensors: NamedTensor[]): number {
   return tensors.reduce((n, t) => n + t.data.length, 0);
+}
+
+/**
+ * Ids whose `lm_head` row is zero: control bytes except tab and newline, DEL, the bytes 0x80-0xFF, and the
+ * special tokens.
+ *
+ * @example
+ * ```ts
+ * silencedTokenIds(tinyModelSpec()).includes(0x80); // true
+ * ```
+ */
+export function silencedTokenIds(spec: TinyModelSpec): number[] {
+  const ids: number[] = [];
+  for (let b = 0; b < 256; b++) {
+    if ((b < 0x20 && b !== 0x09 && b !== 0x0a) || b >= 0x7f) ids.push(b);
+  }
+  for (let id = spec.vocab_size - TINY_SPECIAL_TOKENS.length; id < spec.vocab_size; id++) ids.push(id);
+  return ids;
 }

@@ -41,12 +41,19 @@ Deno.test("tiny model: the written folder's safetensors matches config.json's sh
     assert.equal(config.torch_dtype, "float32");
     assert.equal(file.metadata.servelab_parameters, String(out.parameters));
     assert.deepEqual(readTensorF32(bytes, "model.norm.weight"), new Float32Array(H).fill(1));
-    // The special tokens' lm_head rows are zero; the others are random with the configured spread.
+    // Silenced tokens' lm_head rows are zero (specials, lone high bytes); the others have lm_head_std.
     const head = readTensorF32(bytes, "lm_head.weight");
-    assert.ok(head.subarray((config.vocab_size - 3) * H).every((v) => v === 0));
-    const body = head.subarray(0, (config.vocab_size - 3) * H);
+    const row = (id: number) => head.subarray(id * H, (id + 1) * H);
+    for (const id of [0x00, 0x80, 0xff, config.vocab_size - 3, config.vocab_size - 1]) {
+      assert.ok(row(id).every((v) => v === 0), `row ${id}`);
+    }
+    const body = head.subarray(300 * H, (config.vocab_size - 3) * H);
     const sd = Math.sqrt(body.reduce((s, v) => s + v * v, 0) / body.length);
-    assert.ok(Math.abs(sd - spec.initializer_range) < 0.002, `sd ${sd}`);
+    assert.ok(Math.abs(sd - spec.lm_head_std) < 0.02, `sd ${sd}`);
+    assert.ok(row("a".charCodeAt(0)).some((v) => v !== 0) && row(0x0a).some((v) => v !== 0));
+    const embed = readTensorF32(bytes, "model.embed_tokens.weight");
+    const esd = Math.sqrt(embed.reduce((s, v) => s + v * v, 0) / embed.length);
+    assert.ok(Math.abs(esd - spec.initializer_range) < 0.002, `embedding sd ${esd}`);
     const gen = JSON.parse(await Deno.readTextFile(`${dir}/generation_config.json`));
     assert.ok(gen.eos_token_id.includes(config.eos_token_id));
     const tokCfg = JSON.parse(await Deno.readTextFile(`${dir}/tokenizer_config.json`));
