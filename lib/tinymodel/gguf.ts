@@ -205,7 +205,9 @@ export function encodeGguf(metadata: Map<string, GgufValue>, tensors: GgufTensor
   const alignmentValue = metadata.get("general.alignment");
   const alignment = alignmentValue?.kind === "uint32" ? Number(alignmentValue.value) : GGUF_DEFAULT_ALIGNMENT;
   if (!Number.isInteger(alignment) || alignment <= 0 || alignment % 8 !== 0) {
-    throw new RangeError(`GGUF general.alignment ${alignment} must be a positive multiple of 8 (default 32).`);
+    throw new RangeError(
+      `GGUF general.alignment ${alignment} must be a positive multiple of 8 (default 32).`,
+    );
   }
   const w = new ByteWriter();
   w.scalar("uint32", MAGIC);
@@ -349,7 +351,9 @@ export function parseGguf(bytes: Uint8Array): GgufFile {
     );
   }
   const version = r.u32("the version");
-  if (version !== 3) throw new RangeError(`GGUF version ${version} is not supported; this reader reads version 3.`);
+  if (version !== 3) {
+    throw new RangeError(`GGUF version ${version} is not supported; this reader reads version 3.`);
+  }
   const tensorCount = r.u64("the tensor count");
   const kvCount = r.u64("the key-value count");
   const metadata = new Map<string, GgufValue>();
@@ -385,7 +389,9 @@ export function parseGguf(bytes: Uint8Array): GgufFile {
   for (const t of tensors) {
     const end = dataStart + t.offset + (t.type === GGML_TYPE_F32 ? t.dims.reduce((a, b) => a * b, 1) * 4 : 0);
     if (end > bytes.length) {
-      throw new RangeError(`GGUF tensor ${t.name} ends at byte ${end}, past the file's ${bytes.length} bytes.`);
+      throw new RangeError(
+        `GGUF tensor ${t.name} ends at byte ${end}, past the file's ${bytes.length} bytes.`,
+      );
     }
   }
   return { version, metadata, tensors, alignment, data_start: dataStart };
@@ -401,8 +407,12 @@ export function parseGguf(bytes: Uint8Array): GgufFile {
  */
 export function readGgufTensorF32(bytes: Uint8Array, file: GgufFile, name: string): Float32Array {
   const t = file.tensors.find((x) => x.name === name);
-  if (!t) throw new RangeError(`Tensor ${name} is not in the GGUF file; it has ${file.tensors.length} tensors.`);
-  if (t.type !== GGML_TYPE_F32) throw new RangeError(`Tensor ${name} has ggml type ${t.type}; only F32 (0) is read.`);
+  if (!t) {
+    throw new RangeError(`Tensor ${name} is not in the GGUF file; it has ${file.tensors.length} tensors.`);
+  }
+  if (t.type !== GGML_TYPE_F32) {
+    throw new RangeError(`Tensor ${name} has ggml type ${t.type}; only F32 (0) is read.`);
+  }
   const n = t.dims.reduce((a, b) => a * b, 1);
   const view = new DataView(bytes.buffer, bytes.byteOffset + file.data_start + t.offset, n * 4);
   const out = new Float32Array(n);

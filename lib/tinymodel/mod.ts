@@ -22,3 +22,13 @@ export {
 export type { TinyTokenizer } from "./tokenizer.ts";
 export { tinyConfigJson, tinyGenerationConfigJson, tinyModelFiles, writeTinyModel } from "./write.ts";
 export type { TinyModelWritten } from "./write.ts";
+export { encodeGguf, GGML_TYPE_F32, GGUF_VALUE_TYPE, parseGguf, readGgufTensorF32 } from "./gguf.ts";
+export type { GgufFile, GgufScalar, GgufScalarKind, GgufTensor, GgufTensorInfo, GgufValue } from "./gguf.ts";
+export {
+  ggufTensorName,
+  permuteQK,
+  tinyGgufBytes,
+  tinyGgufMetadata,
+  tinyGgufTensors,
+  writeTinyGguf,
+} from "./tiny_gguf.ts";
