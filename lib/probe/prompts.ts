@@ -78,7 +78,13 @@ export async function tokenize(
     res = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...opts.headers },
-      body: JSON.stringify({ model, prompt: text, add_special_tokens: opts.add_special_tokens ?? false }),
+      // `prompt` for vLLM (and the embedded engine), `content` for llama.cpp's server; each ignores the other.
+      body: JSON.stringify({
+        model,
+        prompt: text,
+        content: text,
+        add_special_tokens: opts.add_special_tokens ?? false,
+      }),
       signal: AbortSignal.timeout(opts.timeout_ms ?? 30_000),
     });
   } catch (e) {
@@ -95,6 +101,12 @@ export async function tokenize(
   if (!parsed.success) {
     throw new Error(
       `Unexpected /tokenize answer from ${url}: ${body.slice(0, 200)}; expected {tokens: [...]}.`,
+    );
+  }
+  if (parsed.data.tokens.length === 0 && text.length > 0) {
+    throw new Error(
+      `Unexpected /tokenize answer from ${url}: no tokens for ${text.length} characters of text. ` +
+        "The server may want the text under another field; the lab sends `prompt` (vLLM) and `content` (llama.cpp).",
     );
   }
   return parsed.data.tokens;
