@@ -35,9 +35,13 @@ export const COUNTER_ALIASES = {
   preemptions: ["vllm:num_preemptions_total"],
   /** Prompt tokens looked up in the prefix cache. */
   prefix_cache_queries: ["vllm:prefix_cache_queries_total", "vllm:gpu_prefix_cache_queries_total"],
-  /** Of those, tokens found in the cache. */
-  prefix_cache_hits: ["vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"],
-  /** Prompt tokens processed (vLLM counts cached ones too). */
+  /** Of those, tokens found in the cache (llama.cpp: prompt tokens reused from a slot's cache). */
+  prefix_cache_hits: [
+    "vllm:prefix_cache_hits_total",
+    "vllm:gpu_prefix_cache_hits_total",
+    "llamacpp:prompt_tokens_cached_total",
+  ],
+  /** Prompt tokens processed (vLLM counts cached ones too; so does llama.cpp's sum, see below). */
   prompt_tokens: ["vllm:prompt_tokens_total", "llamacpp:prompt_tokens_total"],
   /** Generated tokens. */
   generation_tokens: ["vllm:generation_tokens_total", "llamacpp:tokens_predicted_total"],
@@ -141,6 +145,7 @@ export function serverMetrics(families: PromFamilies, opts: ServerMetricsOptions
     out.counters[key] = found.values.reduce((a, b) => a + b, 0);
     out.sources[key] = found.name;
   }
+  addLlamaCppCachedPrompt(out);
   for (const key of Object.keys(HISTOGRAM_ALIASES) as HistogramKey[]) {
     for (const name of HISTOGRAM_ALIASES[key]) {
       const fam = families.get(name);
@@ -174,6 +179,24 @@ export function serverMetrics(families: PromFamilies, opts: ServerMetricsOptions
     ? "llamacpp"
     : undefined;
   return out;
+}
+
+/**
+ * llama.cpp builds that export `llamacpp:prompt_tokens_cached_total` count prompt tokens in two parts:
+ * `prompt_tokens_total` excludes the cached ones. vLLM's prompt_tokens and prefix_cache_queries count every
+ * prompt token, so for llama.cpp both become processed + cached (source names both).
+ */
+function addLlamaCppCachedPrompt(out: ServerMetrics): void {
+  const PROCESSED = "llamacpp:prompt_tokens_total";
+  const CACHED = "llamacpp:prompt_tokens_cached_total";
+  if (out.sources.prompt_tokens !== PROCESSED || out.sources.prefix_cache_hits !== CACHED) return;
+  const all = out.counters.prompt_tokens! + out.counters.prefix_cache_hits!;
+  out.counters.prompt_tokens = all;
+  out.sources.prompt_tokens = `${PROCESSED}+${CACHED}`;
+  if (out.counters.prefix_cache_queries === undefined) {
+    out.counters.prefix_cache_queries = all;
+    out.sources.prefix_cache_queries = `${PROCESSED}+${CACHED}`;
+  }
 }
 
 /** The first alias that has at least one (kept) sample, with its values. */

@@ -139,3 +139,29 @@ Deno.test("metrics a server does not export are undefined, never 0", () => {
   assert.deepEqual(m.sources, {});
   assert.equal(m.requests_by_reason, undefined);
 });
+
+Deno.test("llama.cpp with a cached-prompt counter: hits are the cached tokens, prompt tokens and queries count both", () => {
+  const text = fixture("llamacpp_b11549_metrics.txt");
+  const fams = parsePrometheusText(text);
+  const m = serverMetrics(fams);
+  assert.equal(m.server, "llamacpp");
+  const processed = rawSum(fams, "llamacpp:prompt_tokens_total");
+  const cached = rawSum(fams, "llamacpp:prompt_tokens_cached_total");
+  assert.ok(cached > 0);
+  assert.equal(m.counters.prefix_cache_hits, cached);
+  assert.equal(m.sources.prefix_cache_hits, "llamacpp:prompt_tokens_cached_total");
+  assert.equal(m.counters.prompt_tokens, processed + cached);
+  assert.equal(m.counters.prefix_cache_queries, processed + cached);
+  assert.equal(
+    m.sources.prefix_cache_queries,
+    "llamacpp:prompt_tokens_total+llamacpp:prompt_tokens_cached_total",
+  );
+  assert.equal(m.counters.generation_tokens, rawSum(fams, "llamacpp:tokens_predicted_total"));
+  assert.equal(m.gauges.running, rawSum(fams, "llamacpp:requests_processing"));
+  assert.equal(m.gauges.waiting, rawSum(fams, "llamacpp:requests_deferred"));
+  assert.equal(m.gauges.kv_usage, undefined); // this build exports no KV gauge: not measured, not 0
+  // Without the cached counter (older builds), prompt tokens stay the processed count and queries are absent.
+  const old = serverMetrics(parsePrometheusText(without(text, /^llamacpp:prompt_tokens_cached_total$/)));
+  assert.equal(old.counters.prompt_tokens, processed);
+  assert.equal(old.counters.prefix_cache_queries, undefined);
+});
