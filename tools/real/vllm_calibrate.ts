@@ -3,6 +3,7 @@
  *
  * ```
  * deno run -A tools/real/vllm_calibrate.ts measure --engine vllm|sim [--sim-gpu NAME] --model DIR --out FILE
+ *                                                  [--repeats N]
  * deno run -A tools/real/vllm_calibrate.ts fit FILE --model DIR --name NAME --out data/gpus/NAME.json
  * deno run -A tools/real/vllm_calibrate.ts compare REAL.json SIM.json [SIM2.json ...] [--set fit|holdout]
  * ```
@@ -20,6 +21,8 @@
  */
 import { existsSync } from "node:fs";
 import {
+  engineArgv,
+  itl_guidellm_ms,
   itl_ms,
   launch,
   loadGpu,
@@ -38,6 +41,7 @@ import {
   fitTiming,
   type Measurement,
   MeasurementFile,
+  mergeRepeats,
   withTiming,
 } from "./vllm_calibrate_fit.ts";
 
@@ -64,7 +68,7 @@ export const WORKLOADS: Spec[] = [
     load: { kind: "concurrency", n: 1 },
     prompt_tokens: n,
     output_tokens: 2,
-    count: 5,
+    count: 8,
     warmup: 1,
   })),
   ...[1, 4, 16].map((b): Spec => ({
@@ -74,7 +78,7 @@ export const WORKLOADS: Spec[] = [
     load: { kind: "concurrency", n: b },
     prompt_tokens: 32,
     output_tokens: 128,
-    count: Math.max(4, 2 * b),
+    count: Math.max(6, 2 * b),
     warmup: 0,
   })),
   {
@@ -94,7 +98,7 @@ export const WORKLOADS: Spec[] = [
     load: { kind: "rate", rps: 3, burstiness: 1, max_concurrency: 32 },
     prompt_tokens: 384,
     output_tokens: 64,
-    count: 40,
+    count: 60,
     warmup: 0,
   },
   {
@@ -104,7 +108,7 @@ export const WORKLOADS: Spec[] = [
     load: { kind: "concurrency", n: 8 },
     prompt_tokens: 512,
     output_tokens: 96,
-    count: 24,
+    count: 32,
     warmup: 0,
   },
 ];
@@ -131,7 +135,16 @@ function summarize(spec: Spec, records: RequestRecord[]): Measurement {
   const measured = records.filter((r) => r.phase !== "warmup");
   const ok = measured.filter((r) => r.ok);
   const ttfts = ok.map(ttft_ms).filter((v): v is number => v !== undefined);
-  const itls = ok.flatMap((r) => itl_ms(r) ?? []);
+  const itls = ok.map(itl_guidellm_ms).filter((v): v is number => v !== undefined);
+  const gaps = ok.flatMap((r) => itl_ms(r) ?? []);
+  const tokens = ok.reduce((s, r) => s + (r.completion_tokens ?? 0), 0);
+  const chunks = ok.reduce((s, r) => s + r.chunk_ms.length, 0);
+  const errors: Record<string, { count: number; first_message: string }> = {};
+  for (const r of measured.filter((x) => !x.ok)) {
+    const k = r.error_kind ?? "unknown";
+    errors[k] ??= { count: 0, first_message: (r.error_message ?? "").slice(0, 300) };
+    errors[k].count++;
+  }
   const start = Math.min(...measured.map((r) => r.t_send_ms));
   const end = Math.max(...measured.map((r) => r.t_end_ms));
   const out = ok.reduce((s, r) => s + (r.completion_tokens ?? 0), 0);
@@ -148,9 +161,21 @@ function summarize(spec: Spec, records: RequestRecord[]): Measurement {
     requests_failed: measured.length - ok.length,
     ttft_p50_ms: percentile(ttfts, 50),
     itl_p50_ms: percentile(itls, 50),
+    itl_gap_p50_ms: percentile(gaps, 50),
+    chunks_per_token: tokens > 0 ? chunks / tokens : undefined,
+    errors: Object.keys(errors).length > 0 ? errors : undefined,
     output_tok_s: duration_s > 0 && ok.length > 0 ? out / duration_s : undefined,
     duration_s,
   };
+}
+
+/** The 1-minute load average (Linux), undefined elsewhere. */
+function loadAvg(): number | undefined {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 async function measure(args: Record<string, string>): Promise<number> {
@@ -186,6 +211,7 @@ async function measure(args: Record<string, string>): Promise<number> {
     ignore_eos: true,
     temperature: 0,
   });
+  const load_avg_start = loadAvg();
   // Cold: the first request after ready; warm: the same shape again, five times.
   const coldIds = await prompts(32, 6);
   const cold = await runLoad(eng.baseUrl, coldIds.map((p) => request(p, 2)), { kind: "concurrency", n: 1 }, {
@@ -196,24 +222,34 @@ async function measure(args: Record<string, string>): Promise<number> {
     cold.records.slice(1).map(ttft_ms).filter((v): v is number => v !== undefined),
     50,
   );
-  const workloads: Measurement[] = [];
-  for (const spec of WORKLOADS) {
-    const ids = await prompts(spec.prompt_tokens, spec.count + spec.warmup);
-    const res = await runLoad(eng.baseUrl, ids.map((p) => request(p, spec.output_tokens)), spec.load, {
-      count: spec.count,
-      warmup: spec.warmup,
-      seed: 7,
-      timeout_ms: 300_000,
-    });
-    const m = summarize(spec, res.records);
-    workloads.push(m);
-    console.error(
-      `calibrate: ${m.name}: ttft p50 ${m.ttft_p50_ms?.toFixed(1)} ms, itl p50 ${
-        m.itl_p50_ms?.toFixed(2)
-      } ms, ` +
-        `${m.output_tok_s?.toFixed(1)} tok/s, ${m.requests_failed} failed`,
-    );
+  const repeats = Number(args.repeats ?? "1");
+  if (!Number.isInteger(repeats) || repeats < 1) {
+    console.error(`--repeats needs a positive whole number, got '${args.repeats}'.`);
+    return 2;
   }
+  // Repeats are interleaved (every workload once, then again), so machine drift spreads over all of them.
+  const reps = new Map<string, Measurement[]>();
+  for (let rep = 0; rep < repeats; rep++) {
+    for (const spec of WORKLOADS) {
+      const ids = await prompts(spec.prompt_tokens, spec.count + spec.warmup);
+      const res = await runLoad(eng.baseUrl, ids.map((p) => request(p, spec.output_tokens)), spec.load, {
+        count: spec.count,
+        warmup: spec.warmup,
+        seed: 7 + rep,
+        timeout_ms: 300_000,
+      });
+      const m = summarize(spec, res.records);
+      reps.set(spec.name, [...(reps.get(spec.name) ?? []), m]);
+      const errs = m.errors ? JSON.stringify(m.errors) : "";
+      console.error(
+        `calibrate: repeat ${rep + 1} ${m.name}: ttft p50 ${m.ttft_p50_ms?.toFixed(1)} ms, ` +
+          `itl p50 ${m.itl_p50_ms?.toFixed(2)} ms, ${
+            m.output_tok_s?.toFixed(1)
+          } tok/s, ${m.requests_failed} failed ${errs}`,
+      );
+    }
+  }
+  const workloads = WORKLOADS.map((spec) => mergeRepeats(reps.get(spec.name)!));
   const host = `${Deno.build.os} ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores`;
   const file: MeasurementFile = {
     engine,
@@ -223,7 +259,9 @@ async function measure(args: Record<string, string>): Promise<number> {
     host,
     started_at,
     command: `deno run -A tools/real/vllm_calibrate.ts measure ${Deno.args.slice(1).join(" ")}`,
-    serve_args: eng.config.extra_args,
+    serve_args: engineArgv(eng.config),
+    load_avg_start,
+    load_avg_end: loadAvg(),
     cold_ttft_ms: coldTtft,
     warm_ttft_ms: warmTtft,
     workloads,

@@ -34,11 +34,75 @@ export const Measurement = z.object({
   requests_ok: z.number().int().nonnegative(),
   requests_failed: z.number().int().nonnegative(),
   ttft_p50_ms: z.number().optional(),
+  /**
+   * p50 over requests of the mean inter-token time, (last chunk - first chunk) / (tokens - 1): vLLM's TPOT.
+   * The comparison's ITL, because vLLM's CPU API server sometimes sends several tokens in one chunk or
+   * chunks back to back, which makes the per-gap median meaningless (see itl_gap_p50_ms).
+   */
   itl_p50_ms: z.number().optional(),
+  /** p50 of every inter-chunk gap (the lab's per-gap ITL). */
+  itl_gap_p50_ms: z.number().optional(),
+  /** Chunks received per output token (1 when every token came in its own SSE event). */
+  chunks_per_token: z.number().optional(),
+  /** With repeats: each repeat's value (the fields above are their medians). */
+  runs: z.object({
+    ttft_p50_ms: z.array(z.number().optional()),
+    itl_p50_ms: z.array(z.number().optional()),
+    output_tok_s: z.array(z.number().optional()),
+  }).optional(),
+  /** Failed requests by error kind, with the first message. */
+  errors: z.record(z.string(), z.object({ count: z.number().int(), first_message: z.string() })).optional(),
   output_tok_s: z.number().optional(),
   duration_s: z.number().optional(),
 });
 export type Measurement = z.infer<typeof Measurement>;
+
+/**
+ * Merges the repeats of one workload: medians of TTFT p50, ITL p50 and throughput (each repeat kept in
+ * `runs`), request counts summed, errors merged.
+ *
+ * @example
+ * ```ts
+ * mergeRepeats([a, b, c]).ttft_p50_ms; // the median of the three
+ * ```
+ */
+export function mergeRepeats(reps: readonly Measurement[]): Measurement {
+  if (reps.length === 0) {
+    throw new RangeError("Cannot merge zero repeats; measure the workload at least once.");
+  }
+  const med = (xs: (number | undefined)[]): number | undefined => {
+    const v = xs.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+    if (v.length === 0) return undefined;
+    const m = Math.floor(v.length / 2);
+    return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  };
+  const errors: NonNullable<Measurement["errors"]> = {};
+  for (const r of reps) {
+    for (const [k, e] of Object.entries(r.errors ?? {})) {
+      errors[k] = {
+        count: (errors[k]?.count ?? 0) + e.count,
+        first_message: errors[k]?.first_message ?? e.first_message,
+      };
+    }
+  }
+  return {
+    ...reps[0],
+    requests_ok: reps.reduce((s, r) => s + r.requests_ok, 0),
+    requests_failed: reps.reduce((s, r) => s + r.requests_failed, 0),
+    ttft_p50_ms: med(reps.map((r) => r.ttft_p50_ms)),
+    itl_p50_ms: med(reps.map((r) => r.itl_p50_ms)),
+    itl_gap_p50_ms: med(reps.map((r) => r.itl_gap_p50_ms)),
+    chunks_per_token: med(reps.map((r) => r.chunks_per_token)),
+    output_tok_s: med(reps.map((r) => r.output_tok_s)),
+    duration_s: med(reps.map((r) => r.duration_s)),
+    runs: {
+      ttft_p50_ms: reps.map((r) => r.ttft_p50_ms),
+      itl_p50_ms: reps.map((r) => r.itl_p50_ms),
+      output_tok_s: reps.map((r) => r.output_tok_s),
+    },
+    errors: Object.keys(errors).length > 0 ? errors : undefined,
+  };
+}
 
 /** What `vllm_calibrate.ts measure` writes. */
 export const MeasurementFile = z.object({
@@ -50,6 +114,9 @@ export const MeasurementFile = z.object({
   started_at: z.string(),
   command: z.string(),
   serve_args: z.array(z.string()),
+  /** /proc/loadavg's 1-minute load when the workloads started and ended (2 cores: above ~2 is contention). */
+  load_avg_start: z.number().optional(),
+  load_avg_end: z.number().optional(),
   /** First request after ready (short prompt) and the warm median of the same request. */
   cold_ttft_ms: z.number().optional(),
   warm_ttft_ms: z.number().optional(),

@@ -5,6 +5,7 @@ import {
   fitTiming,
   type Measurement,
   type MeasurementFile,
+  mergeRepeats,
   nelderMead,
   predictFitWorkload,
   withTiming,
@@ -82,4 +83,27 @@ Deno.test("compareHoldout: error in percent of the real value; a metric one side
     ["ttft_p50_ms", 10],
     ["itl_p50_ms", -25],
   ]);
+});
+
+Deno.test("mergeRepeats: medians of the repeats, each repeat kept, counts summed, errors merged", () => {
+  const w = workload(WORKLOADS[0]);
+  const m = mergeRepeats([
+    { ...w, ttft_p50_ms: 10, itl_p50_ms: 3, output_tok_s: 100 },
+    {
+      ...w,
+      ttft_p50_ms: 30,
+      itl_p50_ms: undefined,
+      output_tok_s: 90,
+      requests_failed: 1,
+      errors: { empty: { count: 1, first_message: "x" } },
+    },
+    { ...w, ttft_p50_ms: 12, itl_p50_ms: 5, output_tok_s: 95 },
+  ]);
+  assert.equal(m.ttft_p50_ms, 12);
+  assert.equal(m.itl_p50_ms, 4);
+  assert.equal(m.output_tok_s, 95);
+  assert.deepEqual(m.runs?.ttft_p50_ms, [10, 30, 12]);
+  assert.equal(m.requests_ok, 3 * w.requests_ok);
+  assert.deepEqual(m.errors, { empty: { count: 1, first_message: "x" } });
+  assert.throws(() => mergeRepeats([]), /zero repeats/);
 });
