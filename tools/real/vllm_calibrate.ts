@@ -4,6 +4,7 @@
  * ```
  * deno run -A tools/real/vllm_calibrate.ts measure --engine vllm|sim [--sim-gpu NAME] --model DIR --out FILE
  *                                                  [--repeats N]
+ * deno run -A tools/real/vllm_calibrate.ts predict --model DIR --sim-gpu NAME --out FILE
  * deno run -A tools/real/vllm_calibrate.ts fit FILE --model DIR --name NAME --out data/gpus/NAME.json
  * deno run -A tools/real/vllm_calibrate.ts compare REAL.json SIM.json [SIM2.json ...] [--set fit|holdout]
  * ```
@@ -34,6 +35,8 @@ import {
   type RequestRecord,
   runLoad,
   type ServeConfig,
+  simulate,
+  syntheticRequests,
   ttft_ms,
 } from "../../lib/mod.ts";
 import {
@@ -271,6 +274,57 @@ async function measure(args: Record<string, string>): Promise<number> {
   return 0;
 }
 
+/**
+ * The embedded engine's predictions of every workload in virtual time (`simulate`: deterministic, free of
+ * this host's noise), as a measurement file. TTFT is the server's (arrival to first token, API-server time
+ * included), ITL the per-request mean inter-token time (vLLM's TPOT), throughput output tokens over the
+ * measured requests' span.
+ */
+function predictFile(model: string, gpu: string): MeasurementFile {
+  const cfg = calibrationConfig("sim", model, gpu);
+  const workloads = WORKLOADS.map((spec, k): Measurement => {
+    const load = spec.load.kind === "concurrency"
+      ? { kind: "concurrency" as const, n: spec.load.n }
+      : { kind: "rate" as const, rps: spec.load.rps, burstiness: 1 as const };
+    const requests = syntheticRequests({
+      count: spec.count + spec.warmup,
+      prompt_tokens: spec.prompt_tokens,
+      max_tokens: spec.output_tokens,
+      seed: 100 + k,
+    });
+    const r = simulate(cfg, { requests, load, seed: 7 }, { cold: false, keep_token_times: false });
+    const measured = r.records.slice(spec.warmup);
+    const start = Math.min(...measured.map((x) => x.arrival_ms));
+    const end = Math.max(...measured.map((x) => x.end_ms));
+    const out = measured.reduce((s, x) => s + x.completion_tokens, 0);
+    return {
+      name: spec.name,
+      set: spec.set,
+      kind: spec.kind,
+      load: JSON.stringify(spec.load),
+      concurrency: spec.load.kind === "concurrency" ? spec.load.n : undefined,
+      prompt_tokens: spec.prompt_tokens,
+      output_tokens: spec.output_tokens,
+      requests_ok: measured.length,
+      requests_failed: 0,
+      ttft_p50_ms: percentile(measured.map((x) => x.ttft_ms), 50),
+      itl_p50_ms: percentile(measured.map((x) => x.tpot_ms).filter((v): v is number => v !== undefined), 50),
+      output_tok_s: end > start ? out / ((end - start) / 1000) : undefined,
+      duration_s: (end - start) / 1000,
+    };
+  });
+  return {
+    engine: "sim (virtual time)",
+    model,
+    profile: gpu,
+    host: "virtual time (deterministic)",
+    started_at: new Date().toISOString(),
+    command: `deno run -A tools/real/vllm_calibrate.ts predict --model ${model} --sim-gpu ${gpu}`,
+    serve_args: engineArgv({ ...cfg, port: 8000 }),
+    workloads,
+  };
+}
+
 async function fit(file: string, args: Record<string, string>): Promise<number> {
   if (!args.model || !args.name || !args.out) {
     console.error("fit needs FILE, --model DIR, --name NAME and --out FILE.");
@@ -369,6 +423,15 @@ export async function main(argv: string[]): Promise<number> {
       return await measure(flags);
     case "fit":
       return await fit(positional[0], flags);
+    case "predict": {
+      if (!flags.model || !flags.out) {
+        console.error("predict needs --model DIR, --sim-gpu NAME and --out FILE.");
+        return 2;
+      }
+      const f = predictFile(flags.model, flags["sim-gpu"] ?? "cpu");
+      await Deno.writeTextFile(flags.out, JSON.stringify(MeasurementFile.parse(f), null, 2) + "\n");
+      return 0;
+    }
     case "compare":
       return await compare(positional, flags.set === "fit" ? "fit" : "holdout");
     default:
