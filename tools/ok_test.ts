@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fidelityTests, parseDenoTestSummary, parseOkArgs, STEPS } from "./ok.ts";
+import { fidelityTests, parseDenoTestSummary, parseOkArgs, realTests, STEPS } from "./ok.ts";
 
 Deno.test("the deno test summary is parsed from its last line, with steps, colours and failures", () => {
   assert.deepEqual(parseDenoTestSummary("x\nok | 12 passed (3 steps) | 0 failed (2s)\n"), {
@@ -47,4 +47,14 @@ Deno.test("timing-fidelity tests are found for their own serial step", async () 
   const files = await fidelityTests();
   assert.ok(files.includes("lib/probe/fidelity_test.ts"), files.join(", "));
   assert.ok(files.every((f) => /(^|\/|_)fidelity_test\.ts$/.test(f)));
+});
+
+Deno.test("the real-engine step runs only when asked for (--real, --only real), after the default steps", async () => {
+  assert.ok(!parseOkArgs([]).steps.includes("real"));
+  assert.deepEqual(parseOkArgs(["--real"]).steps, [...STEPS, "real"]);
+  assert.deepEqual(parseOkArgs(["--only", "real"]).steps, ["real"]);
+  assert.deepEqual(parseOkArgs(["--real", "--no-notebooks", "--only", "test,real"]).steps, ["test", "real"]);
+  const files = await realTests();
+  assert.ok(files.includes("tools/real/llamacpp_real_test.ts"), files.join(", "));
+  assert.ok(files.every((f) => f.startsWith("tools/real/") && f.endsWith("_real_test.ts")));
 });
