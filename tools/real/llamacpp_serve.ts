@@ -56,15 +56,15 @@ export async function installLlamaServer(from?: LlamaCppFrom): Promise<string> {
 }
 
 /**
- * Writes the tiny model as GGUF (default `.servelab/tiny-model/tiny-llama.gguf`) and returns its path.
+ * Writes the tiny model as GGUF (default `.servelab/tiny-gguf/tiny-llama.gguf`) and returns its path.
  *
  * @example
  * ```ts
- * const gguf = await prepareTinyGguf(); // ".../.servelab/tiny-model/tiny-llama.gguf"
+ * const gguf = await prepareTinyGguf(); // ".../.servelab/tiny-gguf/tiny-llama.gguf"
  * ```
  */
 export async function prepareTinyGguf(
-  path = `${ROOT}/.servelab/tiny-model/tiny-llama.gguf`,
+  path = `${ROOT}/.servelab/tiny-gguf/tiny-llama.gguf`,
 ): Promise<string> {
   await writeTinyGguf(path, tinyModelSpec());
   return path;
