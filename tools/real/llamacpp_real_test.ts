@@ -114,7 +114,18 @@ Deno.test("llama.cpp's server: the lab's probe, load, metrics and Tier 1 work ag
       assert.equal(records.length, 12);
       assert.ok(records.every((r) => r.ok), records.find((r) => !r.ok)?.error_message);
       assert.ok(self_check.max_in_flight >= 2);
-      const after = await metrics(server.baseUrl);
+      // llama.cpp updates its counters and frees the slot as a request ends: wait (2 s at most) until settled.
+      let after = await metrics(server.baseUrl);
+      for (
+        let i = 0;
+        i < 20 &&
+        (after.gauges.running !== 0 ||
+          after.counters.generation_tokens! - before.counters.generation_tokens! < 12 * 16);
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await metrics(server.baseUrl);
+      }
       const sum = (f: (r: typeof records[number]) => number | undefined) =>
         records.reduce((n, r) => n + (f(r) ?? 0), 0);
       assert.equal(after.counters.generation_tokens! - before.counters.generation_tokens!, 12 * 16);
