@@ -4,9 +4,9 @@
  * temporary root folder and its own Jupyter config, data and runtime folders, so nothing the test does
  * touches the project's notebooks or the user's Jupyter settings.
  *
- * The root holds a copy of the notebooks asked for under notebooks/, beside symlinks to the project's
- * lib/, deno.json, deno.lock and node_modules/, so a notebook's `../lib/mod.ts` and bare imports resolve
- * as in the project. Stopping asks the server to shut down (it stops its kernels), then kills the
+ * The root holds a copy of the notebooks asked for under notebooks/, beside symlinks to the rest of the
+ * project (lib/, data/, deno.json, node_modules/, ...), so a notebook's `../lib/mod.ts`, its bare imports
+ * and the engines it launches find their files as in the project. Stopping asks the server to shut down (it stops its kernels), then kills the
  * server's process group and every process it started (kernels run in their own sessions).
  * @module
  */
@@ -25,6 +25,8 @@ export interface JupyterLab extends AsyncDisposable {
   readonly pid: number;
   /** URL of a notebook in the Lab UI, token included. */
   notebookUrl(name: string): string;
+  /** What the server printed so far (stdout and stderr). */
+  log(): string;
   /** Pids of every process the server started so far (kernels), read from /proc. */
   descendants(): number[];
   /** Stops everything; returns the pids still alive afterwards (should be none). */
@@ -95,8 +97,11 @@ export async function startJupyterLab(opts: StartJupyterLabOptions): Promise<Jup
   const home = await Deno.makeTempDir({ prefix: "servelab-lab-home-" });
   await Deno.mkdir(join(root, "notebooks"));
   for (const nb of opts.notebooks) await Deno.copyFile(nb, join(root, "notebooks", basename(nb)));
-  for (const name of ["lib", "deno.json", "deno.lock", "node_modules"]) {
-    await Deno.symlink(join(ROOT, name), join(root, name));
+  // Everything else of the project by symlink (lib/, data/, deno.json, node_modules/, ...): notebooks and
+  // the engines they launch find their files relative to the project root.
+  for await (const e of Deno.readDir(ROOT)) {
+    if (["notebooks", "reports", ".git"].includes(e.name)) continue;
+    await Deno.symlink(join(ROOT, e.name), join(root, e.name));
   }
   // No news toast over the notebook, no update check: the lab makes no call home.
   const settings = join(home, "settings", "@jupyterlab", "apputils-extension");
@@ -211,6 +216,7 @@ export async function startJupyterLab(opts: StartJupyterLabOptions): Promise<Jup
     token,
     root,
     pid: child.pid,
+    log: () => log.join(""),
     notebookUrl: (name) => `${url}/lab/tree/notebooks/${encodeURIComponent(name)}?token=${token}`,
     descendants,
     stop,

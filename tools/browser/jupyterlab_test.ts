@@ -71,13 +71,19 @@ Deno.test({
       await openNotebook(page, lab.notebookUrl(NOTEBOOK));
       const kernels = lab.descendants();
       assert.ok(kernels.length >= 1, "JupyterLab started no kernel process");
-      const codeCells = await page.locator(".jp-NotebookPanel .jp-CodeCell").count();
+      // Lab renders cells progressively: count them in the file, not in the page.
+      const file = JSON.parse(await Deno.readTextFile(join(ROOT, "notebooks", NOTEBOOK)));
+      const codeCells = file.cells.filter((c: { cell_type: string }) => c.cell_type === "code").length;
+      await page.waitForFunction(
+        (n: number) => document.querySelectorAll(".jp-NotebookPanel .jp-CodeCell").length === n,
+        codeCells,
+      );
 
       // Run every cell from the menu, as a person would.
       await page.click('.lm-MenuBar-item:has-text("Run")');
       await page.click('.lm-Menu-item[data-command="runmenu:run-all"]');
       await page.waitForFunction(
-        (n) => {
+        (n: number) => {
           const prompts = Array.from(
             document.querySelectorAll(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt"),
           )
@@ -89,7 +95,19 @@ Deno.test({
         },
         codeCells,
         { timeout: 120_000, polling: 250 },
-      );
+      ).catch(async (err) => {
+        // Say where it stopped: each code cell's prompt, the kernel status, the server's log.
+        await page.screenshot({ path: join(runRoot, "lab-timeout.png") }).catch(() => {});
+        const state = await page.evaluate(() => ({
+          prompts: Array.from(document.querySelectorAll(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt"))
+            .map((p) => (p.textContent ?? "").trim()).join(" "),
+          status: document.querySelector(".jp-Notebook-ExecutionIndicator")?.getAttribute("data-status"),
+        })).catch(() => undefined);
+        throw new Error(
+          `Run All did not finish: ${JSON.stringify(state)}; ${(err as Error).message}\n` +
+            `server log:\n${lab!.log().slice(-3000)}`,
+        );
+      });
       await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
       seen.push(...lab.descendants());
 
@@ -98,6 +116,17 @@ Deno.test({
         (els) => els.map((e) => (e.textContent ?? "").slice(0, 500)),
       );
       assert.deepEqual(errors, [], "a cell failed in JupyterLab");
+      // The tier measured something: requests on engines, no failed point (a failed point is not a cell error).
+      const measured = await page.locator('.jp-OutputArea-output:has-text("requests on")').first()
+        .textContent();
+      const m = (measured ?? "").match(
+        /(\d+) requests on (\d+) engine\(s\) \(\d+ already measured, (\d+) failed\)/,
+      );
+      assert.ok(m, `no measurement summary in the executed notebook: ${measured}`);
+      assert.ok(
+        Number(m[1]) > 0 && Number(m[2]) > 0 && m[3] === "0",
+        `the tier did not measure: ${measured}`,
+      );
       const heading = await page.locator(".jp-OutputArea-output h1").first().textContent();
       assert.match(heading ?? "", /Tier 1 .*SIMULATED/);
       const before = await outputImages(page);
@@ -115,7 +144,9 @@ Deno.test({
       await page.waitForFunction(() => !document.querySelector(".jp-mod-current.jp-mod-dirty"), undefined, {
         timeout: 30_000,
       });
-      const saved = JSON.parse(await Deno.readTextFile(join(lab.root, "notebooks", NOTEBOOK)));
+      const savedText = await Deno.readTextFile(join(lab.root, "notebooks", NOTEBOOK));
+      await Deno.writeTextFile(join(runRoot, "lab-executed.ipynb"), savedText);
+      const saved = JSON.parse(savedText);
       const savedImages = saved.cells.flatMap((c: { outputs?: { data?: Record<string, unknown> }[] }) =>
         (c.outputs ?? []).filter((o) => String(o.data?.["text/html"] ?? "").includes("data:image/svg+xml"))
       );
@@ -126,7 +157,11 @@ Deno.test({
       const again = await browser.context.newPage();
       const againProblems = watchPage(again);
       await openNotebook(again, lab.notebookUrl(NOTEBOOK));
-      await again.waitForSelector(".jp-OutputArea-output img");
+      // Cells render progressively: wait until every chart image of the saved outputs is in the page.
+      await again.waitForFunction(
+        (n: number) => document.querySelectorAll(".jp-OutputArea-output img").length >= n,
+        before.length,
+      );
       const after = await outputImages(again);
       assert.equal(after.length, before.length, "reopened: not the same number of chart images");
       for (const img of after) {
@@ -136,9 +171,9 @@ Deno.test({
         );
       }
       await again.screenshot({ path: join(runRoot, "lab-reopened.png") });
-      await again.locator(".jp-OutputArea-output img").first().screenshot({
-        path: join(runRoot, "lab-chart.png"),
-      });
+      const chart = again.locator(".jp-OutputArea-output figure").nth(1);
+      await chart.scrollIntoViewIfNeeded();
+      await chart.screenshot({ path: join(runRoot, "lab-chart.png") });
       assert.equal(problemsText(againProblems), undefined, problemsText(againProblems));
       console.log(
         `  ${before.length} images, ${codeCells} code cells, ${
@@ -153,7 +188,15 @@ Deno.test({
       const keep = Deno.env.get("SERVELAB_BROWSER_ARTIFACTS");
       if (keep) {
         await Deno.mkdir(keep, { recursive: true });
-        for (const f of ["lab-executed.png", "lab-reopened.png", "lab-chart.png"]) {
+        for (
+          const f of [
+            "lab-executed.png",
+            "lab-executed.ipynb",
+            "lab-reopened.png",
+            "lab-chart.png",
+            "lab-timeout.png",
+          ]
+        ) {
           await Deno.copyFile(join(runRoot, f), join(keep, f)).catch(() => {});
         }
       }
