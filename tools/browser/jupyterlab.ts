@@ -93,6 +93,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * ```
  */
 export async function startJupyterLab(opts: StartJupyterLabOptions): Promise<JupyterLab> {
+  // The port is picked free, then handed to jupyter: another process may take it in between. Retry then.
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/already in use|Errno 98/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: StartJupyterLabOptions): Promise<JupyterLab> {
   const root = await Deno.makeTempDir({ prefix: "servelab-lab-" });
   const home = await Deno.makeTempDir({ prefix: "servelab-lab-home-" });
   await Deno.mkdir(join(root, "notebooks"));
