@@ -14,3 +14,4 @@ export * from "./sim/mod.ts";
 export * from "./tiers/mod.ts";
 export * from "./compare/mod.ts";
 export * from "./tinymodel/mod.ts";
+export * from "./health/mod.ts";

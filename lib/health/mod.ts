@@ -1,0 +1,16 @@
+/**
+ * Health check: a thresholds file (the canary load and the checks), a short canary against a live
+ * server judged against it, and a Grafana dashboard on vLLM's metric names with the same thresholds.
+ * @module
+ */
+export {
+  CHECK_IDS,
+  CHECK_UNITS,
+  type CheckId,
+  defaultThresholds,
+  parseThresholds,
+  type ThresholdCheck,
+  type Thresholds,
+  thresholdsJson,
+  ThresholdsSchema,
+} from "./thresholds.ts";
