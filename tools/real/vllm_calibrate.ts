@@ -241,14 +241,19 @@ async function measure(args: Record<string, string>): Promise<number> {
         seed: 7 + rep,
         timeout_ms: 300_000,
       });
-      const m = summarize(spec, res.records);
+      const m = {
+        ...summarize(spec, res.records),
+        client_lag_p99_ms: res.self_check.event_loop_lag.p99_ms,
+        client_ok: res.self_check.client_ok,
+      };
       reps.set(spec.name, [...(reps.get(spec.name) ?? []), m]);
       const errs = m.errors ? JSON.stringify(m.errors) : "";
       console.error(
         `calibrate: repeat ${rep + 1} ${m.name}: ttft p50 ${m.ttft_p50_ms?.toFixed(1)} ms, ` +
           `itl p50 ${m.itl_p50_ms?.toFixed(2)} ms, ${
             m.output_tok_s?.toFixed(1)
-          } tok/s, ${m.requests_failed} failed ${errs}`,
+          } tok/s, ${m.requests_failed} failed ${errs}` +
+          `, client lag p99 ${m.client_lag_p99_ms?.toFixed(1)} ms`,
       );
     }
   }

@@ -44,6 +44,9 @@ export const Measurement = z.object({
   itl_gap_p50_ms: z.number().optional(),
   /** Chunks received per output token (1 when every token came in its own SSE event). */
   chunks_per_token: z.number().optional(),
+  /** The load client's own event-loop lag p99 (worst repeat) and whether every repeat passed its self-check. */
+  client_lag_p99_ms: z.number().optional(),
+  client_ok: z.boolean().optional(),
   /** With repeats: each repeat's value (the fields above are their medians). */
   runs: z.object({
     ttft_p50_ms: z.array(z.number().optional()),
@@ -95,6 +98,12 @@ export function mergeRepeats(reps: readonly Measurement[]): Measurement {
     chunks_per_token: med(reps.map((r) => r.chunks_per_token)),
     output_tok_s: med(reps.map((r) => r.output_tok_s)),
     duration_s: med(reps.map((r) => r.duration_s)),
+    client_lag_p99_ms: reps.some((r) => r.client_lag_p99_ms !== undefined)
+      ? Math.max(...reps.map((r) => r.client_lag_p99_ms ?? 0))
+      : undefined,
+    client_ok: reps.some((r) => r.client_ok !== undefined)
+      ? reps.every((r) => r.client_ok !== false)
+      : undefined,
     runs: {
       ttft_p50_ms: reps.map((r) => r.ttft_p50_ms),
       itl_p50_ms: reps.map((r) => r.itl_p50_ms),
