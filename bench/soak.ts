@@ -105,38 +105,47 @@ export function rssMib(pid: number): number | undefined {
 
 /** What the growth check found for one process. */
 export interface Growth {
-  /** Least-squares slope over the judged window, MiB per minute. */
+  /** Least-squares slope of the bins' floors over the judged window, MiB per minute. */
   slope_mib_per_min: number;
   median_mib: number;
   /** Growth per hour above which the process counts as growing: max(16, 10% of median) MiB. */
   threshold_mib_per_hour: number;
   /** "too_short" when the judged window spans less than `min_span_s`: warm-up still dominates. */
   verdict: "growing" | "flat" | "too_short";
-  /** Samples in the judged window and its start, s. */
+  /** Samples in the judged window, and its start, s. */
   n: number;
   from_s: number;
 }
 
 /**
- * The growth check over `(t_s, mib)` samples from `from_fraction` of the run on (default the second half).
- * Undefined with fewer than 3 samples in the window; verdict "too_short" when the window spans less than
+ * The growth check over `(t_s, mib)` samples from `from_fraction` of the run on (default the second half):
+ * the samples are cut into `bin_s` bins (default 30 s) and the line is fitted through each bin's lowest
+ * value, the floor a garbage collector returns to, so a heap's sawtooth does not read as growth while a
+ * rising floor does. Undefined with fewer than 3 bins; verdict "too_short" when the window spans less than
  * `min_span_s` (default 120 s: a soak of at least 4 minutes).
  *
  * @example
  * ```ts
- * growthCheck([{ t_s: 0, mib: 100 }, { t_s: 60, mib: 100 }, { t_s: 120, mib: 101 }], { from_fraction: 0 })?.verdict; // "flat"
+ * growthCheck([0, 60, 120, 180].map((t_s) => ({ t_s, mib: 100 })), { from_fraction: 0, bin_s: 60 })?.verdict; // "flat"
  * ```
  */
 export function growthCheck(
   samples: readonly { t_s: number; mib: number }[],
-  opts: { from_fraction?: number; min_span_s?: number } = {},
+  opts: { from_fraction?: number; min_span_s?: number; bin_s?: number } = {},
 ): Growth | undefined {
   if (samples.length === 0) return undefined;
   const end = samples[samples.length - 1].t_s;
   const from_s = end * (opts.from_fraction ?? 0.5);
   const w = samples.filter((s) => s.t_s >= from_s);
-  if (w.length < 3) return undefined;
-  const fit = linearRegression(w.map((s) => [s.t_s, s.mib]));
+  const bin_s = opts.bin_s ?? 30;
+  const floors = new Map<number, { t_s: number; mib: number }>();
+  for (const s of w) {
+    const k = Math.floor((s.t_s - from_s) / bin_s);
+    const f = floors.get(k);
+    if (!f || s.mib < f.mib) floors.set(k, { t_s: from_s + (k + 0.5) * bin_s, mib: s.mib });
+  }
+  if (floors.size < 3) return undefined;
+  const fit = linearRegression([...floors.values()].map((b) => [b.t_s, b.mib]));
   const slope_mib_per_min = fit.m * 60;
   const median_mib = percentile(w.map((s) => s.mib), 50)!;
   const threshold_mib_per_hour = Math.max(16, 0.1 * median_mib);
@@ -440,7 +449,7 @@ export async function main(argv: string[]): Promise<number> {
       shown.map((s) => [f(s.t_s, 0), s.requests, f(s.client_mib), f(s.client_heap_mib), f(s.server_mib)]),
     ));
     console.log(
-      "\ngrowth check (least squares over the second half of the run; growing = slope per hour > max(16 MiB, 10% of median)):",
+      "\ngrowth check (least squares through the 30 s floors of the second half; growing = slope per hour > max(16 MiB, 10% of median)):",
     );
     for (const [name, key] of [["client", "client_mib"], ["server", "server_mib"]] as const) {
       const pts = samples.filter((s) => s[key] !== undefined).map((s) => ({ t_s: s.t_s, mib: s[key]! }));
