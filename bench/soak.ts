@@ -467,7 +467,7 @@ export async function main(argv: string[]): Promise<number> {
                 ? "TOO SHORT TO JUDGE (run 4 minutes or more)"
                 : g.verdict.toUpperCase()
             }`
-          : `  ${name}: too few samples for a slope`,
+          : `  ${name}: too few samples for a slope (run 4 minutes or more)`,
       );
     }
     return engineDied === undefined ? 0 : 1;

