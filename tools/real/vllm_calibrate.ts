@@ -22,18 +22,22 @@
  */
 import { existsSync } from "node:fs";
 import {
+  type BucketHistogram,
   engineArgv,
+  histogramMean,
   itl_guidellm_ms,
   itl_ms,
   launch,
   loadGpu,
   loadModel,
   type LoadShape,
+  metricsDelta,
   parseServeConfig,
   percentile,
   promptOfTokens,
   type RequestRecord,
   runLoad,
+  scrapeMetrics,
   type ServeConfig,
   simulate,
   syntheticRequests,
@@ -235,14 +239,23 @@ async function measure(args: Record<string, string>): Promise<number> {
   for (let rep = 0; rep < repeats; rep++) {
     for (const spec of WORKLOADS) {
       const ids = await prompts(spec.prompt_tokens, spec.count + spec.warmup);
+      const before = await scrapeMetrics(eng.baseUrl);
       const res = await runLoad(eng.baseUrl, ids.map((p) => request(p, spec.output_tokens)), spec.load, {
         count: spec.count,
         warmup: spec.warmup,
         seed: 7 + rep,
         timeout_ms: 300_000,
       });
+      const after = await scrapeMetrics(eng.baseUrl);
+      const delta = metricsDelta(before, after);
+      const mean_ms = (h: BucketHistogram | undefined) => {
+        const m = h ? histogramMean(h) : undefined;
+        return m === undefined ? undefined : m * 1000;
+      };
       const m = {
         ...summarize(spec, res.records),
+        server_ttft_mean_ms: mean_ms(delta.histograms.ttft_seconds),
+        server_itl_mean_ms: mean_ms(delta.histograms.itl_seconds),
         client_lag_p99_ms: res.self_check.event_loop_lag.p99_ms,
         client_ok: res.self_check.client_ok,
       };
@@ -314,6 +327,10 @@ function predictFile(model: string, gpu: string): MeasurementFile {
       requests_failed: 0,
       ttft_p50_ms: percentile(measured.map((x) => x.ttft_ms), 50),
       itl_p50_ms: percentile(measured.map((x) => x.tpot_ms).filter((v): v is number => v !== undefined), 50),
+      // What the engine's histograms would hold over the window (warm-up requests included, as measured).
+      server_ttft_mean_ms: r.records.reduce((s, x) => s + x.ttft_ms, 0) / r.records.length,
+      server_itl_mean_ms: r.records.reduce((s, x) => s + (x.end_ms - x.first_token_ms), 0) /
+        Math.max(1, r.records.reduce((s, x) => s + x.completion_tokens - 1, 0)),
       output_tok_s: end > start ? out / ((end - start) / 1000) : undefined,
       duration_s: (end - start) / 1000,
     };
