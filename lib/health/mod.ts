@@ -14,3 +14,20 @@ export {
   thresholdsJson,
   ThresholdsSchema,
 } from "./thresholds.ts";
+export {
+  type CanaryGpu,
+  type CanaryInput,
+  type CanaryMetrics,
+  measureCanary,
+  type Measured,
+} from "./measure.ts";
+export {
+  type CheckResult,
+  type CheckStatus,
+  type HealthFailure,
+  type HealthOptions,
+  type HealthResult,
+  judge,
+  runHealth,
+} from "./check.ts";
+export { formatHealth, type HealthColours } from "./format.ts";

@@ -1,0 +1,394 @@
+/**
+ * The health check: a short canary load against a live OpenAI-compatible server, /metrics scraped
+ * before, during and after it, each check of a thresholds file judged against what was measured.
+ *
+ * Outcomes map to exit codes: every check ok or n/a -> 0; any breach -> 1; the check could not run
+ * (host refused, server unreachable, not OpenAI-compatible, model or API key missing) -> 2.
+ * docs/adr/0009-health-check.md has the design.
+ * @module
+ */
+import { seededText } from "../probe/prompts.ts";
+import { promptOfTokens } from "../probe/prompts.ts";
+import { runLoad } from "../probe/load.ts";
+import { allowRemoteFromEnv, checkLoadTarget, isLoopbackHost } from "../probe/target.ts";
+import type { ProbeRequest, RequestRecord } from "../probe/types.ts";
+import { type GpuQueryOptions, gpuSnapshot } from "../scrape/gpu.ts";
+import { type GpuSample, GpuSampler } from "../scrape/gpu_sampler.ts";
+import { MetricsSampler } from "../scrape/sampler.ts";
+import { scrapeMetrics } from "../scrape/scrape.ts";
+import type { ServerMetrics } from "../scrape/vllm_metrics.ts";
+import { type CanaryGpu, type CanaryMetrics, measureCanary, type Measured } from "./measure.ts";
+import type { CheckId, Thresholds } from "./thresholds.ts";
+
+/** A check's verdict. n/a (not measurable here) counts as passing but is shown with its reason. */
+export type CheckStatus = "ok" | "breach" | "n/a";
+
+/** One judged check. */
+export interface CheckResult {
+  id: CheckId;
+  op: "<=" | ">=";
+  threshold: number;
+  unit: string;
+  /** Undefined when the check is n/a. */
+  measured?: number;
+  status: CheckStatus;
+  /** Why the check is n/a. */
+  reason?: string;
+  /** Where the measured value came from. */
+  source?: string;
+  /** The thresholds file's reason for the value. */
+  why: string;
+}
+
+/** Why the check could not run (exit 2). */
+export type HealthFailure = "refused" | "unreachable" | "not_openai" | "no_model" | "api_key" | "thresholds";
+
+/** What {@link runHealth} returns; `exit_code` is the CLI's. */
+export type HealthResult =
+  | {
+    kind: "judged";
+    status: "ok" | "breach";
+    exit_code: 0 | 1;
+    url: string;
+    model: string;
+    /** From GET /version, when the server has it. */
+    server_version?: string;
+    /** True when the server is servelab's embedded engine: every number is simulated. */
+    simulated: boolean;
+    canary: Thresholds["canary"] & {
+      sent: number;
+      succeeded: number;
+      wall_ms: number;
+      /** token_ids: exact lengths via /tokenize; text: seeded text of about that many tokens. */
+      prompt: "token_ids" | "text";
+      deadline_hit: boolean;
+    };
+    checks: CheckResult[];
+    measured: Measured;
+    /** Things worth knowing that are not a check (client self-check, failed scrapes). */
+    notes: string[];
+  }
+  | { kind: "failed"; status: "error"; exit_code: 2; url: string; failure: HealthFailure; error: string };
+
+/**
+ * Judges each check of `thresholds` against `measured`: `op` holds -> ok, else breach; no measurement
+ * -> n/a with its reason. Pure.
+ *
+ * @example
+ * ```ts
+ * const [c] = judge({ values: { error_rate: 0.5 }, na: {}, sources: {} }, {
+ *   ...defaultThresholds(), checks: [{ id: "error_rate", op: "<=", value: 0, unit: "fraction", why: "" }] });
+ * c.status; // "breach"
+ * ```
+ */
+export function judge(measured: Measured, thresholds: Thresholds): CheckResult[] {
+  return thresholds.checks.map((c) => {
+    const base = { id: c.id, op: c.op, threshold: c.value, unit: c.unit, why: c.why };
+    const v = measured.values[c.id];
+    if (v === undefined) {
+      return { ...base, status: "n/a", reason: measured.na[c.id] ?? "not measured by this canary" };
+    }
+    const pass = c.op === "<=" ? v <= c.value : v >= c.value;
+    return { ...base, measured: v, status: pass ? "ok" : "breach", source: measured.sources[c.id] };
+  });
+}
+
+/** Options of {@link runHealth}. */
+export interface HealthOptions {
+  /** The model to send; default the first of GET /v1/models. */
+  model?: string;
+  /** Name of the environment variable holding the API key (sent as a Bearer token). */
+  api_key_env?: string;
+  /** Reads environment variables (default Deno.env.get). */
+  env?: (name: string) => string | undefined;
+  /** Allow a non-loopback URL (default SERVELAB_ALLOW_REMOTE=1). */
+  allow_remote?: boolean;
+  /** How nvidia-smi is run (tests pass a recorded runner). */
+  gpu?: GpuQueryOptions;
+  /** /metrics sampling interval during the canary (default 250). */
+  sample_interval_ms?: number;
+  /** Seed of the canary prompts (default 0). */
+  seed?: number;
+}
+
+const STRIDE_TOKENS = 7;
+const AFTER_SCRAPE_RESERVE_MS = 1500;
+
+const fail = (url: string, failure: HealthFailure, error: string): HealthResult => ({
+  kind: "failed",
+  status: "error",
+  exit_code: 2,
+  url,
+  failure,
+  error,
+});
+
+/** The server's base URL: no trailing slash, no trailing /v1 (an OpenAI client's base URL works too). */
+function baseOf(url: string): string {
+  return url.replace(/\/+$/, "").replace(/\/v1$/, "");
+}
+
+type Discovery = { model: string; version?: string } | { failure: HealthFailure; error: string };
+
+async function discover(
+  url: string,
+  headers: Record<string, string>,
+  model: string | undefined,
+  timeout_ms: number,
+): Promise<Discovery> {
+  const target = `${url}/v1/models`;
+  let res: Response;
+  try {
+    res = await fetch(target, { headers, signal: AbortSignal.timeout(timeout_ms) });
+  } catch (e) {
+    return {
+      failure: "unreachable",
+      error: `Cannot reach ${target}: ${(e as Error).message}. ` +
+        "Check that the server is running and listening on that host and port.",
+    };
+  }
+  const text = await res.text().catch(() => "");
+  if (res.status === 401 || res.status === 403) {
+    return {
+      failure: "api_key",
+      error: `${target} answered HTTP ${res.status}: the server wants an API key. ` +
+        "Put it in an environment variable and pass --api-key-env NAME.",
+    };
+  }
+  const notOpenAi = (why: string) => ({
+    failure: "not_openai" as const,
+    error: `${url} is not an OpenAI-compatible server: GET /v1/models ${why}. ` +
+      "Point --url at the server's base URL (vLLM: http://HOST:PORT), not at another service or path.",
+  });
+  if (!res.ok) return notOpenAi(`answered HTTP ${res.status}`);
+  let ids: string[];
+  try {
+    const body = JSON.parse(text) as { data?: { id?: unknown }[] };
+    ids = (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === "string");
+  } catch {
+    return notOpenAi(`answered ${res.headers.get("content-type") ?? "something"} that is not JSON`);
+  }
+  if (ids.length === 0) return notOpenAi("lists no model ({data: [{id}]})");
+  if (model !== undefined && !ids.includes(model)) {
+    return {
+      failure: "no_model",
+      error: `Model '${model}' is not served by ${url} (it serves ${ids.join(", ")}). ` +
+        "Pass one of those with --model, or leave --model out to use the first.",
+    };
+  }
+  let version: string | undefined;
+  try {
+    const v = await fetch(`${url}/version`, { headers, signal: AbortSignal.timeout(2000) });
+    const body = v.ok ? await v.json() as { version?: unknown } : (await v.body?.cancel(), {});
+    if (typeof body.version === "string") version = body.version;
+  } catch {
+    // /version is vLLM's; other servers may lack it.
+  }
+  return { model: model ?? ids[0], version };
+}
+
+/** One prompt per request: windows of one tokenized text (exact lengths, distinct first tokens), or text. */
+async function canaryPrompts(
+  url: string,
+  model: string,
+  c: Thresholds["canary"],
+  headers: Record<string, string>,
+  seed: number,
+  timeout_ms: number,
+): Promise<{ kind: "token_ids" | "text"; at: (i: number) => string | number[]; note?: string }> {
+  try {
+    const ids = await promptOfTokens(url, model, c.prompt_tokens + (c.requests - 1) * STRIDE_TOKENS, {
+      seed,
+      headers,
+      timeout_ms,
+    });
+    return {
+      kind: "token_ids",
+      at: (i) => ids.slice(i * STRIDE_TOKENS, i * STRIDE_TOKENS + c.prompt_tokens),
+    };
+  } catch (e) {
+    const words = Math.max(1, Math.round(c.prompt_tokens * 0.75));
+    return {
+      kind: "text",
+      at: (i) => seededText(seed + i, words),
+      note: `Prompts are seeded text of about ${c.prompt_tokens} tokens, not exact lengths: ` +
+        `${(e as Error).message.split(". ")[0]}.`,
+    };
+  }
+}
+
+async function scrapeOrReason(
+  url: string,
+  headers: Record<string, string>,
+  model: string,
+  timeout_ms: number,
+): Promise<ServerMetrics | string> {
+  try {
+    return (await scrapeMetrics(url, { headers, model_name: model, timeout_ms })).metrics;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/**
+ * Runs the canary against `url` and judges it. Never throws for a server problem: an unreachable or
+ * non-OpenAI server is a `failed` result (exit 2). The whole check ends within `canary.timeout_s`
+ * (requests still running then are aborted and count as failed).
+ *
+ * @example
+ * ```ts
+ * const r = await runHealth("http://127.0.0.1:8000", defaultThresholds());
+ * console.log(r.exit_code, r.kind === "judged" ? r.checks : r.error);
+ * ```
+ */
+export async function runHealth(
+  url: string,
+  thresholds: Thresholds,
+  opts: HealthOptions = {},
+): Promise<HealthResult> {
+  const t0 = performance.now();
+  const c = thresholds.canary;
+  const left = () => c.timeout_s * 1000 - (performance.now() - t0);
+  const base = baseOf(url);
+  try {
+    checkLoadTarget(base, opts.allow_remote ?? allowRemoteFromEnv());
+  } catch (e) {
+    const msg = (e as Error).message.replace(
+      /pass allow_remote: true, set (\S+)=1, or run \.\/servelab run --allow-remote\./,
+      "pass --allow-remote (or set $1=1).",
+    );
+    return fail(url, "refused", msg);
+  }
+  const headers: Record<string, string> = {};
+  if (opts.api_key_env !== undefined) {
+    const key = (opts.env ?? ((n) => Deno.env.get(n)))(opts.api_key_env);
+    if (!key) {
+      return fail(
+        url,
+        "api_key",
+        `Environment variable ${opts.api_key_env} (--api-key-env) is not set or empty. ` +
+          `Export the API key in it, or leave --api-key-env out for a server without a key.`,
+      );
+    }
+    headers.authorization = `Bearer ${key}`;
+  }
+
+  const found = await discover(base, headers, opts.model, Math.min(5000, left()));
+  if ("failure" in found) return fail(url, found.failure, found.error);
+  const { model, version } = found;
+  const simulated = version?.includes("servelab-sim") ?? false;
+  const notes: string[] = [];
+
+  const prompts = await canaryPrompts(base, model, c, headers, opts.seed ?? 0, Math.min(5000, left()));
+  if (prompts.note) notes.push(prompts.note);
+  const request = (i: number): ProbeRequest => ({
+    endpoint: "completions",
+    model,
+    prompt: prompts.at(i),
+    max_tokens: c.max_tokens,
+    ignore_eos: true,
+    temperature: 0,
+  });
+
+  const before = await scrapeOrReason(base, headers, model, Math.min(3000, Math.max(left() / 4, 200)));
+  const sampler = typeof before === "string"
+    ? undefined
+    : MetricsSampler.start(base, { interval_ms: opts.sample_interval_ms ?? 250, headers, model_name: model });
+  const gpu = await startGpu(base, simulated, opts.gpu);
+
+  const stop = new AbortController();
+  const budget_ms = Math.max(left() - AFTER_SCRAPE_RESERVE_MS, 100);
+  const timer = setTimeout(() => stop.abort(), budget_ms);
+  let records: RequestRecord[] = [];
+  let wall_ms = 0;
+  try {
+    const load = await runLoad(base, request, { kind: "concurrency", n: c.concurrency }, {
+      count: c.requests,
+      timeout_ms: budget_ms,
+      headers,
+      signal: stop.signal,
+      allow_remote: true,
+      max_lag_p99_ms: 50,
+    });
+    records = load.records;
+    const sent = records.map((r) => r.t_send_ms);
+    wall_ms = sent.length ? Math.max(...records.map((r) => r.t_end_ms)) - Math.min(...sent) : 0;
+    if (!load.self_check.client_ok) notes.push(`Client self-check: ${load.self_check.reason}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  const deadline_hit = stop.signal.aborted;
+  if (deadline_hit) {
+    notes.push(
+      `The canary hit its ${c.timeout_s} s deadline: unfinished and unsent requests count as failed.`,
+    );
+  }
+
+  const samples = (await sampler?.stop()) ?? [];
+  const after = typeof before === "string"
+    ? undefined
+    : await scrapeOrReason(base, headers, model, Math.max(Math.min(1000, left()), 200));
+  if (typeof after === "string") notes.push(`The scrape after the canary failed: ${after}`);
+  const metrics: CanaryMetrics = typeof before === "string"
+    ? { kind: "unavailable", reason: `no /metrics: ${before.split(". ")[0]}` }
+    : { kind: "scraped", before, after: typeof after === "string" ? undefined : after, samples };
+
+  const measured = measureCanary({ records, requests: c.requests, wall_ms, metrics, gpu: await gpu.stop() });
+  const checks = judge(measured, thresholds);
+  const breach = checks.some((x) => x.status === "breach");
+  return {
+    kind: "judged",
+    status: breach ? "breach" : "ok",
+    exit_code: breach ? 1 : 0,
+    url,
+    model,
+    server_version: version,
+    simulated,
+    canary: {
+      ...c,
+      sent: records.length,
+      succeeded: records.filter((r) => r.ok).length,
+      wall_ms,
+      prompt: prompts.kind,
+      deadline_hit,
+    },
+    checks,
+    measured,
+    notes,
+  };
+}
+
+/** GPU memory during the canary, only where this host's GPUs are the server's. */
+async function startGpu(
+  url: string,
+  simulated: boolean,
+  opts: GpuQueryOptions | undefined,
+): Promise<{ stop: () => Promise<CanaryGpu> }> {
+  const na = (reason: string) => ({
+    stop: () => Promise.resolve({ kind: "unavailable", reason } as CanaryGpu),
+  });
+  if (simulated) return na("the embedded engine simulates its GPU; there is no GPU memory to read");
+  if (!isLoopbackHost(new URL(url).hostname)) {
+    return na("the server is remote: this host's GPUs are not the server's");
+  }
+  let first;
+  try {
+    first = await gpuSnapshot({ ...opts, processes: false, timeout_ms: 3000 });
+  } catch (e) {
+    return na(`nvidia-smi failed: ${(e as Error).message}`);
+  }
+  if (!first) return na("no GPU visible on this host (nvidia-smi missing or no device)");
+  const initial: GpuSample[] = first.gpus.map((g) => ({
+    t_ms: performance.now(),
+    index: g.index,
+    memory_total_mib: g.memory_total_mib,
+    memory_used_mib: g.memory_used_mib,
+  }));
+  const sampler = GpuSampler.start({ ...opts, interval_ms: 1000 });
+  return {
+    stop: async () => ({
+      kind: "sampled",
+      samples: [...initial, ...(await sampler.stop()).filter((s) => s.error === undefined)],
+    }),
+  };
+}

@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { parseServeConfig } from "../engine/config.ts";
+import type { FaultFlags } from "../sim/faults.ts";
+import { serveSim } from "../sim/server.ts";
+import { runHealth } from "./check.ts";
+import { defaultThresholds, type Thresholds } from "./thresholds.ts";
+
+const MODEL = "Qwen/Qwen2.5-1.5B-Instruct";
+
+/** The defaults with a smaller canary, so each test takes a second or two. */
+function small(): Thresholds {
+  const t = defaultThresholds();
+  t.canary = { concurrency: 2, requests: 6, prompt_tokens: 64, max_tokens: 8, timeout_s: 15 };
+  return t;
+}
+
+function sim(faults: FaultFlags = {}) {
+  return serveSim(parseServeConfig({ engine: "sim", model: MODEL, max_model_len: 4096, sim: { faults } }), {
+    port: 0,
+  });
+}
+
+Deno.test("a healthy embedded engine passes: exit 0, every check ok or n/a, simulated", async () => {
+  await using srv = await sim();
+  const r = await runHealth(srv.url, small());
+  assert.equal(r.kind, "judged", r.kind === "failed" ? r.error : "");
+  if (r.kind !== "judged") return;
+  assert.equal(r.exit_code, 0);
+  assert.equal(r.simulated, true);
+  assert.equal(r.model, MODEL);
+  assert.match(r.server_version ?? "", /servelab-sim/);
+  assert.equal(r.canary.prompt, "token_ids");
+  assert.equal(r.canary.succeeded, 6);
+  const by = Object.fromEntries(r.checks.map((c) => [c.id, c]));
+  for (
+    const id of ["ttft_p95_ms", "e2e_p95_ms", "output_tok_s", "error_rate", "queue_depth_max", "kv_usage_max"]
+  ) {
+    assert.equal(by[id].status, "ok", `${id}: ${JSON.stringify(by[id])}`);
+    assert.ok(by[id].measured !== undefined);
+  }
+  assert.ok(by.ttft_p95_ms.measured! > 0 && by.ttft_p95_ms.measured! <= by.e2e_p95_ms.measured!);
+  assert.ok(by.kv_usage_max.measured! >= 0 && by.kv_usage_max.measured! <= 1);
+  assert.equal(by.kv_usage_max.source, "vllm:kv_cache_usage_perc");
+  assert.equal(by.error_rate.measured, 0);
+  assert.equal(by.preemptions.measured, 0);
+  assert.equal(by.gpu_memory_headroom_gib.status, "n/a");
+  assert.match(by.gpu_memory_headroom_gib.reason ?? "", /simulates its GPU/);
+});
+
+Deno.test("an engine started with a fault flag fails: 500s breach error_rate (exit 1)", async () => {
+  await using srv = await sim({ http_500_rate: 0.5 });
+  const r = await runHealth(srv.url, small());
+  assert.equal(r.kind, "judged");
+  if (r.kind !== "judged") return;
+  assert.equal(r.exit_code, 1);
+  const err = r.checks.find((c) => c.id === "error_rate")!;
+  assert.equal(err.status, "breach");
+  assert.ok(err.measured! > 0 && err.measured! < 1);
+  assert.equal(err.measured, (r.canary.requests - r.canary.succeeded) / r.canary.requests);
+});
+
+Deno.test("a stalled stream is cut at the deadline and breaches error_rate", async () => {
+  await using srv = await sim({ stall_after_tokens: 2 });
+  const t = small();
+  t.canary.timeout_s = 3;
+  const t0 = performance.now();
+  const r = await runHealth(srv.url, t);
+  assert.ok(performance.now() - t0 < 6000, "ends near its deadline");
+  assert.equal(r.kind, "judged");
+  if (r.kind !== "judged") return;
+  assert.equal(r.exit_code, 1);
+  assert.equal(r.canary.deadline_hit, true);
+  assert.equal(r.checks.find((c) => c.id === "error_rate")!.measured, 1);
+  assert.equal(r.checks.find((c) => c.id === "ttft_p95_ms")!.status, "n/a");
+});
+
+Deno.test("thresholds a healthy engine cannot meet are breached, naming the check", async () => {
+  await using srv = await sim();
+  const t = small();
+  t.checks = t.checks.map((c) => c.id === "ttft_p95_ms" ? { ...c, value: 0.001 } : c);
+  const r = await runHealth(srv.url, t);
+  assert.equal(r.exit_code, 1);
+  if (r.kind !== "judged") return;
+  assert.deepEqual(r.checks.filter((c) => c.status === "breach").map((c) => c.id), ["ttft_p95_ms"]);
+});
+
+Deno.test("a closed port is unreachable (exit 2) and names the URL", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const r = await runHealth(`http://127.0.0.1:${port}`, small());
+  assert.equal(r.exit_code, 2);
+  assert.equal(r.kind === "failed" && r.failure, "unreachable");
+  assert.match(r.kind === "failed" ? r.error : "", new RegExp(`127\\.0\\.0\\.1:${port}/v1/models`));
+});
+
+Deno.test("a server that is not OpenAI-compatible is refused (exit 2)", async () => {
+  await using srv = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("<html>hello</html>", { headers: { "content-type": "text/html" } }),
+  );
+  const r = await runHealth(`http://127.0.0.1:${srv.addr.port}`, small());
+  assert.equal(r.exit_code, 2);
+  assert.equal(r.kind === "failed" && r.failure, "not_openai");
+  assert.match(r.kind === "failed" ? r.error : "", /not an OpenAI-compatible server.*not JSON/);
+});
+
+Deno.test("a remote host is refused before anything is sent, a missing key or model is named", async () => {
+  const r = await runHealth("http://10.255.255.1:8000", small(), { allow_remote: false });
+  assert.equal(r.kind === "failed" && r.failure, "refused");
+  assert.match(r.kind === "failed" ? r.error : "", /not loopback.*--allow-remote/);
+  const k = await runHealth("http://127.0.0.1:1", small(), { api_key_env: "NOPE_KEY", env: () => undefined });
+  assert.equal(k.kind === "failed" && k.failure, "api_key");
+  assert.match(k.kind === "failed" ? k.error : "", /NOPE_KEY/);
+  await using srv = await sim();
+  const m = await runHealth(srv.url, small(), { model: "other/model" });
+  assert.equal(m.kind === "failed" && m.failure, "no_model");
+  assert.match(m.kind === "failed" ? m.error : "", new RegExp(`other/model.*${MODEL}`));
+});
