@@ -32,6 +32,10 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: "two runs side by side: compare RUN_A RUN_B [--json]",
     load: () => import("./cli/compare.ts"),
   },
+  health: {
+    summary: "canary load + /metrics against thresholds: health --url URL [--thresholds FILE] [--json]",
+    load: () => import("./cli/health.ts"),
+  },
   bench: {
     summary: "benchmarks of servelab itself (bench/*.ts) -> bench/results/<date>-<name>.md",
     load: () => import("./cli/bench.ts"),
