@@ -31,3 +31,10 @@ export {
   runHealth,
 } from "./check.ts";
 export { formatHealth, type HealthColours } from "./format.ts";
+export {
+  CHECK_PANELS,
+  type DashboardOptions,
+  grafanaDashboard,
+  type PanelSpec,
+  panelThreshold,
+} from "./dashboard.ts";
