@@ -404,17 +404,25 @@ async function compare(files: string[], set: "fit" | "holdout"): Promise<number>
   const [real, ...sims] = await Promise.all(
     files.map(async (f) => MeasurementFile.parse(JSON.parse(await Deno.readTextFile(f)))),
   );
-  console.log(`| workload | metric | real | ${sims.map((s) => `${s.profile} (err %)`).join(" | ")} |`);
-  console.log(`| --- | --- | ---: | ${sims.map(() => "---:").join(" | ")} |`);
+  const label = (f: MeasurementFile) => f.profile ?? `${f.engine} ${f.started_at.slice(11, 16)}`;
+  console.log(
+    `| workload | metric | real | real repeats | ${sims.map((s) => `${label(s)} (err %)`).join(" | ")} |`,
+  );
+  console.log(`| --- | --- | ---: | ---: | ${sims.map(() => "---:").join(" | ")} |`);
   const tables = sims.map((s) => compareHoldout(real, s, set));
-  for (const [i, row] of tables[0].entries()) {
+  for (const row of tables[0]) {
+    const runs = real.workloads.find((w) => w.name === row.workload)?.runs;
+    const vals = (runs?.[row.metric as keyof typeof runs] ?? []).filter((v): v is number => v !== undefined);
+    const range = vals.length > 1 ? `${Math.min(...vals).toFixed(1)}-${Math.max(...vals).toFixed(1)}` : "";
     const cells = tables.map((t) => {
-      const x = t[i];
+      const x = t.find((r) => r.workload === row.workload && r.metric === row.metric);
       return x
         ? `${x.predicted.toFixed(2)} (${x.error_pct >= 0 ? "+" : ""}${x.error_pct.toFixed(1)})`
         : "n/a";
     });
-    console.log(`| ${row.workload} | ${row.metric} | ${row.real.toFixed(2)} | ${cells.join(" | ")} |`);
+    console.log(
+      `| ${row.workload} | ${row.metric} | ${row.real.toFixed(2)} | ${range} | ${cells.join(" | ")} |`,
+    );
   }
   return 0;
 }
