@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openRun } from "../run/run_dir.ts";
 import { readManifest } from "../run/manifest.ts";
 import { createRng } from "../analysis/random.ts";
+import { checkPoints, POINT_SPECS, type Row } from "./points.ts";
 
 /** One compared metric. `beyond_noise` is undefined when no test applies (exact or n too small). */
 export interface CompareRow {
@@ -21,10 +22,16 @@ export interface CompareRow {
 
 /** The outcome of {@link compareRuns}. */
 export type CompareResult =
-  | { kind: "compared"; a: string; b: string; rows: CompareRow[]; missing_tiers: string[] }
+  | {
+    kind: "compared";
+    a: string;
+    b: string;
+    rows: CompareRow[];
+    missing_tiers: string[];
+    /** Points measured by one run only (left out; the common points are compared), and unchecked columns. */
+    left_out: string[];
+  }
   | { kind: "refused"; a: string; b: string; mismatches: string[] };
-
-type Row = Record<string, string>;
 
 function get(obj: unknown, path: string): unknown {
   let cur = obj as Record<string, unknown> | undefined;
@@ -152,10 +159,12 @@ const measured = (rows: Row[], col: string, pred: (r: Row) => boolean) =>
     v !== undefined
   );
 
-async function tierRows(dirA: string, dirB: string, missing: string[]): Promise<CompareRow[]> {
+type Loader = (file: string) => Promise<readonly [Row[] | undefined, Row[] | undefined]>;
+
+async function tierRows(load: Loader, missing: string[]): Promise<CompareRow[]> {
   const out: CompareRow[] = [];
   const both = async (file: string, tier: string) => {
-    const [a, b] = [await readRows(dirA, file), await readRows(dirB, file)];
+    const [a, b] = await load(file);
     if (!a || !b) missing.push(`${tier} (${file}): not in both runs`);
     return a && b ? [a, b] as const : undefined;
   };
@@ -243,7 +252,9 @@ async function tierRows(dirA: string, dirB: string, missing: string[]): Promise<
 }
 
 /**
- * Compares two runs (ids under `root` or paths); refuses when their workloads differ.
+ * Compares two runs (ids under `root` or paths); refuses when their workloads differ: the manifests
+ * ({@link workloadMismatches}) or a point both runs measured with different parameters (points.ts).
+ * Points only one run measured are left out and listed in `left_out`.
  *
  * @example
  * ```ts
@@ -260,7 +271,24 @@ export async function compareRuns(
   const [ma, mb] = [await readManifest(runA.manifestPath), await readManifest(runB.manifestPath)];
   const mismatches = workloadMismatches(ma, mb);
   if (mismatches.length) return { kind: "refused", a: runA.id, b: runB.id, mismatches };
+  const files = new Map<string, readonly [Row[] | undefined, Row[] | undefined]>();
+  const left_out: string[] = [];
+  for (const spec of POINT_SPECS) {
+    const [ra, rb] = [await readRows(runA.dir, spec.file), await readRows(runB.dir, spec.file)];
+    if (!ra || !rb) {
+      files.set(spec.file, [ra, rb]);
+      continue;
+    }
+    const c = checkPoints(spec, ra, rb);
+    mismatches.push(...c.mismatches);
+    if (!spec.check_only) left_out.push(...c.left_out);
+    left_out.push(...c.unchecked);
+    files.set(spec.file, [ra.filter(c.keepA), rb.filter(c.keepB)]);
+  }
+  if (mismatches.length) return { kind: "refused", a: runA.id, b: runB.id, mismatches };
+  const load: Loader = async (file) =>
+    files.get(file) ?? [await readRows(runA.dir, file), await readRows(runB.dir, file)];
   const missing_tiers: string[] = [];
-  const rows = await tierRows(runA.dir, runB.dir, missing_tiers);
-  return { kind: "compared", a: runA.id, b: runB.id, rows, missing_tiers };
+  const rows = await tierRows(load, missing_tiers);
+  return { kind: "compared", a: runA.id, b: runB.id, rows, missing_tiers, left_out };
 }

@@ -1,6 +1,7 @@
 /**
  * `./servelab compare RUN_A RUN_B [--json]`: two runs' metrics side by side with a noise verdict.
- * Exit 0 compared, 1 refused (workloads differ), 2 bad arguments or unreadable runs.
+ * Exit 0 compared, 1 refused (workloads differ: manifests, or a point both runs measured with different
+ * parameters), 2 bad arguments or unreadable runs. Points measured by one run only are left out and listed.
  * @module
  */
 import { type CompareRow, compareRuns } from "../../lib/compare/mod.ts";
@@ -75,6 +76,7 @@ export async function main(
     io.out(`A = ${result.a}, B = ${result.b}; diff = B - A`);
     for (const line of formatRows(result.rows)) io.out(line);
     for (const m of result.missing_tiers) io.out(m);
+    for (const m of result.left_out) io.out(m);
   }
   return 0;
 }
