@@ -60,6 +60,11 @@ export interface LoadOptions {
   lag_interval_ms?: number;
   /** Allow a non-loopback `baseUrl` (see target.ts). Default: `SERVELAB_ALLOW_REMOTE=1`. */
   allow_remote?: boolean;
+  /**
+   * Open loop: wake this long before each scheduled send on a timer, then yield to the event loop until
+   * it is due (timers alone fire 1-2 ms late). 0 = timer only. Default 1 ms (docs/adr/0013-client-fidelity.md).
+   */
+  schedule_margin_ms?: number;
 }
 
 /** p50, p99 and max of a lag sample (ms); undefined stats when there was no sample. */
@@ -218,11 +223,12 @@ export async function runLoad(
           seed: opts.seed,
         });
         const slots = s.max_concurrency === undefined ? undefined : semaphore(s.max_concurrency);
+        const waker = preciseWaker(opts.schedule_margin_ms ?? 1);
         const tasks: Promise<unknown>[] = [];
         let last_send = start_ms;
         for (let i = 0; i < offsets.length && !stop.signal.aborted; i++) {
           const t_intended = start_ms + offsets[i];
-          if (!await sleepUntil(clock, t_intended, stop.signal)) break;
+          if (!await waker.sleepUntil(clock, t_intended, stop.signal)) break;
           let t_ready = t_intended;
           if (slots) {
             if (!await slots.acquire(stop.signal)) break;
@@ -231,6 +237,7 @@ export async function runLoad(
           last_send = clock.now();
           tasks.push(runOne(i, t_intended, t_ready).finally(() => slots?.release()));
         }
+        waker.close();
         await Promise.all(tasks);
         target_rps = s.rps;
         if (tasks.length > 0 && last_send > start_ms) {
@@ -330,6 +337,37 @@ async function sleepUntil(clock: Clock, t_ms: number, signal: AbortSignal): Prom
     if (!fired) return false;
   }
   return !signal.aborted;
+}
+
+/**
+ * Sleeps to a scheduled time precisely: a timer to `margin_ms` before it, then macrotask yields (socket
+ * reads keep running between them) until it is due. Timers take whole milliseconds and fire late.
+ */
+function preciseWaker(margin_ms: number) {
+  let channel: MessageChannel | undefined;
+  const waiters: (() => void)[] = [];
+  const yieldMacrotask = () =>
+    new Promise<void>((resolve) => {
+      if (!channel) {
+        channel = new MessageChannel();
+        channel.port1.onmessage = () => waiters.shift()?.();
+      }
+      waiters.push(resolve);
+      channel.port2.postMessage(0);
+    });
+  return {
+    async sleepUntil(clock: Clock, t_ms: number, signal: AbortSignal): Promise<boolean> {
+      if (margin_ms <= 0) return await sleepUntil(clock, t_ms, signal);
+      if (t_ms - clock.now() > margin_ms && !await sleepUntil(clock, t_ms - margin_ms, signal)) return false;
+      while (clock.now() < t_ms && !signal.aborted) await yieldMacrotask();
+      return !signal.aborted;
+    },
+    close() {
+      channel?.port1.close();
+      channel?.port2.close();
+      channel = undefined;
+    },
+  };
 }
 
 /** A counting semaphore whose waiters are served in order. */

@@ -12,3 +12,4 @@ export * from "./testing/dial_server.ts";
 export * from "./schema.ts";
 export * from "./prompts.ts";
 export * from "./target.ts";
+export * from "./self_check.ts";

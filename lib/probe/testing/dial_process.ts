@@ -3,7 +3,8 @@
  * share one event loop (the fidelity test: 32 streams written and read by one JS thread measure the
  * thread, not the probe). The child serves the dial server's API on one port and the ground truth
  * (GET /?request_id=ID; times on the child's clock, so only differences of them are meaningful to the
- * caller) on another, and prints both ports on stdout.
+ * caller) on another, and prints both ports on stdout. GET /all?from=INDEX returns every request from arrival
+ * index INDEX on, compactly (no headers), for benchmarks that join thousands of requests at once.
  *
  *   deno run -A lib/probe/testing/dial_process.ts '{"ttft_ms":200,"itl_ms":10,"tokens_base":20,"tokens_spread":8}'
  * @module
@@ -23,6 +24,10 @@ export interface DialProcess extends AsyncDisposable {
   readonly baseUrl: string;
   /** The child's ground truth for one request id. */
   truth(request_id: string): Promise<GroundTruth | undefined>;
+  /** Every request from arrival index `from` on (default 0), without request headers. */
+  truths(from?: number): Promise<GroundTruth[]>;
+  /** The child's process id (for measuring its CPU time). */
+  readonly pid: number;
 }
 
 /**
@@ -56,6 +61,11 @@ export async function dialProcess(settings: DialProcessSettings): Promise<DialPr
       const res = await fetch(`http://127.0.0.1:${truthPort}/?request_id=${encodeURIComponent(request_id)}`);
       return res.status === 404 ? (await res.body?.cancel(), undefined) : await res.json();
     },
+    truths: async (from = 0) => {
+      const res = await fetch(`http://127.0.0.1:${truthPort}/all?from=${from}`);
+      return await res.json();
+    },
+    pid: child.pid,
     [Symbol.asyncDispose]: async () => {
       try {
         child.kill("SIGTERM");
@@ -73,7 +83,12 @@ if (import.meta.main) {
     dial: (r) => ({ tokens: s.tokens_base + (r.index % s.tokens_spread) }),
   });
   const truthServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
-    const id = new URL(req.url).searchParams.get("request_id") ?? "";
+    const url = new URL(req.url);
+    if (url.pathname === "/all") {
+      const from = Number(url.searchParams.get("from") ?? 0);
+      return Response.json(srv.truths().slice(from).map((t) => ({ ...t, headers: {} })));
+    }
+    const id = url.searchParams.get("request_id") ?? "";
     const t = srv.truth(id);
     return t ? Response.json(t) : new Response("unknown request id", { status: 404 });
   });

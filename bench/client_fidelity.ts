@@ -1,0 +1,333 @@
+/**
+ * Benchmark: how much error the lab's client adds to TTFT and ITL, against ground truth and side by side
+ * with peer tools (issue 10; docs/adr/0013-client-fidelity.md).
+ *
+ * The server is the dial server (lib/probe/testing/dial_server.ts) in a process of its own
+ * (dial_process.ts): it writes one chunk per token on timers with a dialled first-token delay and gap and
+ * records when each request arrived and each token was written. It is the cleanest ground truth the lab
+ * has: the embedded engine's real-time server runs its own simulated scheduler on the same thread and
+ * already falls behind its timeline by 10 ms p99 at 256 streams (bench/results/*-sim_realtime.md), which
+ * would be charged to the client. The dial's gaps grow with concurrency so the server writes at most
+ * ~5 000 chunks/s; its own lateness is printed per level, so a server falling behind is not blamed on the
+ * client.
+ *
+ * Parts: (1) our client (runLoad + probe, this process) closed loop at 1..1024 streams; (2) open loop at
+ * rising fixed rates until the client falls behind its schedule; (3) the same closed-loop workload through
+ * the peers that are installed (GuideLLM, AIPerf from tools/real/peers_install.sh; `vllm bench serve` from
+ * .servelab/vllm-venv), each in its own process against the same server process, matched to the ground
+ * truth by prompt text (every prompt is unique) or request id.
+ *
+ * Run: `deno run -A bench/client_fidelity.ts [--levels 1,16,64,256,1024] [--rates 100,200,...]
+ *       [--peers guidellm,aiperf,vllm|none] [--peer-levels 16,256] [--quick]`
+ * @module
+ */
+import { createClock } from "../lib/probe/clock.ts";
+import { runLoad, type SelfCheck } from "../lib/probe/load.ts";
+import { dialProcess, type DialProcessSettings } from "../lib/probe/testing/dial_process.ts";
+import type { GroundTruth } from "../lib/probe/testing/dial_server.ts";
+import type { ProbeRequest } from "../lib/probe/types.ts";
+import {
+  clientErrors,
+  type ClientTiming,
+  type Dist,
+  dist,
+  type Errors,
+  ms,
+  promptKey,
+  serverLateness,
+  table,
+} from "./_fidelity.ts";
+import { availablePeers, type PeerName, runPeer } from "./_fidelity_peers.ts";
+
+/** The dial and request count of one concurrency level. */
+export interface Level {
+  n: number;
+  dial: DialProcessSettings;
+  count: number;
+}
+
+/** Dials that keep the server under ~5 000 chunks/s: gaps grow with concurrency. */
+export function levelFor(n: number, quick = false): Level {
+  const itl_ms = n <= 16 ? 10 : n <= 64 ? 20 : n <= 256 ? 50 : 200;
+  const ttft_ms = n <= 64 ? 50 : n <= 256 ? 100 : 200;
+  const count = quick ? Math.max(8, n) : Math.max(40, 2 * n);
+  return { n, dial: { ttft_ms, itl_ms, tokens_base: 8, tokens_spread: 8 }, count };
+}
+
+/** A unique completions prompt (peers are matched to the ground truth by it). */
+export function uniquePrompt(tag: string, i: number): string {
+  return `servelab fidelity ${tag} request ${i}: say something.`;
+}
+
+function request(tag: string, i: number): ProbeRequest {
+  return { endpoint: "completions", model: "dial-model", prompt: uniquePrompt(tag, i), max_tokens: 16 };
+}
+
+/** One client's result at one level. */
+interface Row {
+  client: string;
+  level: string;
+  errors: Errors;
+  server: Dist;
+  self_check?: SelfCheck;
+  /** Send lag behind the schedule (open loop) or the freed slot (closed loop), ms. */
+  dispatch?: Dist;
+  note?: string;
+}
+
+function byKey(truths: GroundTruth[], key: (t: GroundTruth) => string | undefined): Map<string, GroundTruth> {
+  const m = new Map<string, GroundTruth>();
+  for (const t of truths) {
+    const k = key(t);
+    if (k !== undefined) m.set(k, t);
+  }
+  return m;
+}
+
+/** CPU seconds a process has used (Linux /proc), for the server's headroom. */
+async function cpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const f = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Our client, closed loop at n streams; warm-up n requests (opens the connections). */
+async function ours(baseUrl: string, lv: Level, truthsFrom: () => Promise<GroundTruth[]>): Promise<Row> {
+  const tag = `ours-c${lv.n}`;
+  const clock = createClock();
+  const { records, self_check } = await runLoad(baseUrl, (i) => request(tag, i), {
+    kind: "concurrency",
+    n: lv.n,
+  }, {
+    count: lv.count,
+    warmup: lv.n,
+    clock,
+    request_id_prefix: tag,
+  });
+  const measured = records.filter((r) => r.phase === "measure" && r.ok);
+  const timings: ClientTiming[] = measured.map((r) => ({
+    key: r.request_id,
+    ttft_ms: r.t_first_content_ms! - r.t_send_ms,
+    itl_ms: r.chunk_ms.slice(1).map((t, i) => t - r.chunk_ms[i]),
+  }));
+  const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
+  const ids = new Set(measured.map((r) => r.request_id));
+  const failed = records.filter((r) => !r.ok).length;
+  return {
+    client: "servelab probe",
+    level: `c=${lv.n}`,
+    errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
+    server: serverLateness(truths.filter((t) => ids.has(t.request_id)), lv.dial.ttft_ms, lv.dial.itl_ms),
+    self_check,
+    note: failed ? `${failed} failed` : undefined,
+  };
+}
+
+/** Our client, open loop at a constant rate. */
+async function oursRate(
+  baseUrl: string,
+  rps: number,
+  seconds: number,
+  dial: DialProcessSettings,
+  truthsFrom: () => Promise<GroundTruth[]>,
+): Promise<Row> {
+  const tag = `ours-r${rps}`;
+  const { records, self_check } = await runLoad(baseUrl, (i) => request(tag, i), {
+    kind: "rate",
+    rps,
+    burstiness: "constant",
+  }, {
+    count: Math.round(rps * seconds),
+    warmup: Math.min(50, Math.round(rps / 4)),
+    request_id_prefix: tag,
+  });
+  const measured = records.filter((r) => r.phase === "measure" && r.ok);
+  const timings: ClientTiming[] = measured.map((r) => ({
+    key: r.request_id,
+    ttft_ms: r.t_first_content_ms! - r.t_send_ms,
+    itl_ms: r.chunk_ms.slice(1).map((t, i) => t - r.chunk_ms[i]),
+  }));
+  const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
+  const failed = records.filter((r) => !r.ok).length;
+  return {
+    client: "servelab probe",
+    level: `${rps} req/s`,
+    errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
+    server: serverLateness(truths, dial.ttft_ms, dial.itl_ms),
+    self_check,
+    dispatch: dist(records.filter((r) => r.phase === "measure").map((r) => r.t_send_ms - r.t_intended_ms)),
+    note: failed ? `${failed} failed` : undefined,
+  };
+}
+
+function arg(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+const list = (s: string | undefined) => s?.split(",").filter(Boolean).map(Number);
+
+function closedTable(rows: Row[]): string {
+  return table(
+    [
+      "client",
+      "level",
+      "matched",
+      "TTFT err p50",
+      "p99",
+      "max",
+      "ITL |err| p50",
+      "p99",
+      "max",
+      "TPOT err p50",
+      "p99",
+      "loop lag p99",
+      "max",
+      "server late p50",
+      "p99",
+      "note",
+    ],
+    rows.map((r) => [
+      r.client,
+      r.level,
+      `${r.errors.matched}/${r.errors.reported}`,
+      ms(r.errors.ttft.p50),
+      ms(r.errors.ttft.p99),
+      ms(r.errors.ttft.max),
+      ms(r.errors.itl.p50),
+      ms(r.errors.itl.p99),
+      ms(r.errors.itl.max),
+      ms(r.errors.tpot.p50),
+      ms(r.errors.tpot.p99),
+      ms(r.self_check?.event_loop_lag.p99_ms),
+      ms(r.self_check?.event_loop_lag.max_ms),
+      ms(r.server.p50),
+      ms(r.server.p99),
+      r.note ?? "",
+    ]),
+  );
+}
+
+function rateTable(rows: Row[]): string {
+  return table(
+    [
+      "rate",
+      "achieved",
+      "send lag p50",
+      "p99",
+      "max",
+      "TTFT err p50",
+      "p99",
+      "max",
+      "ITL |err| p99",
+      "loop lag p99",
+      "server late p99",
+      "client ok",
+    ],
+    rows.map((r) => [
+      r.level,
+      ms(r.self_check?.achieved_rps, 1),
+      ms(r.dispatch?.p50),
+      ms(r.dispatch?.p99),
+      ms(r.dispatch?.max),
+      ms(r.errors.ttft.p50),
+      ms(r.errors.ttft.p99),
+      ms(r.errors.ttft.max),
+      ms(r.errors.itl.p99),
+      ms(r.self_check?.event_loop_lag.p99_ms),
+      ms(r.server.p99),
+      r.self_check?.client_ok ? "yes" : `no`,
+    ]),
+  );
+}
+
+if (import.meta.main) {
+  const quick = Deno.args.includes("--quick");
+  const levels = list(arg("--levels")) ?? (quick ? [1, 16, 64] : [1, 16, 64, 256, 1024]);
+  const rates = list(arg("--rates")) ?? (quick ? [50, 200] : [100, 200, 400, 800, 1600, 3200]);
+  const peerArg = arg("--peers");
+  const wanted = peerArg === "none" ? [] : (peerArg?.split(",") as PeerName[] | undefined);
+  const peerLevels = list(arg("--peer-levels")) ?? (quick ? [16] : [16, 256]);
+  const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+  console.log(`Load average at start (1/5/15 min): ${load.split(" ").slice(0, 3).join(" ")}`);
+  const peers = await availablePeers(wanted);
+  for (const p of peers.missing) console.log(`Peer ${p.name} not run: ${p.why}`);
+
+  console.log("\n## Closed loop: error added by each client (ms, client minus ground truth)\n");
+  console.log(
+    "TTFT err: signed, per request. ITL |err|: per chunk gap (clients that report each gap). TPOT err: per " +
+      "request mean gap (GuideLLM's and AIPerf's 'ITL'). Server late: token write minus the dial's schedule.",
+  );
+  const closed: Row[] = [];
+  for (const n of levels) {
+    const lv = levelFor(n, quick);
+    await using srv = await dialProcess(lv.dial);
+    const cpu0 = await cpuSeconds(srv.pid);
+    const t0 = performance.now();
+    const row = await ours(srv.baseUrl, lv, () => srv.truths());
+    const cpu1 = await cpuSeconds(srv.pid);
+    if (cpu0 !== undefined && cpu1 !== undefined) {
+      const pct = (100 * (cpu1 - cpu0)) / ((performance.now() - t0) / 1000);
+      row.note = [row.note, `server CPU ${pct.toFixed(0)}%`].filter(Boolean).join("; ");
+    }
+    closed.push(row);
+    console.error(`c=${n}: ours done (${row.errors.matched} requests)`);
+    if (peerLevels.includes(n)) {
+      for (const peer of peers.ready) {
+        const tag = `${peer.name}-c${n}`;
+        const prompts = Array.from({ length: lv.n + lv.count }, (_, i) => uniquePrompt(tag, i));
+        try {
+          const res = await runPeer(peer, { baseUrl: srv.baseUrl, n, prompts, warmup: lv.n });
+          const truths = (await srv.truths()).filter((t) => promptKey(t)?.includes(` ${tag} `));
+          const keyed = peer.name === "guidellm"
+            ? byKey(truths, promptKey)
+            : byKey(truths, (t) => t.request_id);
+          closed.push({
+            client: peer.label,
+            level: `c=${n}`,
+            errors: clientErrors(res.timings, keyed),
+            server: serverLateness(truths, lv.dial.ttft_ms, lv.dial.itl_ms),
+            note: res.note,
+          });
+          console.error(`c=${n}: ${peer.name} done (${res.timings.length} requests)`);
+        } catch (err) {
+          closed.push({
+            client: peer.label,
+            level: `c=${n}`,
+            errors: { matched: 0, reported: 0, ttft: { n: 0 }, itl: { n: 0 }, tpot: { n: 0 } },
+            server: { n: 0 },
+            note: `failed: ${String(err instanceof Error ? err.message : err).slice(0, 160)}`,
+          });
+          console.error(`c=${n}: ${peer.name} failed: ${err}`);
+        }
+      }
+    }
+  }
+  console.log("");
+  console.log(closedTable(closed));
+
+  console.log("\n## Open loop: our client at fixed rates (constant gaps) until it falls behind\n");
+  const rateDial: DialProcessSettings = { ttft_ms: 20, itl_ms: 20, tokens_base: 4, tokens_spread: 4 };
+  console.log(
+    `Dial: TTFT ${rateDial.ttft_ms} ms, ITL ${rateDial.itl_ms} ms, 4-7 tokens. Send lag = t_send - scheduled ` +
+      "time. The client 'falls behind' when send lag p99 > 5 ms or the achieved rate is < 95% of the target.",
+  );
+  const rated: Row[] = [];
+  {
+    await using srv = await dialProcess(rateDial);
+    for (const rps of rates) {
+      const row = await oursRate(srv.baseUrl, rps, quick ? 1 : 3, rateDial, () => srv.truths());
+      rated.push(row);
+      console.error(`${rps} req/s done`);
+      const behind = (row.dispatch?.p99 ?? 0) > 5 || (row.self_check?.achieved_rps ?? rps) < 0.95 * rps;
+      if (behind) break;
+    }
+  }
+  console.log("");
+  console.log(rateTable(rated));
+  const load2 = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+  console.log(`\nLoad average at end (1/5/15 min): ${load2.split(" ").slice(0, 3).join(" ")}`);
+  Deno.exit(0);
+}
