@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { e2e_ms, ttft_ms } from "../../analysis/request_metrics.ts";
 import { percentile } from "../../analysis/stats.ts";
 import { launch } from "../../engine/launch.ts";
-import { runLoad } from "../../probe/load.ts";
+import { runLoad, type SelfCheck } from "../../probe/load.ts";
+import { selfCheckCells } from "../../probe/self_check.ts";
 import { promptOfTokens } from "../../probe/prompts.ts";
 import type { ProbeRequest } from "../../probe/types.ts";
 import { writeCsv } from "../../run/csv.ts";
@@ -204,6 +205,7 @@ export async function measureKvLoad(
         ? Number((gpuMax * MiB / GiB - baseline).toFixed(4))
         : undefined,
       gpu_mem_source: gpuMax !== undefined && baseline !== undefined ? "nvidia-smi" : undefined,
+      ...kvSelfCheck(load.self_check),
     });
     for (const s of got) {
       samples.push({
@@ -220,4 +222,17 @@ export async function measureKvLoad(
   }
   await writeCsv(join(run.dir, KV_LOAD_FILES.samples), samples, KV_LOAD_SAMPLE_COLUMNS);
   return { rows, samples, version: engine.startup?.version };
+}
+
+/** The KV load step's self-check cells (the step's client_ok, event-loop and send lag). */
+export function kvSelfCheck(
+  check: SelfCheck,
+): Pick<KvLoadRow, "client_ok" | "event_loop_lag_p99_ms" | "send_lag_p99_ms" | "client_reason"> {
+  const c = selfCheckCells(check);
+  return {
+    client_ok: c.client_ok,
+    event_loop_lag_p99_ms: c.event_loop_lag_p99_ms,
+    send_lag_p99_ms: c.send_lag_p99_ms,
+    client_reason: c.client_reason,
+  };
 }

@@ -272,6 +272,11 @@ export const KvLoadRow = z.object({
   limited: csvBoolean,
   gpu_mem_used_max_gib: num,
   gpu_mem_source: KvGpuMemSource.optional(),
+  /** Client self-check (lib/probe/self_check.ts): false = the client was the bottleneck, the step is invalid. */
+  client_ok: csvBoolean.optional(),
+  event_loop_lag_p99_ms: num,
+  send_lag_p99_ms: num,
+  client_reason: z.string().optional(),
 });
 export type KvLoadRow = z.infer<typeof KvLoadRow>;
 

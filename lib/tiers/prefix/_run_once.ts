@@ -7,6 +7,7 @@
 import { REQUEST_COLUMNS, requestRow } from "../../analysis/request_row.ts";
 import type { Clock } from "../../probe/clock.ts";
 import { runLoad } from "../../probe/load.ts";
+import { selfCheckCells } from "../../probe/self_check.ts";
 import type { ProbeRequest, RequestRecord } from "../../probe/types.ts";
 import type { CsvRow } from "../../run/csv.ts";
 import { counterDelta, metricsDelta } from "../../scrape/delta.ts";
@@ -81,6 +82,8 @@ export const PREFIX_RUN_COLUMNS = [
   "measure_s",
   "output_tok_s",
   "client_ok",
+  "event_loop_lag_p99_ms",
+  "send_lag_p99_ms",
 ] as const;
 /** What one point's runs share. */
 export interface PointContext {
@@ -250,6 +253,8 @@ export async function runOnce(
     measure_s: span_s === undefined ? undefined : Math.round(span_s * 1e4) / 1e4,
     output_tok_s: span_s ? Math.round((completion / span_s) * 100) / 100 : undefined,
     client_ok: result.self_check.client_ok,
+    event_loop_lag_p99_ms: selfCheckCells(result.self_check).event_loop_lag_p99_ms,
+    send_lag_p99_ms: selfCheckCells(result.self_check).send_lag_p99_ms,
   };
   return { rows, run: runRow };
 }

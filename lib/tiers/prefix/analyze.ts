@@ -79,6 +79,8 @@ export const PrefixRunRow = z.object({
   measure_s: optNum,
   output_tok_s: optNum,
   client_ok: csvBoolean,
+  event_loop_lag_p99_ms: optNum,
+  send_lag_p99_ms: optNum,
 });
 export type PrefixRunRow = z.infer<typeof PrefixRunRow>;
 
