@@ -128,6 +128,13 @@ function baseOf(url: string): string {
   return url.replace(/\/+$/, "").replace(/\/v1$/, "");
 }
 
+/** An error's message with its cause's (fetch's "fetch failed" hides "Connection refused" in the cause). */
+function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : undefined;
+  return cause && !msg.includes(cause) ? `${msg} (${cause})` : msg;
+}
+
 type Discovery = { model: string; version?: string } | { failure: HealthFailure; error: string };
 
 async function discover(
@@ -143,7 +150,7 @@ async function discover(
   } catch (e) {
     return {
       failure: "unreachable",
-      error: `Cannot reach ${target}: ${(e as Error).message}. ` +
+      error: `Cannot reach ${target}: ${errorText(e)}. ` +
         "Check that the server is running and listening on that host and port.",
     };
   }
