@@ -32,7 +32,7 @@ export interface CheckResult {
   /** Undefined when the check is n/a. */
   measured?: number;
   status: CheckStatus;
-  /** Why the check is n/a. */
+  /** Why the check is n/a, or a breach without a value (every request failed). */
   reason?: string;
   /** Where the measured value came from. */
   source?: string;
@@ -72,7 +72,7 @@ export type HealthResult =
 
 /**
  * Judges each check of `thresholds` against `measured`: `op` holds -> ok, else breach; no measurement
- * -> n/a with its reason. Pure.
+ * -> n/a with its reason, except one the server failed (`measured.failed`) -> breach. Pure.
  *
  * @example
  * ```ts
@@ -85,6 +85,8 @@ export function judge(measured: Measured, thresholds: Thresholds): CheckResult[]
   return thresholds.checks.map((c) => {
     const base = { id: c.id, op: c.op, threshold: c.value, unit: c.unit, why: c.why };
     const v = measured.values[c.id];
+    const failed = measured.failed?.[c.id];
+    if (v === undefined && failed !== undefined) return { ...base, status: "breach", reason: failed };
     if (v === undefined) {
       return { ...base, status: "n/a", reason: measured.na[c.id] ?? "not measured by this canary" };
     }

@@ -71,7 +71,10 @@ Deno.test("a stalled stream is cut at the deadline and breaches error_rate", asy
   assert.equal(r.exit_code, 1);
   assert.equal(r.canary.deadline_hit, true);
   assert.equal(r.checks.find((c) => c.id === "error_rate")!.measured, 1);
-  assert.equal(r.checks.find((c) => c.id === "ttft_p95_ms")!.status, "n/a");
+  const ttft = r.checks.find((c) => c.id === "ttft_p95_ms")!;
+  assert.deepEqual([ttft.status, ttft.measured], ["breach", undefined]);
+  assert.match(ttft.reason ?? "", /no canary request succeeded/);
+  assert.equal(r.checks.find((c) => c.id === "output_tok_s")!.status, "breach");
 });
 
 Deno.test("thresholds a healthy engine cannot meet are breached, naming the check", async () => {

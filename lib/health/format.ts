@@ -50,7 +50,7 @@ export function formatHealth(r: HealthResult, colours?: HealthColours): string[]
     fmt(c.threshold),
     c.unit,
     statusText(c),
-    c.status === "n/a" ? (c.reason ?? "") : (c.source ?? ""),
+    c.reason ?? c.source ?? "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const paint = (c: CheckResult | undefined, cell: string) => {

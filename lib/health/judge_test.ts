@@ -79,7 +79,7 @@ Deno.test("measureCanary: percentiles over successes, unsent requests fail, maxi
   assert.equal(m.sources.kv_usage_max, "vllm:kv_cache_usage_perc");
 });
 
-Deno.test("measureCanary: nothing succeeded and no metrics -> n/a with reasons, never 0", () => {
+Deno.test("measureCanary: nothing succeeded -> latencies breach, 0 tokens/s; no metrics -> n/a, never 0", () => {
   const m = measureCanary({
     records: [rec(0, false, 0, 0, 5)],
     requests: 1,
@@ -88,10 +88,22 @@ Deno.test("measureCanary: nothing succeeded and no metrics -> n/a with reasons, 
     gpu: { kind: "unavailable", reason: "no GPU visible" },
   });
   assert.equal(m.values.error_rate, 1);
-  for (const id of ["ttft_p95_ms", "e2e_p95_ms", "output_tok_s"] as const) {
+  assert.equal(m.values.output_tok_s, 0);
+  for (const id of ["ttft_p95_ms", "e2e_p95_ms"] as const) {
     assert.equal(m.values[id], undefined);
-    assert.match(m.na[id]!, /no canary request succeeded/);
+    assert.match(m.failed?.[id] ?? "", /no canary request succeeded/);
   }
+  const judged = judge(m, defaultThresholds());
+  assert.deepEqual(
+    judged.filter((c) => c.status === "breach").map((c) => c.id),
+    ["ttft_p95_ms", "e2e_p95_ms", "output_tok_s", "error_rate"],
+  );
+  assert.deepEqual(judged.filter((c) => c.status === "n/a").map((c) => c.id), [
+    "queue_depth_max",
+    "kv_usage_max",
+    "preemptions",
+    "gpu_memory_headroom_gib",
+  ]);
   assert.equal(m.na.preemptions, "no /metrics: HTTP 404");
   assert.equal(m.na.gpu_memory_headroom_gib, "no GPU visible");
 });

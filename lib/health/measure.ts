@@ -17,6 +17,8 @@ export interface Measured {
   values: Partial<Record<CheckId, number>>;
   /** Why a check has no value (it is judged n/a). */
   na: Partial<Record<CheckId, string>>;
+  /** Checks with no value because the server failed them (every request failed): judged a breach. */
+  failed?: Partial<Record<CheckId, string>>;
   /** Where each value came from (a metric name, "client" or "nvidia-smi"). */
   sources: Partial<Record<CheckId, string>>;
 }
@@ -54,6 +56,7 @@ function maxOf(xs: readonly (number | undefined)[]): number | undefined {
  * Derives every check's measurement. Formulas:
  * ttft_p95_ms / e2e_p95_ms = p95 (type 7) of ttft_ms / e2e_ms over successful requests;
  * output_tok_s = sum of completion tokens of successful requests / wall time;
+ * (when every request failed, the two latencies are `failed`: a breach, not n/a);
  * error_rate = (requests - successful) / requests;
  * queue_depth_max, kv_usage_max = largest waiting / KV usage over every scrape;
  * preemptions = preemptions counter after - before;
@@ -76,16 +79,23 @@ export function measureCanary(input: CanaryInput): Measured {
     }
   };
   const ok = input.records.filter((r) => r.ok);
-  const noneOk = ok.length === 0 ? "no canary request succeeded" : "";
   const client = "client (canary requests)";
-  set("ttft_p95_ms", percentile(ok.map(ttft_ms).filter((v) => v !== undefined), 95), client, noneOk);
-  set("e2e_p95_ms", percentile(ok.map(e2e_ms).filter((v) => v !== undefined), 95), client, noneOk);
+  if (input.records.length > 0 && ok.length === 0) {
+    // The server answered no request: the latencies are unmeasurable because of the server, a breach.
+    const why = `no canary request succeeded (${input.records.length} sent, all failed)`;
+    out.failed = { ttft_p95_ms: why, e2e_p95_ms: why };
+  } else {
+    const none = "the canary sent no request";
+    set("ttft_p95_ms", percentile(ok.map(ttft_ms).filter((v) => v !== undefined), 95), client, none);
+    set("e2e_p95_ms", percentile(ok.map(e2e_ms).filter((v) => v !== undefined), 95), client, none);
+  }
   const tokens = ok.map((r) => r.completion_tokens ?? r.chunk_ms.length).reduce((a, b) => a + b, 0);
+  // Zero tokens over a canary that ran is a measurement (0 tokens/s), not n/a.
   set(
     "output_tok_s",
-    ok.length && input.wall_ms > 0 ? tokens / (input.wall_ms / 1000) : undefined,
+    input.records.length && input.wall_ms > 0 ? tokens / (input.wall_ms / 1000) : undefined,
     client,
-    noneOk || "the canary took no time",
+    "the canary sent no request",
   );
   set(
     "error_rate",
