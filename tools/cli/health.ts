@@ -55,7 +55,11 @@ function parseArgs(args: string[]): Args | string {
   return out;
 }
 
-function colours(): HealthColours | undefined {
+const CONSOLE: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+/** Colours only when writing to the console and stdout is a terminal without NO_COLOR. */
+function colours(io: Io): HealthColours | undefined {
+  if (io !== CONSOLE) return undefined;
   let tty = false;
   try {
     tty = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
@@ -83,7 +87,7 @@ export type HealthCliOptions = Parameters<typeof runHealth>[2];
  */
 export async function main(
   args: string[],
-  io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) },
+  io: Io = CONSOLE,
   options: HealthCliOptions = {},
 ): Promise<number> {
   const parsed = parseArgs(args);
@@ -126,6 +130,6 @@ export async function main(
   });
   if (json) io.out(JSON.stringify({ ...result, thresholds_file: file ?? "(defaults)" }, null, 2));
   else if (result.kind === "failed") io.err(formatHealth(result)[0]);
-  else for (const line of formatHealth(result, colours())) io.out(line);
+  else for (const line of formatHealth(result, colours(io))) io.out(line);
   return result.exit_code;
 }
