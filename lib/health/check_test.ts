@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { parseServeConfig } from "../engine/config.ts";
 import type { FaultFlags } from "../sim/faults.ts";
-import { serveSim } from "../sim/server.ts";
+import { createSim } from "../sim/instance.ts";
+import { createSimHandler, serveSim } from "../sim/server.ts";
 import { runHealth } from "./check.ts";
 import { defaultThresholds, type Thresholds } from "./thresholds.ts";
 
@@ -119,4 +120,33 @@ Deno.test("a remote host is refused before anything is sent, a missing key or mo
   const m = await runHealth(srv.url, small(), { model: "other/model" });
   assert.equal(m.kind === "failed" && m.failure, "no_model");
   assert.match(m.kind === "failed" ? m.error : "", new RegExp(`other/model.*${MODEL}`));
+});
+
+Deno.test("without /tokenize, /metrics and /version: text prompts, server checks n/a, not simulated", async () => {
+  const s = createSim(parseServeConfig({ engine: "sim", model: MODEL, max_model_len: 4096 }), { env: {} });
+  const handler = createSimHandler(s);
+  const hidden = ["/tokenize", "/metrics", "/version"];
+  await using srv = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => hidden.includes(new URL(req.url).pathname) ? new Response("no", { status: 404 }) : handler(req),
+  );
+  try {
+    const r = await runHealth(`http://127.0.0.1:${srv.addr.port}`, small());
+    assert.equal(r.kind, "judged");
+    if (r.kind !== "judged") return;
+    assert.equal(r.exit_code, 0);
+    assert.equal(r.canary.prompt, "text");
+    assert.equal(r.simulated, false);
+    assert.equal(r.server_version, undefined);
+    assert.ok(r.notes.some((n) => n.includes("seeded text")));
+    const by = Object.fromEntries(r.checks.map((c) => [c.id, c]));
+    for (const id of ["queue_depth_max", "kv_usage_max", "preemptions"]) {
+      assert.equal(by[id].status, "n/a");
+      assert.match(by[id].reason ?? "", /no \/metrics: .*HTTP 404/);
+    }
+    assert.equal(by.error_rate.status, "ok");
+    assert.equal(by.gpu_memory_headroom_gib.status, "n/a");
+  } finally {
+    await s.close();
+  }
 });
