@@ -122,31 +122,64 @@ Deno.test("a remote host is refused before anything is sent, a missing key or mo
   assert.match(m.kind === "failed" ? m.error : "", new RegExp(`other/model.*${MODEL}`));
 });
 
-Deno.test("without /tokenize, /metrics and /version: text prompts, server checks n/a, not simulated", async () => {
+/** The embedded engine with some endpoints answering 404 (so it also no longer says it is simulated). */
+function hiding(hidden: string[]) {
   const s = createSim(parseServeConfig({ engine: "sim", model: MODEL, max_model_len: 4096 }), { env: {} });
   const handler = createSimHandler(s);
-  const hidden = ["/tokenize", "/metrics", "/version"];
-  await using srv = Deno.serve(
+  const srv = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     (req) => hidden.includes(new URL(req.url).pathname) ? new Response("no", { status: 404 }) : handler(req),
   );
-  try {
-    const r = await runHealth(`http://127.0.0.1:${srv.addr.port}`, small());
-    assert.equal(r.kind, "judged");
-    if (r.kind !== "judged") return;
-    assert.equal(r.exit_code, 0);
-    assert.equal(r.canary.prompt, "text");
-    assert.equal(r.simulated, false);
-    assert.equal(r.server_version, undefined);
-    assert.ok(r.notes.some((n) => n.includes("seeded text")));
-    const by = Object.fromEntries(r.checks.map((c) => [c.id, c]));
-    for (const id of ["queue_depth_max", "kv_usage_max", "preemptions"]) {
-      assert.equal(by[id].status, "n/a");
-      assert.match(by[id].reason ?? "", /no \/metrics: .*HTTP 404/);
-    }
-    assert.equal(by.error_rate.status, "ok");
-    assert.equal(by.gpu_memory_headroom_gib.status, "n/a");
-  } finally {
-    await s.close();
+  return {
+    url: `http://127.0.0.1:${srv.addr.port}`,
+    [Symbol.asyncDispose]: async () => {
+      await s.close();
+      await srv.shutdown();
+    },
+  };
+}
+
+Deno.test("GPU headroom is the smallest free memory nvidia-smi reports for a local real server", async () => {
+  await using srv = hiding(["/version"]);
+  const smi = (used_mib: number) => ({
+    run: (_cmd: string, args: string[]) =>
+      Promise.resolve({
+        code: 0,
+        stdout: args[0].startsWith("--query-gpu")
+          ? `0, NVIDIA L4, GPU-1, 23034, ${used_mib}, 40, 550.54.15\n`
+          : "",
+        stderr: "",
+      }),
+  });
+  const ok = await runHealth(srv.url, small(), { gpu: smi(21_000) });
+  const low = await runHealth(srv.url, small(), { gpu: smi(22_800) });
+  const head = (r: typeof ok) =>
+    r.kind === "judged" ? r.checks.find((c) => c.id === "gpu_memory_headroom_gib")! : undefined;
+  assert.equal(head(ok)?.status, "ok");
+  assert.equal(head(ok)?.measured, (23034 - 21000) / 1024);
+  assert.equal(head(low)?.status, "breach");
+  assert.equal(low.exit_code, 1);
+  const none = await runHealth(srv.url, small(), {
+    gpu: { run: () => Promise.reject(new Deno.errors.NotFound("x")) },
+  });
+  assert.match(none.kind === "judged" ? none.checks.at(-1)!.reason ?? "" : "", /no GPU visible/);
+});
+
+Deno.test("without /tokenize, /metrics and /version: text prompts, server checks n/a, not simulated", async () => {
+  await using srv = hiding(["/tokenize", "/metrics", "/version"]);
+  const r = await runHealth(srv.url, small());
+  assert.equal(r.kind, "judged");
+  if (r.kind !== "judged") return;
+  assert.equal(r.exit_code, 0);
+  assert.equal(r.canary.prompt, "text");
+  assert.equal(r.simulated, false);
+  assert.equal(r.server_version, undefined);
+  assert.ok(r.notes.some((n) => n.includes("seeded text")));
+  const by = Object.fromEntries(r.checks.map((c) => [c.id, c]));
+  for (const id of ["queue_depth_max", "kv_usage_max", "preemptions"]) {
+    assert.equal(by[id].status, "n/a");
+    assert.match(by[id].reason ?? "", /no \/metrics: .*HTTP 404/);
   }
+  assert.equal(by.error_rate.status, "ok");
+  assert.equal(by.gpu_memory_headroom_gib.status, "n/a");
 });
