@@ -257,7 +257,8 @@ export async function runHealth(
 ): Promise<HealthResult> {
   const t0 = performance.now();
   const c = thresholds.canary;
-  const left = () => c.timeout_s * 1000 - (performance.now() - t0);
+  /** Milliseconds left of the canary's budget, at least 100 (a timeout of 0 or less would throw). */
+  const left = () => Math.max(c.timeout_s * 1000 - (performance.now() - t0), 100);
   const base = baseOf(url);
   try {
     checkLoadTarget(base, opts.allow_remote ?? allowRemoteFromEnv());
