@@ -66,7 +66,7 @@ Deno.test("a stalled stream is cut at the deadline and breaches error_rate", asy
   t.canary.timeout_s = 3;
   const t0 = performance.now();
   const r = await runHealth(srv.url, t);
-  assert.ok(performance.now() - t0 < 6000, "ends near its deadline");
+  assert.ok(performance.now() - t0 < 9000, "ends near its 3 s deadline, not at the 300 s request timeout");
   assert.equal(r.kind, "judged");
   if (r.kind !== "judged") return;
   assert.equal(r.exit_code, 1);
