@@ -12,6 +12,7 @@ import { z } from "zod";
 import { percentile } from "../analysis/stats.ts";
 import { type Clock, createClock } from "./clock.ts";
 import { arrivalSchedule } from "./schedule.ts";
+import { Http1Pool } from "./http1.ts";
 import { probe } from "./stream.ts";
 import { allowRemoteFromEnv, checkLoadTarget } from "./target.ts";
 import type { ProbeRequest, RequestRecord } from "./types.ts";
@@ -65,6 +66,11 @@ export interface LoadOptions {
    * it is due (timers alone fire 1-2 ms late). 0 = timer only. Default 1 ms (docs/adr/0013-client-fidelity.md).
    */
   schedule_margin_ms?: number;
+  /**
+   * How requests are sent: "socket" (default for `http://`): raw HTTP/1.1 on a keep-alive pool owned by
+   * the run; "fetch": the runtime's fetch (always used for `https://`). See docs/adr/0013-client-fidelity.md.
+   */
+  transport?: "socket" | "fetch";
 }
 
 /** p50, p99 and max of a lag sample (ms); undefined stats when there was no sample. */
@@ -155,6 +161,10 @@ export async function runLoad(
   const prefix = opts.request_id_prefix ?? crypto.randomUUID().slice(0, 8);
   const threshold = opts.max_lag_p99_ms ?? 5;
 
+  const target = new URL(baseUrl);
+  const pool = (opts.transport ?? "socket") === "socket" && target.protocol === "http:"
+    ? new Http1Pool(target.hostname, Number(target.port || 80))
+    : undefined;
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   if (opts.signal?.aborted) stop.abort();
@@ -179,6 +189,7 @@ export async function runLoad(
       timeout_ms: opts.timeout_ms,
       signal: stop.signal,
       allow_remote,
+      pool,
     });
     const t_free = clock.now();
     in_flight--;
@@ -251,6 +262,7 @@ export async function runLoad(
       }
     }
   } finally {
+    pool?.close();
     lag.stop();
     opts.signal?.removeEventListener("abort", onAbort);
   }

@@ -10,6 +10,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Clock } from "./clock.ts";
+import { type Http1Pool, http1Request } from "./http1.ts";
 import { allowRemoteFromEnv, checkLoadTarget } from "./target.ts";
 import type { ErrorKind, ProbeRequest, RequestRecord } from "./types.ts";
 
@@ -29,6 +30,11 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Allow a non-loopback `baseUrl` (see target.ts). Default: `SERVELAB_ALLOW_REMOTE=1`. */
   allow_remote?: boolean;
+  /**
+   * Send on this pool's raw HTTP/1.1 connections instead of `fetch` (`http://` only; runLoad passes
+   * one per run). Much cheaper per request and per chunk: docs/adr/0013-client-fidelity.md.
+   */
+  pool?: Http1Pool;
 }
 
 /** Response header in which the embedded engine states a request's arrival (ms, server clock). */
@@ -199,46 +205,36 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
   });
 
   try {
-    const res = await fetch(url, { method: "POST", headers, body, signal: ac.signal });
+    const res = opts.pool && url.startsWith("http:")
+      ? await socketResponse(opts.pool, url, headers, body, ac.signal)
+      : await fetchResponse(url, headers, body, ac.signal);
     rec.t_headers_ms = clock.now();
     rec.http_status = res.status;
     // The embedded engine states its arrival time (its own clock); the run joins the rest by request id.
-    const arrival = res.headers.get(SERVER_ARRIVAL_HEADER);
+    const arrival = res.header(SERVER_ARRIVAL_HEADER);
     if (arrival !== null && Number.isFinite(Number(arrival))) rec.server = { arrival_ms: Number(arrival) };
-    if (!res.ok) {
+    if (!(res.status >= 200 && res.status < 300)) {
       const text = await res.text();
       rec.t_end_ms = clock.now();
       return fail(rec, "http_status", `HTTP ${res.status}: ${errorMessage(parseJson(text)) ?? clip(text)}`);
     }
-    const type = res.headers.get("content-type") ?? "";
-    if (!type.includes("text/event-stream") || !res.body) {
-      await res.body?.cancel();
+    const type = res.header("content-type") ?? "";
+    if (!type.includes("text/event-stream") || !res.hasBody) {
+      await res.cancel();
       rec.t_end_ms = clock.now();
       return fail(rec, "bad_stream", `Expected a text/event-stream response, got "${type || "no body"}".`);
     }
-    // One buffer per request, read into and reused (BYOB): no new ArrayBuffer per network read, which
-    // keeps the garbage collector (whose pauses are measurement error) quiet. See docs/adr/0003-clock.md.
-    // Bodies that are not byte streams fall back to the default reader.
-    let byob: ReadableStreamBYOBReader | undefined;
-    let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
-    try {
-      byob = res.body.getReader({ mode: "byob" });
-    } catch {
-      plain = res.body.getReader();
-    }
     const decoder = new TextDecoder();
-    let buffer = new Uint8Array(byob ? READ_BUFFER_BYTES : 0);
     while (true) {
-      const { value, done: eof } = byob ? await byob.read(buffer) : await plain!.read();
+      const value = await res.read();
       t_read = clock.now();
-      if (eof || value === undefined) {
+      if (value === null) {
         parser.feed(decoder.decode());
         break;
       }
       parser.feed(decoder.decode(value, { stream: true }));
-      if (byob) buffer = new Uint8Array(value.buffer as ArrayBuffer);
       if (failure) {
-        await (byob ?? plain)!.cancel().catch(() => {});
+        await res.cancel();
         break;
       }
     }
@@ -266,6 +262,75 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
   // A clean end with content but without [DONE] is accepted: not every server sends it.
   rec.ok = true;
   return rec;
+}
+
+/** The part of a response probe() reads, over fetch or over the raw-socket pool. */
+interface BodyReader {
+  status: number;
+  hasBody: boolean;
+  header(name: string): string | null;
+  /** Next bytes of the body, null at its end. */
+  read(): Promise<Uint8Array | null>;
+  text(): Promise<string>;
+  cancel(): Promise<void>;
+}
+
+async function socketResponse(
+  pool: Http1Pool,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<BodyReader> {
+  const u = new URL(url);
+  const res = await http1Request(pool, u.pathname + u.search, headers, body, signal);
+  return {
+    status: res.status,
+    hasBody: true,
+    header: (name) => res.headers.get(name.toLowerCase()) ?? null,
+    read: res.read,
+    text: res.text,
+    cancel: () => Promise.resolve(res.cancel()),
+  };
+}
+
+async function fetchResponse(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+): Promise<BodyReader> {
+  const res = await fetch(url, { method: "POST", headers, body, signal });
+  // One buffer per request, read into and reused (BYOB): no new ArrayBuffer per network read, which
+  // keeps the garbage collector (whose pauses are measurement error) quiet. See docs/adr/0003-clock.md.
+  // Bodies that are not byte streams fall back to the default reader.
+  let byob: ReadableStreamBYOBReader | undefined;
+  let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let buffer = new Uint8Array(0);
+  return {
+    status: res.status,
+    hasBody: res.body !== null,
+    header: (name) => res.headers.get(name),
+    async read() {
+      if (!byob && !plain) {
+        try {
+          byob = res.body!.getReader({ mode: "byob" });
+          buffer = new Uint8Array(READ_BUFFER_BYTES);
+        } catch {
+          plain = res.body!.getReader();
+        }
+      }
+      const { value, done } = byob ? await byob.read(buffer) : await plain!.read();
+      if (done || value === undefined) return null;
+      if (byob) buffer = new Uint8Array(value.buffer as ArrayBuffer);
+      return value;
+    },
+    text: () => res.text(),
+    async cancel() {
+      if (byob || plain) await (byob ?? plain)!.cancel().catch(() => {});
+      else await res.body?.cancel().catch(() => {});
+    },
+  };
 }
 
 function fail(rec: RequestRecord, kind: ErrorKind, message: string): RequestRecord {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createClock } from "./clock.ts";
+import { Http1Pool } from "./http1.ts";
 import { probe, requestBody } from "./stream.ts";
 import { type DialFault, dialServer, tokenText } from "./testing/dial_server.ts";
 import type { ErrorKind, ProbeRequest, RequestRecord } from "./types.ts";
@@ -195,8 +196,16 @@ const cases: Case[] = [
   },
 ];
 
-for (const endpoint of ["completions", "chat"] as const) {
-  Deno.test(`every failure on ${endpoint} is a record with its error kind, never a throw`, async (t) => {
+for (
+  const [endpoint, transport] of [
+    ["completions", "fetch"],
+    ["chat", "fetch"],
+    ["completions", "socket"],
+    ["chat", "socket"],
+  ] as const
+) {
+  const via = transport === "fetch" ? "" : " (raw-socket transport)";
+  Deno.test(`every failure on ${endpoint} is a record with its error kind, never a throw${via}`, async (t) => {
     for (const c of cases) {
       await t.step(c.name, async () => {
         await using srv = await dialServer({
@@ -208,10 +217,12 @@ for (const endpoint of ["completions", "chat"] as const) {
           clock,
         });
         const signal = c.abort_after_ms === undefined ? undefined : AbortSignal.timeout(c.abort_after_ms);
+        using pool = transport === "socket" ? new Http1Pool("127.0.0.1", srv.port) : undefined;
         const r = await probe(srv.baseUrl, { ...completions, endpoint }, {
           clock,
           timeout_ms: c.timeout_ms,
           signal,
+          pool,
         });
         assert.equal(r.ok, false);
         assert.equal(r.error_kind, c.kind, r.error_message);
