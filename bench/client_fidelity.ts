@@ -39,6 +39,13 @@ import {
 } from "./_fidelity.ts";
 import { availablePeers, type PeerName, runPeer } from "./_fidelity_peers.ts";
 
+/** Our client's two transports: raw HTTP/1.1 sockets (the default since issue 10) and fetch (before). */
+export type Transport = "socket" | "fetch";
+const LABEL: Record<Transport, string> = {
+  socket: "servelab probe (socket, after)",
+  fetch: "servelab probe (fetch, before)",
+};
+
 /** The dial and request count of one concurrency level. */
 export interface Level {
   n: number;
@@ -95,8 +102,13 @@ async function cpuSeconds(pid: number): Promise<number | undefined> {
 }
 
 /** Our client, closed loop at n streams; warm-up n requests (opens the connections). */
-async function ours(baseUrl: string, lv: Level, truthsFrom: () => Promise<GroundTruth[]>): Promise<Row> {
-  const tag = `ours-c${lv.n}`;
+async function ours(
+  baseUrl: string,
+  lv: Level,
+  transport: Transport,
+  truthsFrom: () => Promise<GroundTruth[]>,
+): Promise<Row> {
+  const tag = `${transport}-c${lv.n}`;
   const clock = createClock();
   const { records, self_check } = await runLoad(baseUrl, (i) => request(tag, i), {
     kind: "concurrency",
@@ -106,6 +118,7 @@ async function ours(baseUrl: string, lv: Level, truthsFrom: () => Promise<Ground
     warmup: lv.n,
     clock,
     request_id_prefix: tag,
+    transport,
   });
   const measured = records.filter((r) => r.phase === "measure" && r.ok);
   const timings: ClientTiming[] = measured.map((r) => ({
@@ -117,7 +130,7 @@ async function ours(baseUrl: string, lv: Level, truthsFrom: () => Promise<Ground
   const ids = new Set(measured.map((r) => r.request_id));
   const failed = records.filter((r) => !r.ok).length;
   return {
-    client: "servelab probe",
+    client: LABEL[transport],
     level: `c=${lv.n}`,
     errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
     server: serverLateness(truths.filter((t) => ids.has(t.request_id)), lv.dial.ttft_ms, lv.dial.itl_ms),
@@ -132,9 +145,10 @@ async function oursRate(
   rps: number,
   seconds: number,
   dial: DialProcessSettings,
+  variant: { transport: Transport; schedule_margin_ms: number },
   truthsFrom: () => Promise<GroundTruth[]>,
 ): Promise<Row> {
-  const tag = `ours-r${rps}`;
+  const tag = `${variant.transport}-m${variant.schedule_margin_ms}-r${rps}`;
   const { records, self_check } = await runLoad(baseUrl, (i) => request(tag, i), {
     kind: "rate",
     rps,
@@ -143,6 +157,7 @@ async function oursRate(
     count: Math.round(rps * seconds),
     warmup: Math.min(50, Math.round(rps / 4)),
     request_id_prefix: tag,
+    ...variant,
   });
   const measured = records.filter((r) => r.phase === "measure" && r.ok);
   const timings: ClientTiming[] = measured.map((r) => ({
@@ -153,7 +168,11 @@ async function oursRate(
   const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
   const failed = records.filter((r) => !r.ok).length;
   return {
-    client: "servelab probe",
+    client: variant.transport === "socket" && variant.schedule_margin_ms > 0
+      ? "after: socket, timer + yield"
+      : variant.transport === "fetch" && variant.schedule_margin_ms === 0
+      ? "before: fetch, timer only"
+      : `${variant.transport}, margin ${variant.schedule_margin_ms} ms`,
     level: `${rps} req/s`,
     errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
     server: serverLateness(truths, dial.ttft_ms, dial.itl_ms),
@@ -213,6 +232,7 @@ function closedTable(rows: Row[]): string {
 function rateTable(rows: Row[]): string {
   return table(
     [
+      "client",
       "rate",
       "achieved",
       "send lag p50",
@@ -227,6 +247,7 @@ function rateTable(rows: Row[]): string {
       "client ok",
     ],
     rows.map((r) => [
+      r.client,
       r.level,
       ms(r.self_check?.achieved_rps, 1),
       ms(r.dispatch?.p50),
@@ -247,6 +268,7 @@ if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const levels = list(arg("--levels")) ?? (quick ? [1, 16, 64] : [1, 16, 64, 256, 1024]);
   const rates = list(arg("--rates")) ?? (quick ? [50, 200] : [100, 200, 400, 800, 1600, 3200]);
+  const transports = (arg("--transports")?.split(",") ?? ["socket", "fetch"]) as Transport[];
   const peerArg = arg("--peers");
   const wanted = peerArg === "none" ? [] : (peerArg?.split(",") as PeerName[] | undefined);
   const peerLevels = list(arg("--peer-levels")) ?? (quick ? [16] : [16, 256]);
@@ -264,16 +286,18 @@ if (import.meta.main) {
   for (const n of levels) {
     const lv = levelFor(n, quick);
     await using srv = await dialProcess(lv.dial);
-    const cpu0 = await cpuSeconds(srv.pid);
-    const t0 = performance.now();
-    const row = await ours(srv.baseUrl, lv, () => srv.truths());
-    const cpu1 = await cpuSeconds(srv.pid);
-    if (cpu0 !== undefined && cpu1 !== undefined) {
-      const pct = (100 * (cpu1 - cpu0)) / ((performance.now() - t0) / 1000);
-      row.note = [row.note, `server CPU ${pct.toFixed(0)}%`].filter(Boolean).join("; ");
+    for (const transport of transports) {
+      const cpu0 = await cpuSeconds(srv.pid);
+      const t0 = performance.now();
+      const row = await ours(srv.baseUrl, lv, transport, () => srv.truths());
+      const cpu1 = await cpuSeconds(srv.pid);
+      if (cpu0 !== undefined && cpu1 !== undefined) {
+        const pct = (100 * (cpu1 - cpu0)) / ((performance.now() - t0) / 1000);
+        row.note = [row.note, `server CPU ${pct.toFixed(0)}%`].filter(Boolean).join("; ");
+      }
+      closed.push(row);
+      console.error(`c=${n}: ${transport} done (${row.errors.matched} requests)`);
     }
-    closed.push(row);
-    console.error(`c=${n}: ours done (${row.errors.matched} requests)`);
     if (peerLevels.includes(n)) {
       for (const peer of peers.ready) {
         const tag = `${peer.name}-c${n}`;
@@ -317,11 +341,22 @@ if (import.meta.main) {
   const rated: Row[] = [];
   {
     await using srv = await dialProcess(rateDial);
+    // Before (fetch, plain timers) and after (socket, timer + yield) side by side at each rate; the ramp
+    // stops at the first rate where the "after" client falls behind.
+    const variants = [
+      { transport: "socket" as const, schedule_margin_ms: 1 },
+      { transport: "fetch" as const, schedule_margin_ms: 0 },
+    ].filter((v) => transports.includes(v.transport));
     for (const rps of rates) {
-      const row = await oursRate(srv.baseUrl, rps, quick ? 1 : 3, rateDial, () => srv.truths());
-      rated.push(row);
-      console.error(`${rps} req/s done`);
-      const behind = (row.dispatch?.p99 ?? 0) > 5 || (row.self_check?.achieved_rps ?? rps) < 0.95 * rps;
+      let behind = false;
+      for (const v of variants) {
+        const row = await oursRate(srv.baseUrl, rps, quick ? 1 : 2, rateDial, v, () => srv.truths());
+        rated.push(row);
+        console.error(`${rps} req/s ${v.transport} done`);
+        if (v === variants[0]) {
+          behind = (row.dispatch?.p99 ?? 0) > 5 || (row.self_check?.achieved_rps ?? rps) < 0.95 * rps;
+        }
+      }
       if (behind) break;
     }
   }
