@@ -15,3 +15,4 @@ export * from "./tiers/mod.ts";
 export * from "./compare/mod.ts";
 export * from "./tinymodel/mod.ts";
 export * from "./health/mod.ts";
+export * from "./writeup/mod.ts";

@@ -9,6 +9,10 @@ import { writeTextAtomic } from "../run/atomic.ts";
 import { readManifest } from "../run/manifest.ts";
 import type { Run } from "../run/run_dir.ts";
 import { escapeHtml } from "./bundle.ts";
+import { type FactBook, factBook, readRunData, WRITEUP_TIERS } from "../writeup/run_data.ts";
+import { h, htmlTable } from "../writeup/html.ts";
+import { runFacts } from "../writeup/writeup.ts";
+import type { Fact } from "../writeup/fact.ts";
 
 /** What the index page shows. */
 export interface RunIndex {
@@ -25,6 +29,10 @@ export interface RunIndex {
   notebooks: { html: string; title: string }[];
   /** Data and write-up files (CSV, MD), relative to the run folder. */
   files: string[];
+  /** The key numbers as trusted HTML whose numbers are fact spans (see lib/writeup). */
+  key_numbers_html?: string;
+  /** Each tier's status in words, with its report page when there is one. */
+  tiers?: { name: string; status: string; html?: string }[];
 }
 
 const CSS = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;padding:0 1em;color:#222}" +
@@ -48,10 +56,8 @@ export function runIndexHtml(index: RunIndex): string {
     ["simulated GPU profile", index.sim_profile],
     ["model", index.model],
     ["status", index.status],
-    ["started", index.started_at],
-    ["ended", index.ended_at],
-    ["error", index.error],
   ];
+  const time = (t: string | undefined) => t ? `<time datetime="${e(t)}">${e(t)}</time>` : undefined;
   const link = (href: string, text: string) => `<li><a href="${e(encodeURI(href))}">${e(text)}</a></li>`;
   return [
     "<!doctype html>",
@@ -66,7 +72,21 @@ export function runIndexHtml(index: RunIndex): string {
       : "",
     "<table>",
     ...rows.filter(([, v]) => v !== undefined).map(([k, v]) => `<tr><td>${e(k)}</td><td>${e(v)}</td></tr>`),
+    ...([["started", time(index.started_at)], ["ended", time(index.ended_at)], [
+      "error",
+      index.error ? `<code>${e(index.error)}</code>` : undefined,
+    ]] as const).filter(([, v]) => v !== undefined).map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`),
     "</table>",
+    index.key_numbers_html ? `<h2>Key numbers</h2>${index.key_numbers_html}` : "",
+    index.tiers?.length
+      ? `<h2>Tiers</h2><table>${
+        index.tiers.map((t) =>
+          `<tr><td>${t.html ? `<a href="${e(encodeURI(t.html))}">${e(t.name)}</a>` : e(t.name)}</td><td>${
+            e(t.status)
+          }</td></tr>`
+        ).join("")
+      }</table>`
+      : "",
     "<h2>Notebooks</h2>",
     index.notebooks.length
       ? `<ul>${index.notebooks.map((n) => link(n.html, n.title)).join("")}</ul>`
@@ -100,9 +120,13 @@ export async function writeRunIndex(run: Run): Promise<string> {
     )
     .map((n) => ({
       html: n,
-      title: n.replace(/\.html$/, "").replace(/^(\d+)_/, "$1 ").replaceAll("_", " "),
+      // The file name: a title like "01 ttft" would put a bare number on a page whose numbers are facts.
+      title: n,
     }));
-  const files = names.filter((n) => /\.(csv|md)$/i.test(n));
+  const files = names.filter((n) =>
+    /\.(csv|md)$/i.test(n) || ["facts.json", "thresholds.json", "grafana-dashboard.json"].includes(n)
+  );
+  const { key_numbers_html, tiers } = await keyNumbers(run.dir, names);
   const path = join(run.dir, "index.html");
   await writeTextAtomic(
     path,
@@ -117,8 +141,70 @@ export async function writeRunIndex(run: Run): Promise<string> {
       ended_at: m.ended_at,
       error: m.error,
       notebooks,
-      files,
+      files: files.includes("facts.json") || !key_numbers_html ? files : [...files, "facts.json"].sort(),
+      key_numbers_html,
+      tiers,
     }),
   );
   return path;
+}
+
+const STATUS_TEXT = {
+  measured: "measured",
+  no_data: "no data: the notebook ran but wrote no rows (failed, or skipped on this engine)",
+  not_run: "not run",
+} as const;
+
+/**
+ * The index's key numbers as fact spans, and the tiers' status; writes the facts it shows into facts.json
+ * (adding to the write-up's when it exists), so every number on the page traces to a CSV.
+ */
+async function keyNumbers(
+  dir: string,
+  names: readonly string[],
+): Promise<{ key_numbers_html?: string; tiers?: RunIndex["tiers"] }> {
+  let book: FactBook;
+  try {
+    book = factBook(await readRunData(dir));
+  } catch {
+    return {};
+  }
+  const f = runFacts(book);
+  const rows: [string, Fact | undefined][] = [
+    ["cold TTFT p50", f.ttft.cold_p50],
+    ["warm TTFT p50", f.ttft.warm_p50],
+    ["cold / warm", f.ttft.cold_warm],
+    ["throughput at the lowest concurrency", f.batching.one.throughput_rps],
+    ["concurrency target (goodput peak)", f.batching.target.concurrency],
+    ["throughput at the target", f.batching.target.throughput_rps],
+    ["prefix caching speedup, longest shared prefix", f.prefix.long?.speedup],
+    ["largest max-model-len holding the target", f.kv.safe_len],
+  ];
+  const shown = rows.filter(([, x]) => x !== undefined);
+  const path = join(dir, "facts.json");
+  let existing: { schema: string; run_id: string; facts: Fact[] } | undefined;
+  try {
+    existing = JSON.parse(await Deno.readTextFile(path));
+  } catch { /* none yet */ }
+  const have = new Set((existing?.facts ?? []).map((x) => x.id));
+  const all = [...(existing?.facts ?? []), ...[...book.facts.values()].filter((x) => !have.has(x.id))];
+  await writeTextAtomic(
+    path,
+    JSON.stringify(
+      { schema: "servelab.facts/1", run_id: String(book.data.manifest.run_id ?? ""), facts: all },
+      null,
+      2,
+    ) + "\n",
+  );
+  const tiers = WRITEUP_TIERS.map((t) => ({
+    name: t.name,
+    status: STATUS_TEXT[book.data.status[t.key]],
+    html: names.includes(`${t.notebook}.html`) ? `${t.notebook}.html` : undefined,
+  }));
+  return {
+    key_numbers_html: shown.length
+      ? htmlTable(["quantity", "value"], shown.map(([label, x]) => [label, h`${x}`])).html
+      : "<p>No tier left data for key numbers.</p>",
+    tiers,
+  };
 }

@@ -10,14 +10,14 @@ Deno.test("the run index marks simulated runs and escapes every text", () => {
     model: "<script>alert(1)</script>",
     status: "complete",
     started_at: "2026-11-28T10:00:00.000Z",
-    notebooks: [{ html: "01_ttft.html", title: "01 ttft" }],
+    notebooks: [{ html: "01_ttft.html", title: "01_ttft.html" }],
     files: ["ttft.csv", "a&b.md"],
   });
   assert.ok(html.includes('<span class="badge">SIMULATED</span>'));
   assert.ok(html.includes("(SIMULATED)</title>"));
   assert.ok(!html.includes("<script>"));
   assert.ok(html.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
-  assert.ok(html.includes('<a href="01_ttft.html">01 ttft</a>'));
+  assert.ok(html.includes('<a href="01_ttft.html">01_ttft.html</a>'));
   assert.ok(html.includes('<a href="a&amp;b.md">a&amp;b.md</a>'));
   const real = runIndexHtml({
     run_id: "r2",

@@ -1,0 +1,42 @@
+/**
+ * lib/writeup: the day's write-up (notebooks/05_writeup.ipynb) and the run index's key numbers, where every
+ * number shown is a {@link Fact} that names the CSV, column, rows and statistic it comes from;
+ * `traceRunDir` checks that a run's facts.json, index.html and 05_writeup.html hold to that.
+ * @module
+ */
+export {
+  computeStat,
+  deriveValue,
+  describeSource,
+  type Fact,
+  factHtml,
+  type FactSource,
+  type FactStat,
+  type FilterValue,
+  formatFact,
+  rowMatches,
+} from "./fact.ts";
+export { codeText, fileLink, h, type Html, htmlList, htmlOutput, htmlTable, raw } from "./html.ts";
+export {
+  type FactBook,
+  factBook,
+  readRunData,
+  type RunData,
+  type TierStatus,
+  WRITEUP_TIERS,
+  type WriteupTierKey,
+} from "./run_data.ts";
+export { batchingFacts, kvFacts, prefixFacts, ttftFacts } from "./key_facts.ts";
+export { type DerivedCheck, type DerivedThresholds, deriveThresholds } from "./derive.ts";
+export { engineText, isSimulated, missingTier, type RunFacts } from "./sections.ts";
+export {
+  buildWriteup,
+  type FactsFile,
+  factsJson,
+  runFacts,
+  type Writeup,
+  WRITEUP_FILES,
+  writeWriteupFiles,
+} from "./writeup.ts";
+export { numbersOutsideFacts, type TraceProblem, traceRunDir } from "./trace.ts";
+export { type RunListing, runsIndexHtml, writeRunsIndex } from "./runs_index.ts";
