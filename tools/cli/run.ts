@@ -13,11 +13,12 @@
  * the engines it started), marks the run interrupted and still writes the index.
  * @module
  */
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
 import { labEnv, serveConfigFor } from "../../lib/tiers/lab_env.ts";
 import { writeRunIndex } from "../../lib/report/run_index.ts";
+import { writeRunsIndex } from "../../lib/writeup/runs_index.ts";
 import { hashInputs } from "../../lib/run/host.ts";
 import { readManifest, updateManifest } from "../../lib/run/manifest.ts";
 import { createRun, finishRun, openRun, type Run, RUN_DIR_ENV } from "../../lib/run/run_dir.ts";
@@ -344,6 +345,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     }
   }
   const index = await writeRunIndex(run);
+  await writeRunsIndex(dirname(run.dir));
   console.log(
     `servelab run: ${code === 0 ? "done" : code === 130 ? "interrupted" : "finished with failures"}`,
   );
