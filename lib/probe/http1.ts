@@ -97,8 +97,9 @@ export async function http1Request(
     try {
       return await exchange(pool, conn, msg, signal);
     } catch (err) {
-      // A keep-alive connection the server closed while idle fails before any response byte: retry.
-      if (reused && attempt === 0 && err instanceof StaleConnection && !signal?.aborted) continue;
+      // A keep-alive connection the server closed (while idle, or just after its last response: llama.cpp's
+      // server does) fails before any response byte: drop it and try the next idle one, then a new one.
+      if (reused && err instanceof StaleConnection && !signal?.aborted) continue;
       throw err instanceof StaleConnection
         ? new Error("The server closed the connection before responding.")
         : err;
@@ -129,13 +130,24 @@ async function exchange(
     const n = await conn.read(buf);
     return n === null ? null : buf.subarray(0, n);
   };
+  /** A reset or broken pipe before any response byte is a stale connection too. */
+  const stale = (err: unknown) =>
+    err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe
+      ? new StaleConnection()
+      : err;
   try {
-    for (let off = 0; off < msg.length;) off += await conn.write(msg.subarray(off));
+    try {
+      for (let off = 0; off < msg.length;) off += await conn.write(msg.subarray(off));
+    } catch (err) {
+      throw stale(err);
+    }
     // Status line and headers (ASCII); keep whatever body bytes came with them.
     let pending: Uint8Array = new Uint8Array(0);
     let end = -1;
     while (end < 0) {
-      const got = await readSocket();
+      const got = pending.length === 0
+        ? await readSocket().catch((err) => Promise.reject(stale(err)))
+        : await readSocket();
       if (got === null) {
         throw pending.length === 0
           ? new StaleConnection()
