@@ -3,7 +3,23 @@
  * config with a reason per value, rules of thumb, the health thresholds, and the learning questions.
  * @module
  */
+import type { Fact } from "./fact.ts";
 import { codeText, h, type Html, htmlList, htmlTable } from "./html.ts";
+import type { BatchingFacts } from "./key_facts.ts";
+
+/** Memory was the limit when KV usage came near full or requests were preempted. */
+function memoryBound(b: BatchingFacts): boolean | undefined {
+  if (!b.kv_usage_max) return undefined;
+  return b.kv_usage_max.value >= 0.9 || (b.preemptions?.value ?? 0) > 0;
+}
+
+/** "gives nothing" when caching left unshared traffic within a tenth of its speed, else what it did. */
+function unsharedText(speedup: Fact | undefined): Html {
+  if (!speedup) return h`(not measured)`;
+  return Math.abs(speedup.value - 1) <= 0.1
+    ? h`gives nothing to traffic that shares no prefix (${speedup})`
+    : h`changed traffic that shares no prefix by ${speedup}`;
+}
 import type { DerivedThresholds } from "./derive.ts";
 import type { RunFacts } from "./sections.ts";
 import { jsonPath, type RunData } from "./run_data.ts";
@@ -11,12 +27,18 @@ import { jsonPath, type RunData } from "./run_data.ts";
 /** The explanation for an infra lead who is not an ML person, quoting the run. */
 export function explainerSection(f: RunFacts): Html {
   const { ttft: t, prefix: p, kv: k, batching: b } = f;
-  return h`<h2>For an infra lead</h2>
+  return h`<h2 id="wu-for-an-infra-lead">For an infra lead</h2>
 <p><strong>Time to first token (TTFT)</strong> is how long a user waits before text starts to stream. The server first reads the whole prompt in one pass (the "prefill"), then writes the answer one token at a time. Here a warm server answered in ${t.warm_p50} (p50) and ${t.warm_p95} (p95); the very first request after a start took ${t.cold_p50}, so put a warm-up request in the readiness probe before the server takes traffic. Under load TTFT grows because requests wait for a slot: at the concurrency target of ${b.target.concurrency} its p95 was ${b.target.ttft_p95_ms}.</p>
-<p><strong>Prefix caching</strong> keeps the prompt's already-computed state (the KV cache) for prompt starts it has seen, in whole blocks. Requests that begin with the same long text (a system prompt, a document asked several questions) skip that part of the prefill: at ${p.long_tokens} of shared prefix TTFT went from ${p.long?.off} to ${p.long?.on}. It costs almost nothing when it misses, and gives nothing to traffic that shares no prefix (${p.share_none?.speedup}).</p>
+<p><strong>Prefix caching</strong> keeps the prompt's already-computed state (the KV cache) for prompt starts it has seen, in whole blocks. Requests that begin with the same long text (a system prompt, a document asked several questions) skip that part of the prefill: at ${p.long_tokens} of shared prefix TTFT went from ${p.long?.off} to ${p.long?.on}. It ${
+    unsharedText(p.share_none?.speedup)
+  }.</p>
 <p><strong>KV cache and max-model-len.</strong> At startup vLLM takes a fixed share of GPU memory and cuts what is left after the weights into a pool of KV cache (here ${
     k.rows[0]?.kv_tokens
-  }). Each token of each running request holds ${k.bytes_measured} of it. <code>--max-model-len</code> does not change that memory: it caps the longest request, and so how many full-length requests can run at once (at ${k.safe_len}: ${k.safe_len_concurrency}). Batching more requests together raised throughput from ${b.one.throughput_rps} at concurrency ${b.one.concurrency} to ${b.target.throughput_rps} at ${b.target.concurrency} (${b.gain}), until the GPU's compute, not memory, was the limit (KV usage peaked at ${b.kv_usage_max}).</p>`;
+  }). Each token of each running request holds ${k.bytes_measured} of it. <code>--max-model-len</code> does not change that memory: it caps the longest request, and so how many full-length requests can run at once (at ${k.safe_len}: ${k.safe_len_concurrency}). Batching more requests together raised throughput from ${b.one.throughput_rps} at concurrency ${b.one.concurrency} to ${b.target.throughput_rps} at ${b.target.concurrency} (${b.gain}); ${
+    memoryBound(b) === false
+      ? h`memory was not the limit (KV usage peaked at ${b.kv_usage_max}, preemptions per point at most ${b.preemptions}): compute and the step's token budget were`
+      : h`KV usage peaked at ${b.kv_usage_max} with up to ${b.preemptions} preemptions per point, so memory was a limit`
+  }.</p>`;
 }
 
 /** A first-cut service config: model, max-model-len, concurrency target, prefix caching, memory share. */
@@ -27,10 +49,10 @@ export function serviceConfigSection(data: RunData, f: RunFacts): Html {
     : "the run's model";
   const caching = p.long?.speedup
     ? p.long.speedup.value > 1
-      ? h`on: requests sharing a prefix started ${p.long.speedup} faster, and traffic sharing nothing lost nothing (${p.share_none?.speedup})`
+      ? h`on: requests sharing a long prefix started ${p.long.speedup} faster; unshared traffic: ${p.share_none?.speedup}`
       : h`off: it did not speed up even the longest shared prefix (${p.long.speedup})`
     : h`on (vLLM's default): the prefix tier left no data to judge`;
-  return h`<h2>First-cut service config</h2>${
+  return h`<h2 id="wu-first-cut-service-config">First-cut service config</h2>${
     htmlTable(["setting", "value", "why"], [
       [codeText("model"), model, "the model this run measured"],
       [
@@ -62,12 +84,12 @@ export function serviceConfigSection(data: RunData, f: RunFacts): Html {
 /** Three to five rules of thumb, each quoting the run. */
 export function rulesSection(f: RunFacts): Html {
   const { ttft: t, prefix: p, kv: k, batching: b } = f;
-  return h`<h2>Rules of thumb</h2>${
+  return h`<h2 id="wu-rules-of-thumb">Rules of thumb</h2>${
     htmlList([
       h`Warm the server before it takes traffic: the first request was ${t.cold_warm} slower than warm ones.`,
       h`Put the shared text first and keep it byte-identical: a long shared prefix made TTFT ${p.long?.speedup} faster; unique prompts gain nothing (${p.share_none?.speedup}).`,
       h`Size max-model-len to the longest request you serve, not the model's maximum: it costs concurrency (${k.safe_len_concurrency} full-length requests at ${k.safe_len}), not memory.`,
-      h`Cap concurrency per replica near the goodput peak (${b.target.concurrency}); past it throughput barely grows while TTFT p95 reaches ${b.top.ttft_p95_ms} at ${b.top.concurrency}.`,
+      h`Cap concurrency per replica near the goodput peak (${b.target.concurrency}); at ${b.top.concurrency} throughput was ${b.top.throughput_rps} against ${b.target.throughput_rps} while TTFT p95 reached ${b.top.ttft_p95_ms}.`,
     ], true)
   }`;
 }
@@ -75,7 +97,7 @@ export function rulesSection(f: RunFacts): Html {
 /** The health thresholds derived from the run, with the files written. */
 export function thresholdsSection(d: DerivedThresholds): Html {
   const op = (o: string) => o === "<=" ? "at most" : "at least";
-  return h`<h2>Health checks and thresholds</h2><p>${
+  return h`<h2 id="wu-health-checks-and-thresholds">Health checks and thresholds</h2><p>${
     d.generic
       ? "The batching tier left no data: the thresholds file holds lib/health's generic defaults."
       : h`Derived from this run. The canary sends ${d.canary.requests} requests at concurrency ${d.canary.concurrency}, prompts of ${d.canary.prompt_tokens} and up to ${d.canary.max_tokens} each (the batching workload).`
@@ -181,7 +203,7 @@ export function questionsSection(f: RunFacts): Html {
       judge("only a run on that GPU with that traffic says so; a SIMULATED run shows behaviour, not speed."),
     ],
   ];
-  return h`<h2>The learning questions</h2><p>The project lists no questions of its own, so these are servelab's: each is answered from this run's data, or marked as needing judgment.</p>${
+  return h`<h2 id="wu-the-learning-questions">The learning questions</h2><p>The project lists no questions of its own, so these are servelab's: each is answered from this run's data, or marked as needing judgment.</p>${
     htmlList(qa.map(([q, a]) => h`<strong>${q}</strong> ${a}`), true)
   }`;
 }

@@ -71,9 +71,20 @@ export function fileLink(href: string, text = href): Html {
 
 /** A table: header texts and rows of values. */
 export function htmlTable(columns: readonly string[], rows: readonly HtmlValue[][], caption?: string): Html {
+  // Inline alignment: JupyterLab's CSS right-aligns every output cell, which misreads text columns.
+  const l = raw(' style="text-align:left;vertical-align:top"');
   return h`<table class="writeup">${caption ? h`<caption>${caption}</caption>` : ""}<thead><tr>${
-    columns.map((c) => h`<th>${c}</th>`)
-  }</tr></thead><tbody>${rows.map((r) => h`<tr>${r.map((c) => h`<td>${c}</td>`)}</tr>`)}</tbody></table>`;
+    columns.map((c) => h`<th${l}>${c}</th>`)
+  }</tr></thead><tbody>${rows.map((r) => h`<tr>${r.map((c) => h`<td${l}>${c}</td>`)}</tr>`)}</tbody></table>`;
+}
+
+/** Preformatted text (commands): exempt from the fact rule like code. */
+export function preText(text: string): Html {
+  return raw(
+    `<pre style="white-space:pre-wrap;font-family:monospace;background:#f6f6f6;padding:.5em">${
+      escapeHtml(text)
+    }</pre>`,
+  );
 }
 
 /** A bulleted (or numbered) list. */

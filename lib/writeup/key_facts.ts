@@ -270,7 +270,7 @@ export function kvFacts(b: FactBook, target?: Fact): KvFacts {
         column: "kv_cache_tokens",
         stat: "max",
       }),
-      max_concurrency: b.add(`kv_concurrency_${L}`, "max concurrency at this max-model-len", "x", {
+      max_concurrency: b.add(`kv_concurrency_${L}`, "max concurrency at this max-model-len", "", {
         ...at,
         column: "max_concurrency",
         stat: "max",
@@ -323,7 +323,7 @@ export function kvFacts(b: FactBook, target?: Fact): KvFacts {
   );
   if (k.safe_len) {
     const at = { file: f, filter: { ...sweep, max_model_len: k.safe_len.value } };
-    k.safe_len_concurrency = b.add("kv_safe_len_concurrency", "max concurrency at that max-model-len", "x", {
+    k.safe_len_concurrency = b.add("kv_safe_len_concurrency", "max concurrency at that max-model-len", "", {
       ...at,
       column: "max_concurrency",
       stat: "max",

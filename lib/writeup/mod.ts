@@ -16,7 +16,7 @@ export {
   formatFact,
   rowMatches,
 } from "./fact.ts";
-export { codeText, fileLink, h, type Html, htmlList, htmlOutput, htmlTable, raw } from "./html.ts";
+export { codeText, fileLink, h, type Html, htmlList, htmlOutput, htmlTable, preText, raw } from "./html.ts";
 export {
   type FactBook,
   factBook,

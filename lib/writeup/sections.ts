@@ -6,7 +6,7 @@
 import { buildServeArgs } from "../engine/argv.ts";
 import { parseServeConfig } from "../engine/config.ts";
 import type { Fact } from "./fact.ts";
-import { codeText, fileLink, h, type Html, htmlList, htmlTable, raw } from "./html.ts";
+import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } from "./html.ts";
 import type { BatchingFacts, KvFacts, PrefixFacts, TtftFacts } from "./key_facts.ts";
 import { type FactBook, jsonPath, type RunData, WRITEUP_TIERS, type WriteupTierKey } from "./run_data.ts";
 
@@ -83,7 +83,7 @@ export function environmentSection(b: FactBook): Html {
     stat: "value",
   });
   const commit = str(jsonPath(m, "servelab.git_commit"));
-  return h`<h2>Environment</h2>${
+  return h`<h2 id="wu-environment">Environment</h2>${
     htmlTable(["item", "value"], [
       ["engine", engineText(b.data)],
       ["model", str(jsonPath(m, "model")) ?? "each tier's default"],
@@ -135,7 +135,7 @@ export function engineCommand(e: EngineEntry): string {
  *
  * @example
  * ```ts
- * commandsSection(data).html; // "<h2>Commands run</h2>..."
+ * commandsSection(data).html; // "<h2 id=...>Commands run</h2>..."
  * ```
  */
 export function commandsSection(data: RunData): Html {
@@ -153,11 +153,11 @@ export function commandsSection(data: RunData): Html {
     byCommand.set(cmd, [...byCommand.get(cmd) ?? [], e.label]);
   }
   const lines = [...byCommand].map(([cmd, labels]) => `# ${labels.join(", ")}\n${cmd}`);
-  return h`<h2>Commands run</h2><p>The lab (reruns every tier on the same engine and size):</p><pre>${
-    lab.join(" ")
-  }</pre><p>The engines the tiers started, in order (the port is the free one the lab picked):</p>${
+  return h`<h2 id="wu-commands-run">Commands run</h2><p>The lab (reruns every tier on the same engine and size):</p>${
+    preText(lab.join(" "))
+  }<p>The engines the tiers started, in order (the port is the free one the lab picked):</p>${
     lines.length
-      ? h`<pre>${lines.join("\n")}</pre>`
+      ? preText(lines.join("\n"))
       : h`<p>None recorded: the engine was external, or no tier started one.</p>`
   }`;
 }
@@ -197,7 +197,7 @@ export function keyNumbersSection(data: RunData, f: RunFacts): Html {
     row("prefix caching speedup there", p.long?.speedup, "prefix_cache.csv"),
   ];
   const kvRows = f.kv.rows.map((r) => [r.max_model_len, r.kv_tokens, r.max_concurrency, r.gpu_mem_gib]);
-  return h`<h2>Key numbers</h2>${
+  return h`<h2 id="wu-key-numbers">Key numbers</h2>${
     htmlTable(["quantity", "value", "from"], rows)
   }<h3>KV cache against max-model-len</h3>${
     missingTier(data, "kv") ??
@@ -215,7 +215,7 @@ export function artifactsSection(data: RunData, own: readonly string[]): Html {
   );
   const csvs = data.files.filter((n) => /\.(csv|md)$/.test(n));
   const mine = own.filter((n) => !pages.includes(n) && !csvs.includes(n));
-  return h`<h2>Artifacts</h2><p>Notebook reports: ${
+  return h`<h2 id="wu-artifacts">Artifacts</h2><p>Notebook reports: ${
     pages.length ? pages.map((n, i) => h`${i ? ", " : ""}${fileLink(n)}`) : "none yet"
   }.</p><p>Data and tier write-ups: ${
     csvs.map((n, i) => h`${i ? ", " : ""}${fileLink(n)}`)
@@ -238,7 +238,7 @@ export function observationsSection(data: RunData, f: RunFacts): Html {
   const items: Html[] = [];
   if (t.cold_p50) {
     items.push(
-      h`<strong>TTFT spikes: the cold start.</strong> The first request after the engine reported ready took ${t.cold_p50} (p50 over ${t.cold_n} launches) against ${t.warm_p50} warm: ${t.cold_warm}. The first request pays one-time work (kernel selection, allocator and cache warm-up) that the startup did not do.`,
+      h`<strong>TTFT spikes: the cold start.</strong> The first request after the engine reported ready took ${t.cold_p50} (p50 over ${t.cold_n} launches) against ${t.warm_p50} warm: ${t.cold_warm}. The first request pays first-use work the startup did not do (in vLLM: kernel selection, allocator and cache warm-up).`,
     );
   }
   if (t.idle_max) {
@@ -258,7 +258,7 @@ export function observationsSection(data: RunData, f: RunFacts): Html {
   }
   if (p.long?.speedup) {
     items.push(
-      h`<strong>Prefix caching helped</strong> when requests shared a long start: at ${p.long_tokens} shared tokens TTFT p50 fell from ${p.long.off} to ${p.long.on} (${p.long.speedup}), with a hit rate of ${p.long_hit_rate}.`,
+      h`<strong>Prefix caching helped</strong> when requests shared a long start: with ${p.long_tokens} shared TTFT p50 fell from ${p.long.off} to ${p.long.on} (${p.long.speedup}), with a hit rate of ${p.long_hit_rate}.`,
     );
   }
   if (p.short?.speedup || p.share_none?.speedup) {
@@ -279,7 +279,7 @@ export function observationsSection(data: RunData, f: RunFacts): Html {
   const missing = (["ttft", "prefix", "kv", "batching"] as const).map((key) => missingTier(data, key)).filter(
     (x): x is Html => x !== undefined,
   );
-  return h`<h2>Observations</h2>${
+  return h`<h2 id="wu-observations">Observations</h2>${
     items.length ? htmlList(items) : h`<p>No tier left data to observe.</p>`
   }${missing}`;
 }
