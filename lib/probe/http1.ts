@@ -56,6 +56,12 @@ export interface Http1Response {
   headers: Map<string, string>;
   /** Body bytes of the next socket read (may be empty), or null at the end of the body. */
   read(): Promise<Uint8Array | null>;
+  /**
+   * `now()` (http1Request's clock) taken first thing when the socket read that delivered the last
+   * bytes completed, before any decoding: when many streams' reads complete in one event-loop turn, each
+   * is stamped before the others are parsed, not after.
+   */
+  readonly read_ms: number | undefined;
   /** Reads the rest of the body as text. */
   text(): Promise<string>;
   /** Abandons the response (closes the connection). */
@@ -82,6 +88,7 @@ export async function http1Request(
   headers: Record<string, string>,
   body: string,
   signal?: AbortSignal,
+  now: () => number = () => performance.now(),
 ): Promise<Http1Response> {
   const payload = enc.encode(body);
   let head = `POST ${path} HTTP/1.1\r\nhost: ${pool.hostname}:${pool.port}\r\n`;
@@ -95,7 +102,7 @@ export async function http1Request(
     signal?.throwIfAborted();
     const { conn, reused } = await pool.take();
     try {
-      return await exchange(pool, conn, msg, signal);
+      return await exchange(pool, conn, msg, signal, now);
     } catch (err) {
       // A keep-alive connection the server closed (while idle, or just after its last response: llama.cpp's
       // server does) fails before any response byte: drop it and try the next idle one, then a new one.
@@ -114,8 +121,10 @@ async function exchange(
   conn: Deno.TcpConn,
   msg: Uint8Array,
   signal: AbortSignal | undefined,
+  now: () => number,
 ): Promise<Http1Response> {
   let closed = false;
+  let read_ms: number | undefined;
   const close = () => {
     if (!closed) {
       closed = true;
@@ -128,6 +137,7 @@ async function exchange(
   const buf = new Uint8Array(READ_BYTES);
   const readSocket = async (): Promise<Uint8Array | null> => {
     const n = await conn.read(buf);
+    read_ms = now();
     return n === null ? null : buf.subarray(0, n);
   };
   /** A reset or broken pipe before any response byte is a stale connection too. */
@@ -198,6 +208,9 @@ async function exchange(
       status,
       headers,
       read,
+      get read_ms() {
+        return read_ms;
+      },
       async text() {
         const parts: Uint8Array[] = [];
         for (let b = await read(); b !== null; b = await read()) parts.push(b.slice());

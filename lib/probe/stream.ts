@@ -206,7 +206,7 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
 
   try {
     const res = opts.pool && url.startsWith("http:")
-      ? await socketResponse(opts.pool, url, headers, body, ac.signal)
+      ? await socketResponse(opts.pool, url, headers, body, ac.signal, () => clock.now())
       : await fetchResponse(url, headers, body, ac.signal);
     rec.t_headers_ms = clock.now();
     rec.http_status = res.status;
@@ -227,7 +227,8 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
     const decoder = new TextDecoder();
     while (true) {
       const value = await res.read();
-      t_read = clock.now();
+      // The socket transport stamps the read itself, before this or any other stream parses anything.
+      t_read = res.readTime() ?? clock.now();
       if (value === null) {
         parser.feed(decoder.decode());
         break;
@@ -271,6 +272,8 @@ interface BodyReader {
   header(name: string): string | null;
   /** Next bytes of the body, null at its end. */
   read(): Promise<Uint8Array | null>;
+  /** When the transport stamped the socket read behind the last `read()`, if it does (socket). */
+  readTime(): number | undefined;
   text(): Promise<string>;
   cancel(): Promise<void>;
 }
@@ -281,10 +284,12 @@ async function socketResponse(
   headers: Record<string, string>,
   body: string,
   signal: AbortSignal,
+  now: () => number,
 ): Promise<BodyReader> {
   const u = new URL(url);
-  const res = await http1Request(pool, u.pathname + u.search, headers, body, signal);
+  const res = await http1Request(pool, u.pathname + u.search, headers, body, signal, now);
   return {
+    readTime: () => res.read_ms,
     status: res.status,
     hasBody: true,
     header: (name) => res.headers.get(name.toLowerCase()) ?? null,
@@ -308,6 +313,7 @@ async function fetchResponse(
   let plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let buffer = new Uint8Array(0);
   return {
+    readTime: () => undefined,
     status: res.status,
     hasBody: res.body !== null,
     header: (name) => res.headers.get(name),
