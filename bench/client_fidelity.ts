@@ -108,7 +108,7 @@ async function ours(
   transport: Transport,
   truthsFrom: () => Promise<GroundTruth[]>,
 ): Promise<Row> {
-  const tag = `${transport}-c${lv.n}`;
+  const tag = `${transport}-c${lv.n}-${crypto.randomUUID().slice(0, 4)}`;
   const clock = createClock();
   const { records, self_check } = await runLoad(baseUrl, (i) => request(tag, i), {
     kind: "concurrency",
@@ -269,6 +269,7 @@ if (import.meta.main) {
   const levels = list(arg("--levels")) ?? (quick ? [1, 16, 64] : [1, 16, 64, 256, 1024]);
   const rates = list(arg("--rates")) ?? (quick ? [50, 200] : [100, 200, 400, 800, 1600, 3200]);
   const transports = (arg("--transports")?.split(",") ?? ["socket", "fetch"]) as Transport[];
+  const repeats = Number(arg("--repeats") ?? (quick ? 1 : 2));
   const peerArg = arg("--peers");
   const wanted = peerArg === "none" ? [] : (peerArg?.split(",") as PeerName[] | undefined);
   const peerLevels = list(arg("--peer-levels")) ?? (quick ? [16] : [16, 256]);
@@ -286,7 +287,10 @@ if (import.meta.main) {
   for (const n of levels) {
     const lv = levelFor(n, quick);
     await using srv = await dialProcess(lv.dial);
-    for (const transport of transports) {
+    // Before and after interleaved (socket, fetch, socket, fetch, ...) so that the shared machine's load,
+    // which drifts over seconds, hits both alike; each repeat is a row.
+    const order = Array.from({ length: repeats }, () => transports).flat();
+    for (const transport of order) {
       const cpu0 = await cpuSeconds(srv.pid);
       const t0 = performance.now();
       const row = await ours(srv.baseUrl, lv, transport, () => srv.truths());
@@ -336,7 +340,7 @@ if (import.meta.main) {
   const rateDial: DialProcessSettings = { ttft_ms: 20, itl_ms: 20, tokens_base: 4, tokens_spread: 4 };
   console.log(
     `Dial: TTFT ${rateDial.ttft_ms} ms, ITL ${rateDial.itl_ms} ms, 4-7 tokens. Send lag = t_send - scheduled ` +
-      "time. The client 'falls behind' when send lag p99 > 5 ms or the achieved rate is < 95% of the target.",
+      "time. The client 'falls behind' when send lag p50 > 5 ms or the achieved rate is < 95% of the target.",
   );
   const rated: Row[] = [];
   {
@@ -353,8 +357,10 @@ if (import.meta.main) {
         const row = await oursRate(srv.baseUrl, rps, quick ? 1 : 2, rateDial, v, () => srv.truths());
         rated.push(row);
         console.error(`${rps} req/s ${v.transport} done`);
+        // p50, not p99: on a shared machine a few descheduled sends are noise, a schedule the client
+        // cannot keep shows in the median.
         if (v === variants[0]) {
-          behind = (row.dispatch?.p99 ?? 0) > 5 || (row.self_check?.achieved_rps ?? rps) < 0.95 * rps;
+          behind = (row.dispatch?.p50 ?? 0) > 5 || (row.self_check?.achieved_rps ?? rps) < 0.95 * rps;
         }
       }
       if (behind) break;
