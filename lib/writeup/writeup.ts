@@ -18,7 +18,8 @@ import {
 } from "./advice.ts";
 import { type DerivedThresholds, deriveThresholds } from "./derive.ts";
 import type { Fact } from "./fact.ts";
-import { h, type Html } from "./html.ts";
+import { codeText, h, type Html, htmlTable } from "./html.ts";
+import { describeSource } from "./fact.ts";
 import { batchingFacts, kvFacts, prefixFacts, ttftFacts } from "./key_facts.ts";
 import { type FactBook, factBook, readRunData, type RunData } from "./run_data.ts";
 import {
@@ -136,6 +137,18 @@ export async function buildWriteup(dir: string): Promise<Writeup> {
     { id: "thresholds", html: thresholdsSection(thresholds) },
     { id: "questions", html: questionsSection(facts) },
   ];
+  // Last, so it lists every fact the sections above made.
+  sections.push({
+    id: "facts",
+    html: h`<h2 id="wu-facts">Where each number comes from</h2><p>Every fact of this write-up, as in ${
+      codeText("facts.json")
+    }: its value and the file, column, rows and statistic it is computed from.</p>${
+      htmlTable(
+        ["fact", "value", "source"],
+        [...book.facts.values()].map((f) => [codeText(f.id), f, codeText(describeSource(f))]),
+      )
+    }`,
+  });
   return { data, book, facts, thresholds, title, sections, chart: chartOf(data) };
 }
 
