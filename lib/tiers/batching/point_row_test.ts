@@ -143,6 +143,9 @@ Deno.test("a slow client, an under-filled loop and a late engine each make a poi
   });
   assert.equal(slow.valid, false);
   assert.match(String(slow.invalid_reason), /client too slow \(event-loop lag p99 42 ms; limit 10 ms\)/);
+  // The forced-invalid self-check reaches its own CSV columns too.
+  assert.equal(slow.client_ok, false);
+  assert.equal(slow.client_lag_p99_ms, 42);
 
   const c4: BatchingPoint = { ...c2, id: "c4-r1", concurrency: 4 };
   const thin = batchingPointRow({ point: c4, records: closed, self_check: okCheck, samples: [], params: P });
