@@ -48,6 +48,27 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
+ * Installs GuideLLM and AIPerf (tools/real/peers_install.sh, idempotent: a quick check when present) so
+ * the bench runs unattended; returns why not when the install fails (the bench then runs without them).
+ *
+ * @example
+ * ```ts
+ * const why = await installPeers();
+ * ```
+ */
+export async function installPeers(): Promise<string | undefined> {
+  const script = join(REPO_ROOT, "tools/real/peers_install.sh");
+  const check = await new Deno.Command(script, { args: ["--check"], stdout: "null", stderr: "null" })
+    .output();
+  if (check.success) return undefined;
+  console.error(
+    "client_fidelity: installing the peer tools (tools/real/peers_install.sh, a few minutes once)",
+  );
+  const out = await new Deno.Command(script, { stdout: "null", stderr: "inherit" }).output();
+  return out.success ? undefined : `tools/real/peers_install.sh exited with ${out.code}`;
+}
+
+/**
  * The peers that are installed here, and why the others are not run.
  *
  * @example
@@ -121,6 +142,7 @@ function promptIndex(prompt: string): number | undefined {
  * ```
  */
 export async function runPeer(peer: Peer, r: PeerRun): Promise<{ timings: ClientTiming[]; note?: string }> {
+  await Deno.mkdir(join(REPO_ROOT, ".servelab/tmp"), { recursive: true });
   const dir = await Deno.makeTempDir({
     dir: join(REPO_ROOT, ".servelab/tmp"),
     prefix: `fidelity-${peer.name}-`,

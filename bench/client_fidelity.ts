@@ -18,7 +18,9 @@
  * truth by prompt text (every prompt is unique) or request id.
  *
  * Run: `deno run -A bench/client_fidelity.ts [--levels 1,16,64,256,1024] [--rates 100,200,...]
- *       [--peers guidellm,aiperf,vllm|none] [--peer-levels 16,256] [--quick]`
+ *       [--peers guidellm,aiperf,vllm|none] [--peer-levels 16,256] [--transports socket,fetch]
+ *       [--repeats 2] [--no-install] [--quick]`
+ * Installs the peers first when they are missing (tools/real/peers_install.sh) unless --no-install.
  * @module
  */
 import { createClock } from "../lib/probe/clock.ts";
@@ -37,7 +39,7 @@ import {
   serverLateness,
   table,
 } from "./_fidelity.ts";
-import { availablePeers, type PeerName, runPeer } from "./_fidelity_peers.ts";
+import { availablePeers, installPeers, type PeerName, runPeer } from "./_fidelity_peers.ts";
 
 /** Our client's two transports: raw HTTP/1.1 sockets (the default since issue 10) and fetch (before). */
 export type Transport = "socket" | "fetch";
@@ -275,6 +277,10 @@ if (import.meta.main) {
   const peerLevels = list(arg("--peer-levels")) ?? (quick ? [16] : [16, 256]);
   const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
   console.log(`Load average at start (1/5/15 min): ${load.split(" ").slice(0, 3).join(" ")}`);
+  if (!Deno.args.includes("--no-install") && (wanted ?? ["guidellm"]).some((p) => p !== "vllm")) {
+    const why = await installPeers();
+    if (why) console.log(`Peer install failed (${why}); the peers that are missing are left out.`);
+  }
   const peers = await availablePeers(wanted);
   for (const p of peers.missing) console.log(`Peer ${p.name} not run: ${p.why}`);
 
