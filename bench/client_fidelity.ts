@@ -41,11 +41,11 @@ import {
 } from "./_fidelity.ts";
 import { availablePeers, installPeers, type PeerName, runPeer } from "./_fidelity_peers.ts";
 
-/** Our client's two transports: raw HTTP/1.1 sockets (the default since issue 10) and fetch (before). */
+/** Our client's two transports: fetch (runLoad's default) and raw HTTP/1.1 sockets (`transport: "socket"`). */
 export type Transport = "socket" | "fetch";
 const LABEL: Record<Transport, string> = {
-  socket: "servelab probe (socket, after)",
-  fetch: "servelab probe (fetch, before)",
+  socket: "servelab probe (socket)",
+  fetch: "servelab probe (fetch)",
 };
 
 /** The dial and request count of one concurrency level. */
@@ -170,11 +170,9 @@ async function oursRate(
   const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
   const failed = records.filter((r) => !r.ok).length;
   return {
-    client: variant.transport === "socket" && variant.schedule_margin_ms > 0
-      ? "after: socket, timer + yield"
-      : variant.transport === "fetch" && variant.schedule_margin_ms === 0
-      ? "before: fetch, timer only"
-      : `${variant.transport}, margin ${variant.schedule_margin_ms} ms`,
+    client: `${variant.transport}, ${variant.schedule_margin_ms > 0 ? "timer + yield" : "timer only"}${
+      variant.transport === "fetch" ? (variant.schedule_margin_ms > 0 ? " (after)" : " (before)") : ""
+    }`,
     level: `${rps} req/s`,
     errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
     server: serverLateness(truths, dial.ttft_ms, dial.itl_ms),
@@ -293,7 +291,7 @@ if (import.meta.main) {
   for (const n of levels) {
     const lv = levelFor(n, quick);
     await using srv = await dialProcess(lv.dial);
-    // Before and after interleaved (socket, fetch, socket, fetch, ...) so that the shared machine's load,
+    // The two transports interleaved (socket, fetch, socket, fetch, ...) so that the shared machine's load,
     // which drifts over seconds, hits both alike; each repeat is a row.
     const order = Array.from({ length: repeats }, () => transports).flat();
     for (const transport of order) {
@@ -351,11 +349,12 @@ if (import.meta.main) {
   const rated: Row[] = [];
   {
     await using srv = await dialProcess(rateDial);
-    // Before (fetch, plain timers) and after (socket, timer + yield) side by side at each rate; the ramp
-    // stops at the first rate where the "after" client falls behind.
+    // The default client after (fetch, timer + yield) and before (fetch, plain timers), and the socket
+    // transport, side by side at each rate; the ramp stops at the first rate where the default falls behind.
     const variants = [
-      { transport: "socket" as const, schedule_margin_ms: 1 },
+      { transport: "fetch" as const, schedule_margin_ms: 1 },
       { transport: "fetch" as const, schedule_margin_ms: 0 },
+      { transport: "socket" as const, schedule_margin_ms: 1 },
     ].filter((v) => transports.includes(v.transport));
     for (const rps of rates) {
       let behind = false;
