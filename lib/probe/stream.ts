@@ -32,7 +32,7 @@ export interface ProbeOptions {
   allow_remote?: boolean;
   /**
    * Send on this pool's raw HTTP/1.1 connections instead of `fetch` (`http://` only; runLoad passes
-   * one per run). Much cheaper per request and per chunk: docs/adr/0013-client-fidelity.md.
+   * one with `transport: "socket"`). Cheaper per request and per chunk: docs/adr/0013-client-fidelity.md.
    */
   pool?: Http1Pool;
 }
