@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fidelityTests, parseDenoTestSummary, parseOkArgs, realTests, STEPS } from "./ok.ts";
+import { fidelityTests, parseDenoTestSummary, parseOkArgs, realTests, STEPS, unitTestFiles } from "./ok.ts";
 
 Deno.test("the deno test summary is parsed from its last line, with steps, colours and failures", () => {
   assert.deepEqual(parseDenoTestSummary("x\nok | 12 passed (3 steps) | 0 failed (2s)\n"), {
@@ -57,4 +57,15 @@ Deno.test("the real-engine step runs only when asked for (--real, --only real), 
   const files = await realTests();
   assert.ok(files.includes("tools/real/llamacpp_real_test.ts"), files.join(", "));
   assert.ok(files.every((f) => f.startsWith("tools/real/") && f.endsWith("_real_test.ts")));
+});
+
+Deno.test("the test step lists its files itself and leaves out fidelity, browser and real-engine tests", async () => {
+  const files = await unitTestFiles();
+  assert.ok(files.includes("tools/ok_test.ts"), files.join(", "));
+  assert.ok(files.includes("lib/probe/stream_test.ts"), files.join(", "));
+  const leaked = files.filter((f) =>
+    f.startsWith("tools/browser/") || f.endsWith("_real_test.ts") || f.endsWith("fidelity_test.ts") ||
+    f.includes("/testdata/")
+  );
+  assert.deepEqual(leaked, []);
 });
