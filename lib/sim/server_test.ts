@@ -103,6 +103,7 @@ Deno.test("a streamed completion: one chunk per token, finish on the last, a usa
   await using s = setup();
   const r = await post(s.h, "/v1/completions", {
     prompt: [1, 2, 3, 4, 5, 6, 7, 8],
+    ignore_eos: true, // EOS (1 in 256 per token) would end the stream early
     max_tokens: 6,
     stream: true,
     stream_options: { include_usage: true },
@@ -133,13 +134,14 @@ Deno.test("a streamed completion: one chunk per token, finish on the last, a usa
 Deno.test("without include_usage there is no usage chunk; continuous usage stats count up", async () => {
   await using s = setup();
   let ev = await events(
-    await post(s.h, "/v1/completions", { prompt: "hi", max_tokens: 3, stream: true }),
+    await post(s.h, "/v1/completions", { prompt: "hi", max_tokens: 3, ignore_eos: true, stream: true }),
   ) as Any[];
   assert.equal(ev.length, 4);
   assert.ok(ev.slice(0, 3).every((c) => c.usage === undefined && c.choices.length === 1));
   ev = await events(
     await post(s.h, "/v1/completions", {
       prompt: "hi",
+      ignore_eos: true, // EOS (1 in 256 per token) would end the stream early
       max_tokens: 3,
       stream: true,
       stream_options: { include_usage: true, continuous_usage_stats: true },
@@ -152,6 +154,7 @@ Deno.test("a chat stream starts with a role-only chunk, like vLLM", async () => 
   await using s = setup();
   const r = await post(s.h, "/v1/chat/completions", {
     messages: [{ role: "user", content: "Say something." }],
+    ignore_eos: true, // EOS (1 in 256 per token) would end the stream early
     max_tokens: 4,
     stream: true,
     stream_options: { include_usage: true },
