@@ -8,6 +8,7 @@
  * concurrency cap binds, the wait shows as `t_send_ms - t_intended_ms` (queue delay), never hidden.
  * @module
  */
+import { macrotaskYielder } from "./macrotask.ts";
 import { z } from "zod";
 import { percentile } from "../analysis/stats.ts";
 import { type Clock, createClock } from "./clock.ts";
@@ -357,17 +358,7 @@ async function sleepUntil(clock: Clock, t_ms: number, signal: AbortSignal): Prom
  * reads keep running between them) until it is due. Timers take whole milliseconds and fire late.
  */
 function preciseWaker(margin_ms: number) {
-  let channel: MessageChannel | undefined;
-  const waiters: (() => void)[] = [];
-  const yieldMacrotask = () =>
-    new Promise<void>((resolve) => {
-      if (!channel) {
-        channel = new MessageChannel();
-        channel.port1.onmessage = () => waiters.shift()?.();
-      }
-      waiters.push(resolve);
-      channel.port2.postMessage(0);
-    });
+  const yielder = macrotaskYielder();
   let last_ms: number | undefined;
   return {
     async sleepUntil(clock: Clock, t_ms: number, signal: AbortSignal): Promise<boolean> {
@@ -378,14 +369,10 @@ function preciseWaker(margin_ms: number) {
       last_ms = t_ms;
       if (margin <= 0) return await sleepUntil(clock, t_ms, signal);
       if (t_ms - clock.now() > margin && !await sleepUntil(clock, t_ms - margin, signal)) return false;
-      while (clock.now() < t_ms && !signal.aborted) await yieldMacrotask();
+      while (clock.now() < t_ms && !signal.aborted) await yielder.next();
       return !signal.aborted;
     },
-    close() {
-      channel?.port1.close();
-      channel?.port2.close();
-      channel = undefined;
-    },
+    close: yielder.close,
   };
 }
 

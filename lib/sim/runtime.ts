@@ -13,6 +13,7 @@
  * end. "Written" is the moment the listener returned, i.e. the bytes were handed to the response stream.
  * @module
  */
+import { macrotaskYielder } from "../probe/macrotask.ts";
 import type { FinishEvent, Scheduler, SchedulerStats, SimRequest, StepOutcome, TokenEvent } from "./types.ts";
 import type { SimMetrics } from "./metrics.ts";
 
@@ -51,32 +52,18 @@ export function realClock(opts: RealClockOptions = {}): SimClock {
   const spin = opts.spin_ms ?? 0.05;
   const origin = performance.timeOrigin;
   const now = () => origin + performance.now();
-  let channel: MessageChannel | undefined;
-  const waiters: (() => void)[] = [];
-  const yieldMacrotask = () =>
-    new Promise<void>((resolve) => {
-      if (!channel) {
-        channel = new MessageChannel();
-        channel.port1.onmessage = () => waiters.shift()?.();
-      }
-      waiters.push(resolve);
-      channel.port2.postMessage(0);
-    });
+  const yielder = macrotaskYielder();
   return {
     now,
     async sleepUntil(t_ms) {
       const early = t_ms - now() - margin;
       if (early > 0) await new Promise((r) => setTimeout(r, early));
       for (let left = t_ms - now(); left > 0; left = t_ms - now()) {
-        if (left > spin) await yieldMacrotask();
+        if (left > spin) await yielder.next();
         else while (now() < t_ms) { /* spin the last few microseconds */ }
       }
     },
-    close() {
-      channel?.port1.close();
-      channel?.port2.close();
-      channel = undefined;
-    },
+    close: yielder.close,
   };
 }
 
