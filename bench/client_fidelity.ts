@@ -39,6 +39,7 @@ import {
   serverLateness,
   table,
 } from "./_fidelity.ts";
+import { buildC, cDialProcess, DENO_FLOOR, runFloor } from "./_fidelity_floor.ts";
 import { availablePeers, installPeers, type PeerName, runPeer } from "./_fidelity_peers.ts";
 
 /** Our client's two transports: fetch (runLoad's default) and raw HTTP/1.1 sockets (`transport: "socket"`). */
@@ -140,6 +141,32 @@ async function ours(
     note: failed ? `${failed} failed` : undefined,
   };
 }
+
+/**
+ * A floor: the same workload through the minimal C client (bench/floor/floor_client.c) or its loop in
+ * Deno (bench/floor/deno_floor.ts).
+ */
+async function floor(
+  cmd: readonly string[],
+  label: string,
+  baseUrl: string,
+  lv: Level,
+  truthsFrom: () => Promise<GroundTruth[]>,
+): Promise<Row> {
+  const tag = `floor${label.length}-c${lv.n}-${crypto.randomUUID().slice(0, 4)}`;
+  const { timings, failed } = await runFloor(cmd, baseUrl, lv.n, lv.n, lv.count, tag);
+  const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
+  const ids = new Set(timings.map((t) => t.key));
+  return {
+    client: label,
+    level: `c=${lv.n}`,
+    errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
+    server: serverLateness(truths.filter((t) => ids.has(t.request_id)), lv.dial.ttft_ms, lv.dial.itl_ms),
+    note: failed ? `${failed} failed` : undefined,
+  };
+}
+const C_FLOOR = "floor: C, epoll, no parsing";
+const D_FLOOR = "floor: Deno, raw socket, no parsing";
 
 /** Our client, open loop at a constant rate. */
 async function oursRate(
@@ -268,7 +295,29 @@ if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const levels = list(arg("--levels")) ?? (quick ? [1, 16, 64] : [1, 16, 64, 256, 1024]);
   const rates = list(arg("--rates")) ?? (quick ? [50, 200] : [100, 200, 400, 800, 1600, 3200]);
-  const transports = (arg("--transports")?.split(",") ?? ["socket", "fetch"]) as Transport[];
+  const clients = arg("--transports")?.split(",") ?? ["socket", "fetch", "floor", "deno-floor"];
+  const transports = clients.filter((c) => c === "socket" || c === "fetch") as Transport[];
+  let floorBin: string | undefined;
+  if (clients.includes("floor")) {
+    const built = await buildC("floor_client");
+    if ("path" in built) floorBin = built.path;
+    else console.log(`The floor client is left out: ${built.why}`);
+  }
+  // The ground truth: the C dial server (stamps at write()) unless --truth deno or no compiler.
+  let cServer: string | undefined;
+  if (arg("--truth") !== "deno") {
+    const built = await buildC("dial_server");
+    if ("path" in built) cServer = built.path;
+    else console.log(`The C dial server is not available (${built.why}); the Deno dial server is the truth.`);
+  }
+  const serve = (s: DialProcessSettings) => cServer ? cDialProcess(cServer, s) : dialProcess(s);
+  console.log(
+    `Ground truth: ${
+      cServer
+        ? "the C dial server (bench/floor/dial_server.c; stamps right before write())"
+        : "the Deno dial server"
+    }.`,
+  );
   const repeats = Number(arg("--repeats") ?? (quick ? 1 : 2));
   const peerArg = arg("--peers");
   const wanted = peerArg === "none" ? [] : (peerArg?.split(",") as PeerName[] | undefined);
@@ -290,14 +339,25 @@ if (import.meta.main) {
   const closed: Row[] = [];
   for (const n of levels) {
     const lv = levelFor(n, quick);
-    await using srv = await dialProcess(lv.dial);
+    await using srv = await serve(lv.dial);
     // The two transports interleaved (socket, fetch, socket, fetch, ...) so that the shared machine's load,
     // which drifts over seconds, hits both alike; each repeat is a row.
-    const order = Array.from({ length: repeats }, () => transports).flat();
+    const order = Array.from(
+      { length: repeats },
+      () => [
+        ...transports,
+        ...(floorBin ? ["floor" as const] : []),
+        ...(clients.includes("deno-floor") ? ["deno-floor" as const] : []),
+      ],
+    ).flat();
     for (const transport of order) {
       const cpu0 = await cpuSeconds(srv.pid);
       const t0 = performance.now();
-      const row = await ours(srv.baseUrl, lv, transport, () => srv.truths());
+      const row = transport === "floor"
+        ? await floor([floorBin!], C_FLOOR, srv.baseUrl, lv, () => srv.truths())
+        : transport === "deno-floor"
+        ? await floor(DENO_FLOOR, D_FLOOR, srv.baseUrl, lv, () => srv.truths())
+        : await ours(srv.baseUrl, lv, transport, () => srv.truths());
       const cpu1 = await cpuSeconds(srv.pid);
       if (cpu0 !== undefined && cpu1 !== undefined) {
         const pct = (100 * (cpu1 - cpu0)) / ((performance.now() - t0) / 1000);
@@ -348,7 +408,7 @@ if (import.meta.main) {
   );
   const rated: Row[] = [];
   {
-    await using srv = await dialProcess(rateDial);
+    await using srv = await serve(rateDial);
     // The default client after (fetch, timer + yield) and before (fetch, plain timers), and the socket
     // transport, side by side at each rate; the ramp stops at the first rate where the default falls behind.
     const variants = [
