@@ -63,6 +63,12 @@ export interface Http1Response {
    * is stamped before the others are parsed, not after.
    */
   readonly read_ms: number | undefined;
+  /**
+   * `now()` right before the request's bytes were handed to the socket (after a connection was taken
+   * from the pool or opened): the send time, without the setup of this and other requests started in
+   * the same turn, which runs between a caller's earlier stamp and the write.
+   */
+  readonly sent_ms: number;
   /** Reads the rest of the body as text. */
   text(): Promise<string>;
   /** Abandons the response (closes the connection). */
@@ -138,6 +144,7 @@ async function exchange(
 ): Promise<Http1Response> {
   let closed = false;
   let read_ms: number | undefined;
+  let sent_ms = 0;
   const close = () => {
     if (!closed) {
       closed = true;
@@ -162,6 +169,7 @@ async function exchange(
       : err;
   try {
     try {
+      sent_ms = now();
       for (let off = 0; off < msg.length;) off += await conn.write(msg.subarray(off));
     } catch (err) {
       throw stale(err);
@@ -233,6 +241,7 @@ async function exchange(
       get read_ms() {
         return read_ms;
       },
+      sent_ms,
       async text() {
         const parts: Uint8Array[] = [];
         for (let b = await read(); b !== null; b = await read()) parts.push(b.slice());

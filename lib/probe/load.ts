@@ -68,9 +68,10 @@ export interface LoadOptions {
    */
   schedule_margin_ms?: number;
   /**
-   * How requests are sent: "fetch" (default): the runtime's fetch; "socket": raw HTTP/1.1 on a keep-alive
-   * pool owned by the run (`http://` only; lower median error, a worse p99 at 64-256 streams on a quiet
-   * machine, better at 1,024: docs/adr/0013-client-fidelity.md).
+   * How requests are sent: "socket" (default for `http://`): raw HTTP/1.1 on a keep-alive pool owned by
+   * the run, with the send and each read stamped at the socket; "fetch": the runtime's fetch (always for
+   * `https://`). Against a ground truth stamped at write(), socket added less TTFT error than fetch at
+   * every level, median and p99 (docs/adr/0016-fidelity-truth-and-floors.md).
    */
   transport?: "socket" | "fetch";
 }
@@ -164,7 +165,7 @@ export async function runLoad(
   const threshold = opts.max_lag_p99_ms ?? 5;
 
   const target = new URL(baseUrl);
-  const pool = opts.transport === "socket" && target.protocol === "http:"
+  const pool = (opts.transport ?? "socket") === "socket" && target.protocol === "http:"
     ? new Http1Pool(target.hostname, Number(target.port || 80))
     : undefined;
   const stop = new AbortController();

@@ -209,6 +209,13 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
       ? await socketResponse(opts.pool, url, headers, body, ac.signal, () => clock.now())
       : await fetchResponse(url, headers, body, ac.signal);
     rec.t_headers_ms = clock.now();
+    // The socket transport stamps the send at the write itself: the request's build, the pool and other
+    // requests started in the same turn would otherwise sit inside this one's TTFT (docs/adr/0016).
+    const sent = res.sentTime();
+    if (sent !== undefined) {
+      rec.t_send_ms = sent;
+      rec.t_intended_ms = opts.t_intended_ms ?? sent;
+    }
     rec.http_status = res.status;
     // The embedded engine states its arrival time (its own clock); the run joins the rest by request id.
     const arrival = res.header(SERVER_ARRIVAL_HEADER);
@@ -272,6 +279,8 @@ interface BodyReader {
   header(name: string): string | null;
   /** Next bytes of the body, null at its end. */
   read(): Promise<Uint8Array | null>;
+  /** When the transport wrote the request, if it stamps that itself (socket). */
+  sentTime(): number | undefined;
   /** When the transport stamped the socket read behind the last `read()`, if it does (socket). */
   readTime(): number | undefined;
   text(): Promise<string>;
@@ -290,6 +299,7 @@ async function socketResponse(
   const res = await http1Request(pool, u.pathname + u.search, headers, body, signal, now);
   return {
     readTime: () => res.read_ms,
+    sentTime: () => res.sent_ms,
     status: res.status,
     hasBody: true,
     header: (name) => res.headers.get(name.toLowerCase()) ?? null,
@@ -314,6 +324,7 @@ async function fetchResponse(
   let buffer = new Uint8Array(0);
   return {
     readTime: () => undefined,
+    sentTime: () => undefined,
     status: res.status,
     hasBody: res.body !== null,
     header: (name) => res.headers.get(name),

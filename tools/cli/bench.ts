@@ -32,7 +32,9 @@ export async function benchHeader(name: string, args: string[], now = new Date()
     `- command: \`deno run -A bench/${name}.ts${args.length ? " " + args.join(" ") : ""}\``,
     `- servelab ${code.version}, commit ${code.git_commit ?? "unknown"}${
       code.git_dirty ? " (dirty)" : ""
-    }, Deno ${Deno.version.deno}`,
+    }, Deno ${Deno.version.deno}${
+      Deno.env.get("DENO_V8_FLAGS") ? `, DENO_V8_FLAGS=${Deno.env.get("DENO_V8_FLAGS")}` : ""
+    }`,
     `- machine: ${host.cpu_model ?? "unknown CPU"}, ${host.cores} cores, ${host.memory_gib ?? "?"} GiB, ` +
     `${host.os ?? Deno.build.os} (kernel ${host.kernel ?? "?"}), THP ${host.transparent_hugepages ?? "?"}`,
     "",
