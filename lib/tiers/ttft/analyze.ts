@@ -2,7 +2,8 @@
  * Tier 1's findings from its tables: pure functions from rows to one {@link TtftSummary}, the object every
  * number of the write-up and the notebook's findings comes from. Percentiles are type 7 (lib/analysis
  * `summarize`); TTFT is the lab's headline variant, `ttft_ms` (send to first non-empty content) unless a
- * field names another variant.
+ * field names another variant. A point the client self-check marked invalid (`client_ok` false) is left out
+ * of every finding but `client` and `series` (its rows stay in ttft.csv and on the notebook's charts).
  * @module
  */
 import { summarize, type Summary } from "../../analysis/stats.ts";
@@ -161,8 +162,29 @@ export interface TtftSeriesCount {
   with_cached_tokens: number;
 }
 
+/** A point where the client was too slow: its requests are left out of the findings (a table row). */
+export type TtftInvalidPoint = {
+  point_id: string;
+  requests: number;
+  event_loop_lag_p99_ms?: number;
+  send_lag_p99_ms?: number;
+  reason: string;
+};
+
+/** The client self-check over the run's points. */
+export interface TtftClientSummary {
+  /** Points that carry a self-check (a run measured before the tier had it has none). */
+  checked_points: number;
+  invalid: TtftInvalidPoint[];
+  /** The worst point's event-loop lag p99 and send lag p99, ms. */
+  event_loop_lag_p99_ms?: number;
+  send_lag_p99_ms?: number;
+}
+
 /** Everything the tier found. */
 export interface TtftSummary {
+  /** The client self-check; the other findings leave its invalid points out. */
+  client: TtftClientSummary;
   startup: TtftStartupSummary;
   cold: Summary;
   warm: Summary;
@@ -493,7 +515,37 @@ export function ttftSeriesCounts(rows: readonly TtftRequestRow[]): TtftSeriesCou
 }
 
 /**
- * The tier's findings from its three tables: the one object the write-up and the notebook read.
+ * The client self-check per point, from the cells every row of a point carries: invalid points (client_ok
+ * false) with their reason, and the worst lag p99s.
+ *
+ * @example
+ * ```ts
+ * ttftClientSummary(tables.requests).invalid.map((p) => `${p.point_id}: ${p.reason}`);
+ * ```
+ */
+export function ttftClientSummary(rows: readonly TtftRequestRow[]): TtftClientSummary {
+  const points = [...groupBy(rows, (r) => r.point_id)].filter(([, rs]) => rs[0].client_ok !== undefined);
+  const worst = (pick: (r: TtftRequestRow) => number | undefined) => {
+    const xs = points.map(([, rs]) => pick(rs[0])).filter((x): x is number => x !== undefined);
+    return xs.length ? Math.max(...xs) : undefined;
+  };
+  return {
+    checked_points: points.length,
+    invalid: points.filter(([, rs]) => rs[0].client_ok === false).map(([point_id, rs]) => ({
+      point_id,
+      requests: rs.length,
+      event_loop_lag_p99_ms: rs[0].event_loop_lag_p99_ms,
+      send_lag_p99_ms: rs[0].send_lag_p99_ms,
+      reason: rs[0].client_reason ?? "client self-check failed",
+    })),
+    event_loop_lag_p99_ms: worst((r) => r.event_loop_lag_p99_ms),
+    send_lag_p99_ms: worst((r) => r.send_lag_p99_ms),
+  };
+}
+
+/**
+ * The tier's findings from its three tables: the one object the write-up and the notebook read. Requests
+ * and server windows of points the client self-check marked invalid are left out.
  *
  * @example
  * ```ts
@@ -502,10 +554,15 @@ export function ttftSeriesCounts(rows: readonly TtftRequestRow[]): TtftSeriesCou
  * ```
  */
 export function ttftSummary(tables: TtftTables): TtftSummary {
-  const { requests, startup, server } = tables;
+  const client = ttftClientSummary(tables.requests);
+  const invalid = new Set(client.invalid.map((p) => p.point_id));
+  const requests = tables.requests.filter((r) => !invalid.has(r.point_id));
+  const server = tables.server.filter((r) => !invalid.has(r.point_id));
+  const { startup } = tables;
   const cold = summarize(okTtft(requests, "cold"));
   const warm = summarize(okTtft(requests, "warm"));
   return {
+    client,
     startup: ttftStartupSummary(startup),
     cold,
     warm,
@@ -515,6 +572,6 @@ export function ttftSummary(tables: TtftTables): TtftSummary {
     idle: ttftIdleSummary(requests),
     server: ttftServerSummary(requests, server),
     variants: ttftVariantSummary(requests),
-    series: ttftSeriesCounts(requests),
+    series: ttftSeriesCounts(tables.requests),
   };
 }

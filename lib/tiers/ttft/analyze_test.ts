@@ -194,3 +194,59 @@ Deno.test("startup: a real engine's ready time minus its log phases is 'not in l
   assert.equal(external.launches, 0);
   assert.deepEqual(external.ready_s, { n: 0 });
 });
+
+Deno.test("a point the client self-check marked invalid is listed with its reason and feeds no finding", () => {
+  const ok = { client_ok: true, event_loop_lag_p99_ms: 2, send_lag_p99_ms: 0.1 };
+  const slow = {
+    client_ok: false,
+    event_loop_lag_p99_ms: 41,
+    send_lag_p99_ms: 0.2,
+    client_reason: "Client too slow for this point: event-loop lag p99 41.0 ms exceed 15 ms",
+  };
+  const rows = [
+    req({ series: "cold", point_id: "launch-0", ttft_ms: 100, ...ok }),
+    req({ series: "warm", point_id: "launch-0", request_index: 1, ttft_ms: 10, ...ok }),
+    req({ series: "cold", point_id: "launch-1", launch: 1, ttft_ms: 500, ...slow }),
+    req({ series: "warm", point_id: "launch-1", launch: 1, request_index: 1, ttft_ms: 90, ...slow }),
+  ];
+  const s = ttftSummary({
+    requests: rows,
+    startup: [],
+    server: [
+      bucket("0.05", 1, { point_id: "launch-1", launch: 1, count: 1, sum_s: 0.09 }),
+      bucket("+Inf", 1, {
+        point_id: "launch-1",
+        launch: 1,
+        count: 1,
+        sum_s: 0.09,
+      }),
+    ],
+  });
+  assert.deepEqual(s.client, {
+    checked_points: 2,
+    invalid: [{
+      point_id: "launch-1",
+      requests: 2,
+      event_loop_lag_p99_ms: 41,
+      send_lag_p99_ms: 0.2,
+      reason: slow.client_reason,
+    }],
+    event_loop_lag_p99_ms: 41,
+    send_lag_p99_ms: 0.2,
+  });
+  assert.deepEqual([s.cold.n, s.cold.p50, s.warm.n, s.warm.p50], [1, 100, 1, 10]);
+  assert.equal(s.server.measured, false, "the invalid point's server window is left out too");
+  assert.deepEqual(
+    s.series.map((c) => [c.series, c.requests]),
+    [["cold", 2], ["warm", 2]],
+    "counts keep all",
+  );
+
+  const unchecked = ttftSummary({
+    requests: rows.map(({ client_ok: _, ...r }) => r),
+    startup: [],
+    server: [],
+  });
+  assert.equal(unchecked.client.checked_points, 0, "a run from before the self-check");
+  assert.equal(unchecked.cold.n, 2);
+});

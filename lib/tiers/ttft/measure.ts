@@ -13,6 +13,11 @@
  * point (`attach-0`) with a `warmup` request instead of a cold one, and its startup is "not measured".
  * Each point is written atomically (resumable); then `ttft.csv`, `startup.csv` and `ttft_server.csv` are
  * collected from the points.
+ *
+ * Client self-check: from ready to the point's last request the tier samples its own event-loop lag and
+ * records each request's send lag (within a series requests go back to back, so one is due when the
+ * previous one ended). Every row of a point carries the point's `selfCheckCells`; `client_ok` false (either
+ * p99 above `max_client_lag_ms`) marks the point invalid, with the reason (see _self_check.ts).
  * @module
  */
 import { join } from "node:path";
@@ -23,7 +28,9 @@ import type { Engine } from "../../engine/types.ts";
 import type { ServeConfig } from "../../engine/config.ts";
 import { type Clock, createClock } from "../../probe/clock.ts";
 import { promptOfTokens, seededText } from "../../probe/prompts.ts";
+import { selfCheckCells } from "../../probe/self_check.ts";
 import { probe } from "../../probe/stream.ts";
+import type { RequestRecord } from "../../probe/types.ts";
 import { metricsDelta } from "../../scrape/delta.ts";
 import { type MetricsScrape, scrapeMetrics } from "../../scrape/scrape.ts";
 import type { CsvRow } from "../../run/csv.ts";
@@ -31,7 +38,8 @@ import { writeCsv } from "../../run/csv.ts";
 import { collectPoints, readPoint, runPoints, type RunPointsSummary } from "../../run/points.ts";
 import { recordEngine, type Run } from "../../run/run_dir.ts";
 import { type LabEnv, serveConfigFor } from "../lab_env.ts";
-import type { TtftParams } from "./params.ts";
+import { monitorClient } from "./_self_check.ts";
+import { TTFT_ENV_VARS, type TtftParams } from "./params.ts";
 import {
   TTFT_CSV_COLUMNS,
   TTFT_FILES,
@@ -171,6 +179,10 @@ async function measurePoint(
     signal: ctx.signal,
   });
   const ready_ms = clock.now();
+  using monitor = monitorClient(clock, {
+    max_lag_p99_ms: params.max_client_lag_ms,
+    threshold_name: TTFT_ENV_VARS.max_client_lag_ms.name,
+  });
   await recordEngine(run, `ttft ${point.id}`, engine.config, engine.startup?.version);
   const startup = startupRows(point, engine);
   const s = session(engine, clock, params, point, engine.kind === "external" ? undefined : ready_ms, ctx);
@@ -210,10 +222,12 @@ async function measurePoint(
     await sleep(params.idle_s * 1000, ctx.signal);
     for (const [i, prompt] of idle.entries()) await s.send("idle", i, prompt, base + SEED.idle + i);
   }
-  return { rows: s.rows, columns: TTFT_POINT_COLUMNS, data: { startup, server } };
+  const check = selfCheckCells(monitor.finish(s.records));
+  const rows = s.rows.map(({ tier, request }) => ({ ...tier, ...check, ...request }));
+  return { rows, columns: TTFT_POINT_COLUMNS, data: { startup, server } };
 }
 
-/** Sends the point's requests one at a time and keeps their rows. */
+/** Sends the point's requests one at a time and keeps their records and rows (tier and request cells). */
 function session(
   engine: Engine,
   clock: Clock,
@@ -222,12 +236,15 @@ function session(
   ready_ms: number | undefined,
   ctx: PointContext,
 ) {
-  const rows: CsvRow[] = [];
+  const rows: { tier: CsvRow; request: CsvRow }[] = [];
+  const records: RequestRecord[] = [];
   let request_index = 0;
   let last_end_ms = ready_ms;
+  let last_series: TtftSeries | undefined;
   const headers = engine.headers();
   return {
     rows,
+    records,
     /** A prompt of exactly `tokens` tokens for `seed`, built once per run. */
     async prompt(tokens: number, seed: number): Promise<number[]> {
       const key = `${tokens}/${seed}`;
@@ -247,6 +264,8 @@ function session(
       target?: number,
     ): Promise<void> {
       const chat = typeof prompt === "string";
+      // Back to back within a series: due when the previous request ended; the first of a series: now.
+      const t_intended_ms = series === last_series && last_end_ms !== undefined ? last_end_ms : clock.now();
       const rec = await probe(engine.baseUrl, {
         endpoint: chat ? "chat" : "completions",
         model: engine.model,
@@ -254,18 +273,22 @@ function session(
         max_tokens: params.max_tokens,
         ignore_eos: true,
         temperature: 0,
-      }, { clock, headers, timeout_ms: params.timeout_ms, signal: ctx.signal });
+      }, { clock, t_intended_ms, headers, timeout_ms: params.timeout_ms, signal: ctx.signal });
+      records.push(rec);
       rows.push({
-        series,
-        launch: point.launch,
-        request_index: request_index++,
-        series_index,
-        prompt_tokens_target: chat ? undefined : target ?? prompt.length,
-        prompt_seed: seed,
-        gap_before_ms: last_end_ms === undefined ? undefined : round3(rec.t_send_ms - last_end_ms),
-        ...requestRow(rec),
+        tier: {
+          series,
+          launch: point.launch,
+          request_index: request_index++,
+          series_index,
+          prompt_tokens_target: chat ? undefined : target ?? prompt.length,
+          prompt_seed: seed,
+          gap_before_ms: last_end_ms === undefined ? undefined : round3(rec.t_send_ms - last_end_ms),
+        },
+        request: requestRow(rec),
       });
       last_end_ms = rec.t_end_ms;
+      last_series = series;
     },
   };
 }

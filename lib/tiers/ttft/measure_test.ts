@@ -75,6 +75,15 @@ Deno.test("on the sim at test size, the write-up's numbers are the CSVs' numbers
     assert.equal(count("length"), params.lengths.length * params.length_repeats);
     assert.equal(count("idle"), params.idle_requests);
     assert.ok(req.rows.every((r) => r.ok === "true"), "every request succeeded");
+    // The client self-check: a normal run is valid, and every row carries its point's lags.
+    for (const r of req.rows) {
+      assert.equal(r.client_ok, "true", `${r.point_id}: ${r.client_reason}`);
+      assert.equal(r.client_reason, "");
+      assert.ok(Number(r.event_loop_lag_p99_ms) <= params.max_client_lag_ms, r.event_loop_lag_p99_ms);
+      assert.ok(Number(r.send_lag_p99_ms) >= 0 && Number(r.send_lag_p99_ms) <= params.max_client_lag_ms);
+      assert.ok(Number(r.queue_delay_ms) >= 0, "a request is never sent before it was due");
+    }
+    assert.match(markdown, /## Client self-check\n\n[^\n]*All 2 point\(s\) valid\./);
     for (const r of req.rows.filter((r) => r.endpoint === "completions")) {
       assert.equal(r.prompt_tokens, r.prompt_tokens_target, "exact prompt lengths");
       assert.equal(r.cached_tokens, "0", "unique prompts: the prefix cache hides no prefill");
@@ -180,6 +189,59 @@ Deno.test("an external engine gets no cold request and its startup reads 'not me
     assert.doesNotMatch(markdown, /SIMULATED/);
     assert.match(markdown, /\| `cold_p50_ms` \| [^|]+ \| n\/a \|/);
   } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a point whose client event loop is blocked is marked invalid in ttft.csv and left out of the findings", async () => {
+  const root = await Deno.makeTempDir({ prefix: "servelab-ttft-slow-" });
+  // The test blocks the client's own event loop (the same thread as the tier) 40 ms out of every 50.
+  const busy = setInterval(() => {
+    const end = performance.now() + 40;
+    while (performance.now() < end) { /* the client is busy */ }
+  }, 50);
+  try {
+    const lab = labEnv({ SERVELAB_ENGINE: "sim", SERVELAB_SIZE: "test" });
+    const params = ttftParams("test", {
+      SERVELAB_TTFT_COLD_LAUNCHES: "1",
+      SERVELAB_TTFT_WARM_REQUESTS: "3",
+      SERVELAB_TTFT_LENGTHS: "128,256",
+      SERVELAB_TTFT_LENGTH_REPEATS: "1",
+      SERVELAB_TTFT_IDLE_S: "0",
+      SERVELAB_TTFT_IDLE_REQUESTS: "1",
+      SERVELAB_TTFT_CHAT_REQUESTS: "0",
+    });
+    const run = await createRun({ engine: "sim", root });
+    const m = await measureTtft(run, lab, params, { progress: false });
+    clearInterval(busy);
+    assert.deepEqual(m.points.failed, []);
+    const req = await csv(run.dir, TTFT_FILES.requests);
+    assert.deepEqual(req.header, [...TTFT_CSV_COLUMNS]);
+    assert.ok(req.rows.length >= 7);
+    for (const r of req.rows) {
+      assert.equal(r.client_ok, "false", "the point is invalid");
+      assert.ok(Number(r.event_loop_lag_p99_ms) > params.max_client_lag_ms, r.event_loop_lag_p99_ms);
+      assert.match(r.client_reason, /^Client too slow for this point: event-loop lag p99 \d+\.\d ms/);
+      assert.match(r.client_reason, /exceed 15 ms \(SERVELAB_TTFT_MAX_CLIENT_LAG_MS\)/);
+    }
+
+    const { summary, markdown } = await writeTtftReport(run, lab, params);
+    assert.deepEqual(summary.client.invalid.map((p) => [p.point_id, p.requests]), [[
+      "launch-0",
+      req.rows.length,
+    ]]);
+    assert.equal(summary.cold.n, 0, "the invalid point's requests feed no finding");
+    assert.equal(summary.warm.n, 0);
+    assert.equal(summary.length.points.length, 0);
+    assert.match(markdown, /1 of 1 point\(s\) invalid, left out of every number above/);
+    assert.match(markdown, /\| launch-0 \| \d+ \| \d+\.\d\d \| [\d.]+ \| Client too slow/);
+    assert.match(
+      markdown,
+      /- 1 of 1 point\(s\) invalid: the client was too slow \(launch-0: Client too slow/,
+    );
+    assert.match(markdown, /\| `cold_p50_ms` \| [^|]+ \| n\/a \|/);
+  } finally {
+    clearInterval(busy);
     await Deno.remove(root, { recursive: true });
   }
 });

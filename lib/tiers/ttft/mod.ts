@@ -24,9 +24,12 @@ export {
 export { measureTtft, type MeasureTtftOptions, TTFT_TIER, type TtftMeasurement } from "./measure.ts";
 export {
   TTFT_VARIANTS,
+  type TtftClientSummary,
+  ttftClientSummary,
   type TtftCurvePoint,
   type TtftIdleSummary,
   ttftIdleSummary,
+  type TtftInvalidPoint,
   type TtftLengthPoint,
   type TtftLengthSummary,
   ttftLengthSummary,

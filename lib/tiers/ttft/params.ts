@@ -36,6 +36,11 @@ export const TtftParams = z.object({
   max_tokens: positiveInt,
   /** Per-request timeout, ms. */
   timeout_ms: positiveInt,
+  /**
+   * Client self-check: a point whose event-loop lag p99 or send lag p99 exceeds this (ms) is invalid (the
+   * client, not the engine, set part of its TTFTs). 15 ms, as the batching tier, on a shared 2-core machine.
+   */
+  max_client_lag_ms: z.number().positive("expected ms > 0"),
 });
 export type TtftParams = z.infer<typeof TtftParams>;
 
@@ -52,6 +57,7 @@ export const TTFT_PRESETS: Record<RunSize, TtftParams> = {
     chat_requests: 10,
     max_tokens: 16,
     timeout_ms: 120_000,
+    max_client_lag_ms: 15,
   },
   test: {
     cold_launches: 2,
@@ -64,6 +70,7 @@ export const TTFT_PRESETS: Record<RunSize, TtftParams> = {
     chat_requests: 3,
     max_tokens: 4,
     timeout_ms: 60_000,
+    max_client_lag_ms: 15,
   },
 };
 
@@ -100,6 +107,10 @@ export const TTFT_ENV_VARS: Record<keyof TtftParams, { name: string; means: stri
   },
   max_tokens: { name: "SERVELAB_TTFT_MAX_TOKENS", means: "output tokens per request (positive integer)" },
   timeout_ms: { name: "SERVELAB_TTFT_TIMEOUT_MS", means: "per-request timeout in ms (positive integer)" },
+  max_client_lag_ms: {
+    name: "SERVELAB_TTFT_MAX_CLIENT_LAG_MS",
+    means: "client self-check: event-loop and send lag p99 above which a point is invalid, ms (> 0)",
+  },
 };
 
 const numberText = z.string().trim().regex(/^\d+(\.\d+)?$/, "expected a number").transform(Number);

@@ -14,7 +14,9 @@ Deno.test("SERVELAB_TTFT_* variables override the preset", () => {
     SERVELAB_TTFT_WARM_REQUESTS: "50",
     SERVELAB_TTFT_LENGTHS: "256, 1024,8192",
     SERVELAB_TTFT_IDLE_S: "2.5",
+    SERVELAB_TTFT_MAX_CLIENT_LAG_MS: "7.5",
   });
+  assert.equal(p.max_client_lag_ms, 7.5);
   assert.equal(p.warm_requests, 50);
   assert.deepEqual(p.lengths, [256, 1024, 8192]);
   assert.equal(p.idle_s, 2.5);
@@ -31,6 +33,7 @@ Deno.test("a bad value names the variable, its value, what it means and the fix"
     /SERVELAB_TTFT_COLD_LAUNCHES='0'/,
   );
   assert.throws(() => ttftParams("test", { SERVELAB_TTFT_LENGTHS: "512" }), /needs at least two lengths/);
+  assert.throws(() => ttftParams("test", { SERVELAB_TTFT_MAX_CLIENT_LAG_MS: "0" }), /expected ms > 0/);
   assert.throws(
     () => ttftParams("test", { SERVELAB_TTFT_WARM_REQUESTS: "1.5" }),
     /is not valid: expected an integer\./,

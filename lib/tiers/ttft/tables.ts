@@ -1,6 +1,8 @@
 /**
  * The tier's three CSV files and how they read back:
- * - `ttft.csv`: one row per request, the tier's columns then {@link REQUEST_COLUMNS};
+ * - `ttft.csv`: one row per request, the tier's columns, its point's client self-check (the same cells on
+ *   every row of a point: `client_ok` false marks the point invalid, with `client_reason`), then
+ *   {@link REQUEST_COLUMNS} (`queue_delay_ms` is the request's own send lag);
  * - `startup.csv`: one row per startup phase per launch (log phases, and the launcher's ready time);
  * - `ttft_server.csv`: the server's TTFT histogram over the warm series of each launch, one row per bucket.
  * @module
@@ -8,6 +10,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { REQUEST_COLUMNS } from "../../analysis/request_row.ts";
+import { SELF_CHECK_COLUMNS } from "../../probe/self_check.ts";
 import { csvBoolean, csvNumber, readCsv } from "../../run/csv.ts";
 
 /** What a request measured: its series. */
@@ -26,7 +29,7 @@ export const TTFT_TIER_COLUMNS = [
 ] as const;
 
 /** Columns of a point's CSV; `ttft.csv` adds `point_id` first. */
-export const TTFT_POINT_COLUMNS = [...TTFT_TIER_COLUMNS, ...REQUEST_COLUMNS] as const;
+export const TTFT_POINT_COLUMNS = [...TTFT_TIER_COLUMNS, ...SELF_CHECK_COLUMNS, ...REQUEST_COLUMNS] as const;
 
 /** The `ttft.csv` columns, in order. */
 export const TTFT_CSV_COLUMNS = ["point_id", ...TTFT_POINT_COLUMNS] as const;
@@ -47,6 +50,16 @@ export const TtftRequestRow = z.object({
   prompt_seed: optNumber,
   /** Client time from the previous request's end (or from ready) to this send, ms. */
   gap_before_ms: optNumber,
+  /**
+   * The point's client self-check: false when the client was too slow for the point (invalid: kept, drawn,
+   * left out of the findings); undefined in a run measured before the tier had the check.
+   */
+  client_ok: csvBoolean.optional(),
+  /** The point's event-loop lag p99 and send lag p99, ms. */
+  event_loop_lag_p99_ms: optNumber,
+  send_lag_p99_ms: optNumber,
+  /** Why the client was not ok. */
+  client_reason: z.string().optional(),
   request_id: z.string(),
   endpoint: z.enum(["completions", "chat"]),
   ok: csvBoolean,

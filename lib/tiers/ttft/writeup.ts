@@ -453,6 +453,10 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
   for (const c of s.series) L.push(row([c.series, c.requests, c.failed, c.with_cached_tokens]));
   L.push("");
 
+  L.push("## Client self-check", "");
+  L.push(...clientSection(s, ctx.params));
+  L.push("");
+
   L.push(
     "## Charts (in 01_ttft.html)",
     "",
@@ -462,6 +466,7 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
     "- TTFT vs prompt length with the fitted line.",
     "- Re-warm after idle against the warm p50 and p95.",
     "- Client vs server TTFT (mean and p50).",
+    "- Requests of a point the client self-check marked invalid: red crosses.",
     "",
   );
 
@@ -481,6 +486,13 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
 export function ttftObservations(s: TtftSummary, ctx: Pick<TtftWriteupContext, "config">): string[] {
   const out: string[] = [];
   const tag = ctx.config.engine === "sim" ? "SIMULATED: " : "";
+  if (s.client.invalid.length > 0) {
+    out.push(
+      `${s.client.invalid.length} of ${s.client.checked_points} point(s) invalid: the client was too slow ` +
+        `(${s.client.invalid.map((p) => `${p.point_id}: ${p.reason}`).join("; ")}). Their requests stay in ` +
+        `${TTFT_FILES.requests} and on the charts but are left out of every number here.`,
+    );
+  }
   if (s.cold.n > 0 && s.cold_warm_factor !== undefined) {
     out.push(
       `${tag}the first request after ready took ${num(s.cold.p50, 2)} ms (p50 of ${s.cold.n} launch(es)), ` +
@@ -548,6 +560,37 @@ export function ttftObservations(s: TtftSummary, ctx: Pick<TtftWriteupContext, "
       (cached === 0 ? " (prefix caching hid no prefill)." : " (their TTFT understates prefill)."),
   );
   return out;
+}
+
+/** The self-check section: the threshold, the worst lags, and each invalid point with its reason. */
+function clientSection(s: TtftSummary, params: TtftParams): string[] {
+  const c = s.client;
+  if (c.checked_points === 0) {
+    return ["Not measured: this run's points were measured before the tier had a client self-check."];
+  }
+  const L = [
+    `Each point records how late the client's own event loop ran (a 10 ms timer's lateness) and each ` +
+    `request's send lag (send time minus when it was due: back to back within a series). A point whose ` +
+    `p99 of either exceeds ${params.max_client_lag_ms} ms (\`${TTFT_ENV_VARS.max_client_lag_ms.name}\`) is ` +
+    `invalid: the client, not the engine, set part of its TTFTs. Worst point: event-loop lag p99 ` +
+    `${num(c.event_loop_lag_p99_ms, 2)} ms, send lag p99 ${num(c.send_lag_p99_ms, 3)} ms. ` +
+    (c.invalid.length === 0
+      ? `All ${c.checked_points} point(s) valid.`
+      : `${c.invalid.length} of ${c.checked_points} point(s) invalid, left out of every number above:`),
+  ];
+  if (c.invalid.length > 0) {
+    L.push("", ...head(["point", "requests", "event-loop lag p99 ms", "send lag p99 ms", "reason"]));
+    for (const p of c.invalid) {
+      L.push(row([
+        p.point_id,
+        p.requests,
+        num(p.event_loop_lag_p99_ms, 2),
+        num(p.send_lag_p99_ms, 3),
+        esc(p.reason),
+      ]));
+    }
+  }
+  return L;
 }
 
 /** Environment lines from a run's manifest (host, GPU, code). */

@@ -73,6 +73,10 @@ Deno.test("a real engine's write-up has no SIMULATED label and states what its l
   assert.match(text, /41\.000 s of the ready time is in no logged phase/);
   assert.match(text, /\| `cold_warm_factor` \| [^|]+ \| 8\.18 \| x \|/);
   assert.match(text, /Not measured: the engine's `\/metrics` could not be scraped/);
+  assert.match(
+    text,
+    /## Client self-check\n\nNot measured: this run's points were measured before the tier had/,
+  );
   assert.match(text, /`VLLM_SERVER_DEV_MODE=1 vllm serve Qwen\/Qwen2\.5-1\.5B-Instruct .*--port <free port>/);
 });
 

@@ -1,0 +1,96 @@
+/**
+ * The TTFT tier's client self-check (private to the tier). Its requests go one at a time through `probe()`,
+ * not `runLoad`, so the tier watches the client itself and builds the same `SelfCheck` that `runLoad`
+ * returns, for `selfCheckCells` (docs/adr/0013-client-fidelity.md, section 3):
+ * - event-loop lag: how late a repeating 10 ms timer fires while the point runs;
+ * - send lag: `t_send_ms - t_intended_ms` of each request; requests of one series go back to back, so a
+ *   request is due when the previous one ended, and the first of a series when the tier sends it.
+ *
+ * The point is invalid (`client_ok` false) when either p99 exceeds the threshold: the client, not the
+ * engine, then set part of the TTFT it recorded.
+ * @module
+ */
+import { percentile } from "../../analysis/stats.ts";
+import type { Clock } from "../../probe/clock.ts";
+import type { LagStats, SelfCheck } from "../../probe/load.ts";
+import type { RequestRecord } from "../../probe/types.ts";
+
+/** Options of {@link monitorClient}. */
+export interface MonitorClientOptions {
+  /** The p99 above which the client was too slow for the point, ms (the tier's `max_client_lag_ms`). */
+  max_lag_p99_ms: number;
+  /** Event-loop sampling interval, ms. Default 10 (as runLoad). */
+  interval_ms?: number;
+  /** Named in the reason, so the reader knows which knob sets the threshold. */
+  threshold_name?: string;
+}
+
+/** A running self-check: sample until {@link ClientMonitor.finish}; disposing stops the timer. */
+export interface ClientMonitor extends Disposable {
+  /** Stops sampling and judges the point from the lag samples and the requests' send lag. */
+  finish(records: readonly RequestRecord[]): SelfCheck;
+}
+
+/**
+ * Starts sampling the event loop's lag on `clock`.
+ *
+ * @example
+ * ```ts
+ * using monitor = monitorClient(clock, { max_lag_p99_ms: 15 });
+ * const rec = await probe(url, req, { clock, t_intended_ms: clock.now() });
+ * const check = monitor.finish([rec]); // check.client_ok, check.reason
+ * ```
+ */
+export function monitorClient(clock: Clock, opts: MonitorClientOptions): ClientMonitor {
+  const interval_ms = opts.interval_ms ?? 10;
+  const threshold = opts.max_lag_p99_ms;
+  // A copy of lib/probe/load.ts's private sampleEventLoopLag (same timer, same lateness).
+  const samples: number[] = [];
+  let expected = clock.now() + interval_ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = () => {
+    const t = clock.now();
+    samples.push(Math.max(0, t - expected));
+    expected = t + interval_ms;
+    timer = setTimeout(tick, interval_ms);
+  };
+  timer = setTimeout(tick, interval_ms);
+  const stop = () => clearTimeout(timer);
+  return {
+    [Symbol.dispose]: stop,
+    finish(records) {
+      stop();
+      const event_loop_lag = lagStats(samples);
+      const send_lag = lagStats(records.map((r) => r.t_send_ms - r.t_intended_ms));
+      const reasons: string[] = [];
+      if ((event_loop_lag.p99_ms ?? 0) > threshold) {
+        reasons.push(`event-loop lag p99 ${event_loop_lag.p99_ms!.toFixed(1)} ms`);
+      }
+      if ((send_lag.p99_ms ?? 0) > threshold) reasons.push(`send lag p99 ${send_lag.p99_ms!.toFixed(1)} ms`);
+      return {
+        event_loop_lag,
+        send_lag,
+        // One request at a time, no cap: the client's delay in sending a due request is the send lag.
+        dispatch_lag: send_lag,
+        max_in_flight: records.length ? 1 : 0,
+        threshold_p99_ms: threshold,
+        client_ok: reasons.length === 0,
+        reason: reasons.length === 0
+          ? undefined
+          : `Client too slow for this point: ${reasons.join(" and ")} exceed ${threshold} ms` +
+            `${opts.threshold_name ? ` (${opts.threshold_name})` : ""}; its TTFTs include the client's own ` +
+            "delay. Rerun on a quieter machine.",
+      };
+    },
+  };
+}
+
+function lagStats(values: readonly number[]): LagStats {
+  if (values.length === 0) return { n: 0 };
+  return {
+    n: values.length,
+    p50_ms: percentile(values, 50),
+    p99_ms: percentile(values, 99),
+    max_ms: Math.max(...values),
+  };
+}
