@@ -308,7 +308,8 @@ export async function runLoad(
   };
 }
 
-function lagStats(values: number[]): LagStats {
+/** p50, p99 and max of a lag sample (ms). */
+export function lagStats(values: readonly number[]): LagStats {
   if (values.length === 0) return { n: 0 };
   return {
     n: values.length,
@@ -319,7 +320,7 @@ function lagStats(values: number[]): LagStats {
 }
 
 /** Samples how late a repeating timer fires: the event loop's lag, in ms. */
-function sampleEventLoopLag(clock: Clock, interval_ms: number): { samples: number[]; stop(): void } {
+export function sampleEventLoopLag(clock: Clock, interval_ms: number): { samples: number[]; stop(): void } {
   const samples: number[] = [];
   let expected = clock.now() + interval_ms;
   let timer: ReturnType<typeof setTimeout> | undefined;

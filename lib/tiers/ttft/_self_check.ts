@@ -10,9 +10,8 @@
  * engine, then set part of the TTFT it recorded.
  * @module
  */
-import { percentile } from "../../analysis/stats.ts";
 import type { Clock } from "../../probe/clock.ts";
-import type { LagStats, SelfCheck } from "../../probe/load.ts";
+import { lagStats, sampleEventLoopLag, type SelfCheck } from "../../probe/load.ts";
 import type { RequestRecord } from "../../probe/types.ts";
 
 /** Options of {@link monitorClient}. */
@@ -44,18 +43,7 @@ export interface ClientMonitor extends Disposable {
 export function monitorClient(clock: Clock, opts: MonitorClientOptions): ClientMonitor {
   const interval_ms = opts.interval_ms ?? 10;
   const threshold = opts.max_lag_p99_ms;
-  // A copy of lib/probe/load.ts's private sampleEventLoopLag (same timer, same lateness).
-  const samples: number[] = [];
-  let expected = clock.now() + interval_ms;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const tick = () => {
-    const t = clock.now();
-    samples.push(Math.max(0, t - expected));
-    expected = t + interval_ms;
-    timer = setTimeout(tick, interval_ms);
-  };
-  timer = setTimeout(tick, interval_ms);
-  const stop = () => clearTimeout(timer);
+  const { samples, stop } = sampleEventLoopLag(clock, interval_ms);
   return {
     [Symbol.dispose]: stop,
     finish(records) {
@@ -82,15 +70,5 @@ export function monitorClient(clock: Clock, opts: MonitorClientOptions): ClientM
             "delay. Rerun on a quieter machine.",
       };
     },
-  };
-}
-
-function lagStats(values: readonly number[]): LagStats {
-  if (values.length === 0) return { n: 0 };
-  return {
-    n: values.length,
-    p50_ms: percentile(values, 50),
-    p99_ms: percentile(values, 99),
-    max_ms: Math.max(...values),
   };
 }

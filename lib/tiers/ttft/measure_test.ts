@@ -54,7 +54,10 @@ Deno.test("on the sim at test size, the write-up's numbers are the CSVs' numbers
   const root = await Deno.makeTempDir({ prefix: "servelab-ttft-" });
   try {
     const lab = labEnv({ SERVELAB_ENGINE: "sim", SERVELAB_SIZE: "test" });
-    const params = ttftParams("test", {});
+    // A threshold no machine reaches: this test is about the numbers, and a CI VM's event loop lags 5-20 ms
+    // idle, which at the default (15 ms) could mark points invalid and empty the findings it checks. The
+    // verdict's own test blocks the event loop (below).
+    const params = { ...ttftParams("test", {}), max_client_lag_ms: 1e6 };
     const run = await createRun({ engine: "sim", root });
     const m = await measureTtft(run, lab, params, { progress: false });
     assert.deepEqual(m.points.failed, []);
@@ -75,12 +78,14 @@ Deno.test("on the sim at test size, the write-up's numbers are the CSVs' numbers
     assert.equal(count("length"), params.lengths.length * params.length_repeats);
     assert.equal(count("idle"), params.idle_requests);
     assert.ok(req.rows.every((r) => r.ok === "true"), "every request succeeded");
-    // The client self-check: a normal run is valid, and every row carries its point's lags.
+    // The client self-check: every row carries its point's lags, and the verdict follows them.
     for (const r of req.rows) {
-      assert.equal(r.client_ok, "true", `${r.point_id}: ${r.client_reason}`);
-      assert.equal(r.client_reason, "");
-      assert.ok(Number(r.event_loop_lag_p99_ms) <= params.max_client_lag_ms, r.event_loop_lag_p99_ms);
-      assert.ok(Number(r.send_lag_p99_ms) >= 0 && Number(r.send_lag_p99_ms) <= params.max_client_lag_ms);
+      const lag = Number(r.event_loop_lag_p99_ms), send = Number(r.send_lag_p99_ms);
+      assert.ok(Number.isFinite(lag) && lag >= 0, `event-loop lag p99 measured: ${r.event_loop_lag_p99_ms}`);
+      assert.ok(Number.isFinite(send) && send >= 0, `send lag p99 measured: ${r.send_lag_p99_ms}`);
+      const within = lag <= params.max_client_lag_ms && send <= params.max_client_lag_ms;
+      assert.equal(r.client_ok, String(within), `${r.point_id}: ${r.client_reason}`);
+      assert.equal(r.client_reason === "", within, r.client_reason);
       assert.ok(Number(r.queue_delay_ms) >= 0, "a request is never sent before it was due");
     }
     assert.match(markdown, /## Client self-check\n\n[^\n]*All 2 point\(s\) valid\./);
