@@ -77,6 +77,8 @@ export async function cDialProcess(bin: string, s: DialProcessSettings): Promise
   const file = await Deno.makeTempFile({ prefix: "servelab-truth-" });
   const child = new Deno.Command(bin, {
     args: [s.ttft_ms, s.itl_ms, s.tokens_base, s.tokens_spread].map(String).concat(file),
+    // The server exits when this pipe closes: it cannot outlive the bench, even a killed one.
+    stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -133,5 +133,5 @@ if (import.meta.main) {
   console.log(`\nFailed requests: ${failed}.`);
   const load2 = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
   console.log(`Load average at end (1/5/15 min): ${load2.split(" ").slice(0, 3).join(" ")}`);
-  Deno.exit(0);
+  // No Deno.exit here: it would skip the `await using` above, and the server would outlive the bench.
 }

@@ -10,7 +10,7 @@
  *   cc -O2 -o dial_server dial_server.c
  *   ./dial_server TTFT_MS ITL_MS TOKENS_BASE TOKENS_SPREAD TRUTH_FILE
  *
- * Prints its port on stdout. Output lengths are TOKENS_BASE + (arrival index % TOKENS_SPREAD). Each
+ * Prints its port on stdout; exits when its standard input (a pipe from the parent) closes. Output lengths are TOKENS_BASE + (arrival index % TOKENS_SPREAD). Each
  * finished request appends to TRUTH_FILE: request_id, arrival index, arrival ms, each token's write ms
  * (space separated), then a tab and the request's "prompt" string as sent (JSON-escaped). Also serves
  * GET /health and /v1/models; anything else is a 404.
@@ -234,6 +234,9 @@ int main(int argc, char **argv) {
   int ep = epoll_create1(0);
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
   epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+  /* Standard input is the parent's pipe: its end (the parent exited, even killed) ends the server. */
+  struct epoll_event in = {.events = EPOLLIN | EPOLLHUP, .data.fd = 0};
+  int watch_stdin = epoll_ctl(ep, EPOLL_CTL_ADD, 0, &in) == 0;
   struct epoll_event evs[256];
   for (;;) {
     double due = -1;
@@ -255,6 +258,11 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (int k = 0; k < n; k++) {
+      if (watch_stdin && evs[k].data.fd == 0) {
+        char b[256];
+        if (read(0, b, sizeof b) <= 0) return 0;
+        continue;
+      }
       if (evs[k].data.fd == ls) {
         int fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK);
         if (fd < 0) continue;
