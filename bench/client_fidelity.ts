@@ -2,14 +2,20 @@
  * Benchmark: how much error the lab's client adds to TTFT and ITL, against ground truth and side by side
  * with peer tools (issue 10; docs/adr/0013-client-fidelity.md).
  *
- * The server is the dial server (lib/probe/testing/dial_server.ts) in a process of its own
- * (dial_process.ts): it writes one chunk per token on timers with a dialled first-token delay and gap and
- * records when each request arrived and each token was written. It is the cleanest ground truth the lab
- * has: the embedded engine's real-time server runs its own simulated scheduler on the same thread and
- * already falls behind its timeline by 10 ms p99 at 256 streams (bench/results/*-sim_realtime.md), which
- * would be charged to the client. The dial's gaps grow with concurrency so the server writes at most
- * ~5 000 chunks/s; its own lateness is printed per level, so a server falling behind is not blamed on the
- * client.
+ * The ground truth is the C dial server (bench/floor/dial_server.c, built with `cc` on first use): it
+ * streams one chunk per token with a dialled first-token delay and gap, and stamps each token right before
+ * its write(), which on loopback hands the bytes to the client's socket. The Deno dial server
+ * (lib/probe/testing/dial_process.ts; `--truth deno`, or when there is no C compiler) stamps when it
+ * enqueues a chunk, before its HTTP stack writes it: at 256 streams that gap reached 14-16 ms p99 and was
+ * charged to every client (docs/adr/0016-fidelity-truth-and-floors.md). The embedded engine is not used:
+ * its real-time server runs the simulated scheduler on its one thread and runs behind its own timeline.
+ * The dial's gaps grow with concurrency so the server writes at most ~5 000 chunks/s; its lateness
+ * (token write minus schedule) is printed per level.
+ *
+ * Two floors run the same closed-loop workload: a C client on epoll (bench/floor/floor_client.c) and its
+ * loop in Deno (bench/floor/deno_floor.ts), both with no parsing. The C floor is what the server, kernel
+ * and machine add; the Deno floor adds what this runtime costs on one thread; our client is judged by what
+ * it adds above them.
  *
  * Parts: (1) our client (runLoad + probe, this process) closed loop at 1..1024 streams; (2) open loop at
  * rising fixed rates until the client falls behind its schedule; (3) the same closed-loop workload through
@@ -18,8 +24,8 @@
  * truth by prompt text (every prompt is unique) or request id.
  *
  * Run: `deno run -A bench/client_fidelity.ts [--levels 1,16,64,256,1024] [--rates 100,200,...]
- *       [--peers guidellm,aiperf,vllm|none] [--peer-levels 16,256] [--transports socket,fetch]
- *       [--repeats 2] [--no-install] [--quick]`
+ *       [--peers guidellm,aiperf,vllm|none] [--peer-levels 16,256]
+ *       [--transports socket,fetch,floor,deno-floor] [--truth c|deno] [--repeats 2] [--no-install] [--quick]`
  * Installs the peers first when they are missing (tools/real/peers_install.sh) unless --no-install.
  * @module
  */
@@ -42,7 +48,7 @@ import {
 import { buildC, cDialProcess, DENO_FLOOR, runFloor } from "./_fidelity_floor.ts";
 import { availablePeers, installPeers, type PeerName, runPeer } from "./_fidelity_peers.ts";
 
-/** Our client's two transports: fetch (runLoad's default) and raw HTTP/1.1 sockets (`transport: "socket"`). */
+/** Our client's two transports: raw HTTP/1.1 sockets (runLoad's default for http://) and fetch. */
 export type Transport = "socket" | "fetch";
 const LABEL: Record<Transport, string> = {
   socket: "servelab probe (socket)",

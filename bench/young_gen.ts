@@ -6,8 +6,9 @@
  *
  * For each young-generation setting, in child processes interleaved round by round (so the machine's
  * drift hits all alike): runLoad closed loop at 256 streams (socket transport) against the C dial server
- * (bench/floor/dial_server.c, stamps at write()), 512 measured requests after 256 warm-up, and the TTFT
- * error p99 of each repeat. The parent's own DENO_V8_FLAGS are not passed on: each child gets exactly its
+ * (bench/floor/dial_server.c, stamps at write(); client_fidelity's dial for that many streams), twice as
+ * many measured requests as streams after one warm-up request per stream, and the TTFT error p99 of each
+ * repeat. The parent's own DENO_V8_FLAGS are not passed on: each child gets exactly its
  * setting.
  *
  * Run: `deno run -A bench/young_gen.ts [--rounds 4] [--repeats 4] [--streams 256]`
@@ -18,12 +19,14 @@ import { createClock } from "../lib/probe/clock.ts";
 import { percentile } from "../lib/analysis/stats.ts";
 import { buildC, cDialProcess } from "./_fidelity_floor.ts";
 import { clientErrors } from "./_fidelity.ts";
+import { levelFor } from "./client_fidelity.ts";
 
-/** The settings compared: V8's default, and fixed young generations of 16 and 64 MiB semi-spaces. */
+/** The settings compared: V8's default, and fixed young generations of 16, 64 and 256 MiB semi-spaces. */
 export const SETTINGS: Record<string, string> = {
   "V8 default": "",
   "semi-space 16 MiB": "--min-semi-space-size=16,--max-semi-space-size=16",
-  "semi-space 64 MiB (the lab's)": "--min-semi-space-size=64,--max-semi-space-size=64",
+  "semi-space 64 MiB": "--min-semi-space-size=64,--max-semi-space-size=64",
+  "semi-space 256 MiB": "--min-semi-space-size=256,--max-semi-space-size=256",
 };
 
 function arg(name: string, fallback: number): number {
@@ -76,12 +79,8 @@ if (import.meta.main) {
   }
   const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
   console.log(`Load average at start (1/5/15 min): ${load.split(" ").slice(0, 3).join(" ")}`);
-  await using srv = await cDialProcess(server.path, {
-    ttft_ms: 100,
-    itl_ms: 50,
-    tokens_base: 8,
-    tokens_spread: 8,
-  });
+  // The same dial as bench/client_fidelity.ts at this many streams.
+  await using srv = await cDialProcess(server.path, levelFor(streams).dial);
   const p99s: Record<string, number[]> = Object.fromEntries(Object.keys(SETTINGS).map((k) => [k, []]));
   let failed = 0;
   for (let round = 0; round < rounds; round++) {

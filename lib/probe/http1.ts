@@ -1,11 +1,12 @@
 /**
- * A minimal HTTP/1.1 client on raw TCP with a keep-alive pool: runLoad's opt-in transport for `http://`
- * targets (`transport: "socket"`). It costs the client's one thread less per request and per chunk than
- * `fetch` with web streams and stamps each read before any stream parses: a lower median error at every
- * level and a lower tail at 1,024 streams, but a worse p99 at 64-256 streams on a quiet machine, so fetch
- * stays the default (bench/client_fidelity.ts, docs/adr/0013-client-fidelity.md). It does only what
- * probe() needs: a POST with a JSON body, the status and headers, and the body's bytes as each socket read
- * delivers them (chunked or content-length framing removed). A pool belongs to one run and is closed with it.
+ * A minimal HTTP/1.1 client on raw TCP with a keep-alive pool: runLoad's default transport for `http://`
+ * targets (`transport: "socket"`; `https://` goes through `fetch`). It costs the client's one thread less
+ * per request and per chunk than `fetch` with web streams, stamps the send right before the request's
+ * write, and stamps each read before any stream parses it. Against a ground truth stamped at the server's
+ * write() it added less TTFT error than fetch at every level, median and p99
+ * (docs/adr/0016-fidelity-truth-and-floors.md, bench/client_fidelity.ts). It does only what probe()
+ * needs: a POST with a JSON body, the status and headers, and the body's bytes as each socket read delivers
+ * them (chunked or content-length framing removed). A pool belongs to one run and is closed with it.
  * @module
  */
 

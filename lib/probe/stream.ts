@@ -31,8 +31,9 @@ export interface ProbeOptions {
   /** Allow a non-loopback `baseUrl` (see target.ts). Default: `SERVELAB_ALLOW_REMOTE=1`. */
   allow_remote?: boolean;
   /**
-   * Send on this pool's raw HTTP/1.1 connections instead of `fetch` (`http://` only; runLoad passes
-   * one with `transport: "socket"`). Cheaper per request and per chunk: docs/adr/0013-client-fidelity.md.
+   * Send on this pool's raw HTTP/1.1 connections instead of `fetch` (`http://` only; runLoad passes one
+   * unless `transport: "fetch"`). Cheaper per request and per chunk, and the send and each read are stamped
+   * at the socket: docs/adr/0016-fidelity-truth-and-floors.md.
    */
   pool?: Http1Pool;
 }
