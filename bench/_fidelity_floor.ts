@@ -16,7 +16,7 @@
  * @module
  */
 import type { ClientTiming } from "./_fidelity.ts";
-import type { DialProcess, DialProcessSettings } from "../lib/probe/testing/dial_process.ts";
+import { type DialProcess, type DialProcessSettings, firstLine } from "../lib/probe/testing/dial_process.ts";
 import type { GroundTruth } from "../lib/probe/testing/dial_server.ts";
 
 const BIN_DIR = new URL("../.servelab/bin/", import.meta.url).pathname;
@@ -82,19 +82,11 @@ export async function cDialProcess(bin: string, s: DialProcessSettings): Promise
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The C dial server exited before printing its port.");
-    text += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
+  const port = Number(await firstLine(child, "The C dial server"));
   const truths = async (from = 0) =>
     parseTruths(await Deno.readTextFile(file)).filter((t) => t.index >= from);
   return {
-    baseUrl: `http://127.0.0.1:${Number(text.trim())}`,
+    baseUrl: `http://127.0.0.1:${port}`,
     truths,
     truth: async (id) => (await truths()).find((t) => t.request_id === id),
     pid: child.pid,

@@ -31,6 +31,23 @@ export interface DialProcess extends AsyncDisposable {
 }
 
 /**
+ * The first line a child prints on its piped stdout (a server's port), trimmed; the rest of stdout is
+ * discarded. Throws naming `who` when the child exits first.
+ */
+export async function firstLine(child: Deno.ChildProcess, who: string): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${who} exited before printing its port.`);
+    text += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return text.trim();
+}
+
+/**
  * Starts the dial server in a child process and waits for its port.
  *
  * @example
@@ -44,16 +61,7 @@ export async function dialProcess(settings: DialProcessSettings): Promise<DialPr
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The dial server process exited before printing its port.");
-    text += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  const [port, truthPort] = text.trim().split(" ").map(Number);
+  const [port, truthPort] = (await firstLine(child, "The dial server process")).split(" ").map(Number);
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
     baseUrl,
