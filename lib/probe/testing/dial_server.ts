@@ -234,6 +234,11 @@ export function dialServer(opts: DialServerOptions = {}): Promise<DialServer> {
               controller.error(new Error("Dial server: stalled stream ended."));
               return finish("stalled");
             case "drop":
+              // The tokens already written reach the client before the reset: erroring the body makes
+              // the HTTP stack reset the connection, and a reset discards what the stack had not yet sent
+              // and what the client had not yet read. With only the dial's gap (5 ms in stream_test) before
+              // the reset, a clean-clone gate run lost the last token once; 50 ms leaves room for a VM's stalls.
+              await sleepUntil(now, now() + 50, ac.signal);
               controller.error(new Error("Dial server: dropped connection."));
               return finish("dropped");
             case "error_event":
