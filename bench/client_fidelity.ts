@@ -33,7 +33,7 @@ import { createClock } from "../lib/probe/clock.ts";
 import { runLoad, type SelfCheck } from "../lib/probe/load.ts";
 import { dialProcess, type DialProcessSettings } from "../lib/probe/testing/dial_process.ts";
 import type { GroundTruth } from "../lib/probe/testing/dial_server.ts";
-import type { ProbeRequest } from "../lib/probe/types.ts";
+import type { ProbeRequest, RequestRecord } from "../lib/probe/types.ts";
 import {
   clientErrors,
   type ClientTiming,
@@ -129,21 +129,38 @@ async function ours(
     request_id_prefix: tag,
     transport,
   });
-  const measured = records.filter((r) => r.phase === "measure" && r.ok);
-  const timings: ClientTiming[] = measured.map((r) => ({
+  const failed = records.filter((r) => !r.ok).length;
+  return {
+    ...await closedRow(LABEL[transport], tag, lv, timingsOf(records), failed, truthsFrom),
+    self_check,
+  };
+}
+
+/** Client timings of a run's measured, successful records (every content chunk's gap kept). */
+function timingsOf(records: readonly RequestRecord[]): ClientTiming[] {
+  return records.filter((r) => r.phase === "measure" && r.ok).map((r) => ({
     key: r.request_id,
     ttft_ms: r.t_first_content_ms! - r.t_send_ms,
     itl_ms: r.chunk_ms.slice(1).map((t, i) => t - r.chunk_ms[i]),
   }));
+}
+
+/** A closed-loop row: `timings` (request ids `${tag}-i`) joined to the server's truth for that tag. */
+async function closedRow(
+  client: string,
+  tag: string,
+  lv: Level,
+  timings: ClientTiming[],
+  failed: number,
+  truthsFrom: () => Promise<GroundTruth[]>,
+): Promise<Row> {
   const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
-  const ids = new Set(measured.map((r) => r.request_id));
-  const failed = records.filter((r) => !r.ok).length;
+  const ids = new Set(timings.map((t) => t.key));
   return {
-    client: LABEL[transport],
+    client,
     level: `c=${lv.n}`,
     errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
     server: serverLateness(truths.filter((t) => ids.has(t.request_id)), lv.dial.ttft_ms, lv.dial.itl_ms),
-    self_check,
     note: failed ? `${failed} failed` : undefined,
   };
 }
@@ -155,21 +172,14 @@ async function ours(
 async function floor(
   cmd: readonly string[],
   label: string,
+  name: string,
   baseUrl: string,
   lv: Level,
   truthsFrom: () => Promise<GroundTruth[]>,
 ): Promise<Row> {
-  const tag = `floor${label.length}-c${lv.n}-${crypto.randomUUID().slice(0, 4)}`;
+  const tag = `${name}-c${lv.n}-${crypto.randomUUID().slice(0, 4)}`;
   const { timings, failed } = await runFloor(cmd, baseUrl, lv.n, lv.n, lv.count, tag);
-  const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
-  const ids = new Set(timings.map((t) => t.key));
-  return {
-    client: label,
-    level: `c=${lv.n}`,
-    errors: clientErrors(timings, byKey(truths, (t) => t.request_id)),
-    server: serverLateness(truths.filter((t) => ids.has(t.request_id)), lv.dial.ttft_ms, lv.dial.itl_ms),
-    note: failed ? `${failed} failed` : undefined,
-  };
+  return closedRow(label, tag, lv, timings, failed, truthsFrom);
 }
 const C_FLOOR = "floor: C, epoll, no parsing";
 const D_FLOOR = "floor: Deno, raw socket, no parsing";
@@ -194,12 +204,7 @@ async function oursRate(
     request_id_prefix: tag,
     ...variant,
   });
-  const measured = records.filter((r) => r.phase === "measure" && r.ok);
-  const timings: ClientTiming[] = measured.map((r) => ({
-    key: r.request_id,
-    ttft_ms: r.t_first_content_ms! - r.t_send_ms,
-    itl_ms: r.chunk_ms.slice(1).map((t, i) => t - r.chunk_ms[i]),
-  }));
+  const timings = timingsOf(records);
   const truths = (await truthsFrom()).filter((t) => t.request_id.startsWith(`${tag}-`));
   const failed = records.filter((r) => !r.ok).length;
   return {
@@ -360,9 +365,9 @@ if (import.meta.main) {
       const cpu0 = await cpuSeconds(srv.pid);
       const t0 = performance.now();
       const row = transport === "floor"
-        ? await floor([floorBin!], C_FLOOR, srv.baseUrl, lv, () => srv.truths())
+        ? await floor([floorBin!], C_FLOOR, "c-floor", srv.baseUrl, lv, () => srv.truths())
         : transport === "deno-floor"
-        ? await floor(DENO_FLOOR, D_FLOOR, srv.baseUrl, lv, () => srv.truths())
+        ? await floor(DENO_FLOOR, D_FLOOR, "deno-floor", srv.baseUrl, lv, () => srv.truths())
         : await ours(srv.baseUrl, lv, transport, () => srv.truths());
       const cpu1 = await cpuSeconds(srv.pid);
       if (cpu0 !== undefined && cpu1 !== undefined) {
