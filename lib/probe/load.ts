@@ -277,15 +277,16 @@ export async function runLoad(
   records.sort((a, b) => a.index! - b.index!);
   const event_loop_lag = lagStats(lag.samples);
   const dispatch_lag = lagStats(dispatchLags);
-  const reasons: string[] = [];
-  if ((event_loop_lag.p99_ms ?? 0) > threshold) {
-    reasons.push(`event-loop lag p99 ${event_loop_lag.p99_ms!.toFixed(1)} ms`);
-  }
   // Closed loop: a burst of freed slots is sent one after another, so dispatch lag there is reported but
   // not judged; open loop: a schedule the client cannot keep is exactly what the check is for.
-  if (parsed.data.kind === "rate" && (dispatch_lag.p99_ms ?? 0) > threshold) {
-    reasons.push(`dispatch lag p99 ${dispatch_lag.p99_ms!.toFixed(1)} ms`);
-  }
+  const verdict = lagVerdict(
+    threshold,
+    {
+      "event-loop lag": event_loop_lag,
+      ...(parsed.data.kind === "rate" ? { "dispatch lag": dispatch_lag } : {}),
+    },
+    " (max_lag_p99_ms); lower the load per client or use a faster client machine.",
+  );
   return {
     records,
     self_check: {
@@ -296,15 +297,28 @@ export async function runLoad(
       achieved_rps,
       max_in_flight,
       threshold_p99_ms: threshold,
-      client_ok: reasons.length === 0,
-      reason: reasons.length === 0
-        ? undefined
-        : `Client too slow for this point: ${reasons.join(" and ")} exceed ` +
-          `${threshold} ms (max_lag_p99_ms); lower the load per client or use a faster client machine.`,
+      ...verdict,
     },
     origin_epoch_ms: clock.origin_epoch_ms,
     start_ms,
     end_ms,
+  };
+}
+
+/**
+ * A self-check's verdict: each judged lag whose p99 is above `threshold` is a reason, named by its key,
+ * in order; `tail` follows "exceed N ms" in the reason (the knob and the advice).
+ */
+export function lagVerdict(
+  threshold: number,
+  judged: Record<string, LagStats>,
+  tail: string,
+): { client_ok: boolean; reason?: string } {
+  const reasons = Object.entries(judged).filter(([, s]) => (s.p99_ms ?? 0) > threshold)
+    .map(([name, s]) => `${name} p99 ${s.p99_ms!.toFixed(1)} ms`);
+  return reasons.length === 0 ? { client_ok: true, reason: undefined } : {
+    client_ok: false,
+    reason: `Client too slow for this point: ${reasons.join(" and ")} exceed ${threshold} ms${tail}`,
   };
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Clock } from "../../probe/clock.ts";
-import { lagStats, sampleEventLoopLag, type SelfCheck } from "../../probe/load.ts";
+import { lagStats, lagVerdict, sampleEventLoopLag, type SelfCheck } from "../../probe/load.ts";
 import type { RequestRecord } from "../../probe/types.ts";
 
 /** Options of {@link monitorClient}. */
@@ -50,11 +50,12 @@ export function monitorClient(clock: Clock, opts: MonitorClientOptions): ClientM
       stop();
       const event_loop_lag = lagStats(samples);
       const send_lag = lagStats(records.map((r) => r.t_send_ms - r.t_intended_ms));
-      const reasons: string[] = [];
-      if ((event_loop_lag.p99_ms ?? 0) > threshold) {
-        reasons.push(`event-loop lag p99 ${event_loop_lag.p99_ms!.toFixed(1)} ms`);
-      }
-      if ((send_lag.p99_ms ?? 0) > threshold) reasons.push(`send lag p99 ${send_lag.p99_ms!.toFixed(1)} ms`);
+      const verdict = lagVerdict(
+        threshold,
+        { "event-loop lag": event_loop_lag, "send lag": send_lag },
+        `${opts.threshold_name ? ` (${opts.threshold_name})` : ""}; its TTFTs include the client's own ` +
+          "delay. Rerun on a quieter machine.",
+      );
       return {
         event_loop_lag,
         send_lag,
@@ -62,12 +63,7 @@ export function monitorClient(clock: Clock, opts: MonitorClientOptions): ClientM
         dispatch_lag: send_lag,
         max_in_flight: records.length ? 1 : 0,
         threshold_p99_ms: threshold,
-        client_ok: reasons.length === 0,
-        reason: reasons.length === 0
-          ? undefined
-          : `Client too slow for this point: ${reasons.join(" and ")} exceed ${threshold} ms` +
-            `${opts.threshold_name ? ` (${opts.threshold_name})` : ""}; its TTFTs include the client's own ` +
-            "delay. Rerun on a quieter machine.",
+        ...verdict,
       };
     },
   };
