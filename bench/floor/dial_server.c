@@ -193,14 +193,15 @@ static void write_token(Conn *c) {
            "{\"id\":\"cmpl-%s\",\"object\":\"text_completion\",\"created\":0,\"model\":\"dial-model\","
            "\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d,\"completion_tokens\":%d}}",
            c->id, 16, 16 + c->tokens, c->tokens);
-  write_event(c, data);
-  write_event(c, "[DONE]");
-  write_all(c, "0\r\n\r\n", 5);
-  c->streaming = 0;
+  /* The truth is on disk before the response ends: a client that saw the end can read it. */
   fprintf(truth, "%s %d %.4f", c->id, c->index, c->arrival);
   for (int i = 0; i < c->sent; i++) fprintf(truth, " %.4f", c->token_ms[i]);
   fprintf(truth, "\t%s\n", c->prompt);
   fflush(truth);
+  write_event(c, data);
+  write_event(c, "[DONE]");
+  write_all(c, "0\r\n\r\n", 5);
+  c->streaming = 0;
   on_input(c); /* a request that came while this one streamed */
 }
 
