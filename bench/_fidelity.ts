@@ -10,7 +10,7 @@
  * server falling behind shows here, not in the client's error.
  * @module
  */
-import { percentile } from "../lib/analysis/stats.ts";
+import { percentile } from "../lib/base/stats.ts";
 import type { GroundTruth } from "../lib/probe/testing/dial_server.ts";
 
 /** One request as a client measured it, in that client's own time base (ms). */

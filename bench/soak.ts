@@ -23,7 +23,7 @@
 import { linearRegression } from "simple-statistics";
 import { z } from "zod";
 import { tpot_ms, ttft_ms } from "../lib/analysis/request_metrics.ts";
-import { percentile } from "../lib/analysis/stats.ts";
+import { percentile } from "../lib/base/stats.ts";
 import { parseServeConfig } from "../lib/engine/config.ts";
 import { launch } from "../lib/engine/launch.ts";
 import { pidAlive } from "../lib/engine/process_group.ts";

@@ -16,7 +16,7 @@
  */
 import { runLoad } from "../lib/probe/load.ts";
 import { createClock } from "../lib/probe/clock.ts";
-import { percentile } from "../lib/analysis/stats.ts";
+import { percentile } from "../lib/base/stats.ts";
 import { buildC, cDialProcess } from "./_fidelity_floor.ts";
 import { clientErrors } from "./_fidelity.ts";
 import { levelFor } from "./client_fidelity.ts";

@@ -4,8 +4,8 @@
  * See shared/DESIGN.md.
  * @module
  */
-export * from "./random.ts";
-export * from "./stats.ts";
+export * from "../base/random.ts";
+export * from "../base/stats.ts";
 export * from "./request_metrics.ts";
 export * from "./request_row.ts";
 export * from "./summary.ts";

@@ -9,7 +9,7 @@
  */
 import type { RequestRecord } from "../probe/types.ts";
 import { itl_ms, REQUEST_METRICS } from "./request_metrics.ts";
-import { summarize, SUMMARY_STATS } from "./stats.ts";
+import { summarize, SUMMARY_STATS } from "../base/stats.ts";
 
 /** One long-format summary row. */
 export interface SummaryRow {

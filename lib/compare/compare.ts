@@ -3,7 +3,7 @@ import { parse } from "csv-parse/sync";
 import { join } from "node:path";
 import { openRun } from "../run/run_dir.ts";
 import { readManifest } from "../run/manifest.ts";
-import { createRng } from "../analysis/random.ts";
+import { createRng } from "../base/random.ts";
 import { checkPoints, POINT_SPECS, type Row } from "./points.ts";
 
 /** One compared metric. `beyond_noise` is undefined when no test applies (exact or n too small). */

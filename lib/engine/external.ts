@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { type ServeConfig, servedName } from "./config.ts";
 import type { Engine } from "./types.ts";
-import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../probe/target.ts";
+import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../base/target.ts";
 
 /** Options of {@link attachExternal}. */
 export interface ExternalOptions {

@@ -10,7 +10,7 @@
 import { seededText } from "../probe/prompts.ts";
 import { promptOfTokens } from "../probe/prompts.ts";
 import { runLoad } from "../probe/load.ts";
-import { allowRemoteFromEnv, checkLoadTarget, isLoopbackHost } from "../probe/target.ts";
+import { allowRemoteFromEnv, checkLoadTarget, isLoopbackHost } from "../base/target.ts";
 import type { ProbeRequest, RequestRecord } from "../probe/types.ts";
 import { type GpuQueryOptions, gpuSnapshot } from "../scrape/gpu.ts";
 import { type GpuSample, GpuSampler } from "../scrape/gpu_sampler.ts";

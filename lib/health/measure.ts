@@ -4,7 +4,7 @@
  * measure is absent, with the reason in `na` (never 0).
  * @module
  */
-import { percentile } from "../analysis/stats.ts";
+import { percentile } from "../base/stats.ts";
 import { e2e_ms, ttft_ms } from "../analysis/request_metrics.ts";
 import type { RequestRecord } from "../probe/types.ts";
 import type { GpuSample } from "../scrape/gpu_sampler.ts";

@@ -16,7 +16,7 @@
  * token, a buffered body instead of each chunk) misses it by tens of milliseconds on every attempt.
  */
 import assert from "node:assert/strict";
-import { percentile } from "../analysis/stats.ts";
+import { percentile } from "../base/stats.ts";
 import { createClock } from "./clock.ts";
 import { runLoad, type SelfCheck } from "./load.ts";
 import { dialProcess } from "./testing/dial_process.ts";

@@ -8,14 +8,14 @@
  * concurrency cap binds, the wait shows as `t_send_ms - t_intended_ms` (queue delay), never hidden.
  * @module
  */
-import { macrotaskYielder } from "./macrotask.ts";
+import { macrotaskYielder } from "../base/macrotask.ts";
 import { z } from "zod";
-import { percentile } from "../analysis/stats.ts";
+import { percentile } from "../base/stats.ts";
 import { type Clock, createClock } from "./clock.ts";
 import { arrivalSchedule } from "./schedule.ts";
 import { Http1Pool } from "./http1.ts";
 import { probe } from "./stream.ts";
-import { allowRemoteFromEnv, checkLoadTarget } from "./target.ts";
+import { allowRemoteFromEnv, checkLoadTarget } from "../base/target.ts";
 import type { ProbeRequest, RequestRecord } from "./types.ts";
 
 /** The shape of the load: closed loop with n in flight, or an open-loop arrival rate. */

@@ -11,5 +11,5 @@ export * from "./load.ts";
 export * from "./testing/dial_server.ts";
 export * from "./schema.ts";
 export * from "./prompts.ts";
-export * from "./target.ts";
+export * from "../base/target.ts";
 export * from "./self_check.ts";

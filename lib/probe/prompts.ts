@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import { createRng } from "../analysis/random.ts";
+import { createRng } from "../base/random.ts";
 
 const WORDS = (
   "the of and to in is that for it as was with be by on not he this are or his from at which but have an " +

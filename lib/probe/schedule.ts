@@ -9,7 +9,7 @@
  * drawn until the duration is reached.
  * @module
  */
-import { createRng, gammaSample } from "../analysis/random.ts";
+import { createRng, gammaSample } from "../base/random.ts";
 
 /** The rate part of an open-loop load shape. */
 export interface ArrivalProcess {

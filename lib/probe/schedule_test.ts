@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { summarize } from "../analysis/stats.ts";
+import { summarize } from "../base/stats.ts";
 import { arrivalSchedule } from "./schedule.ts";
 
 const gaps = (offsets: number[]) => offsets.map((t, i) => t - (i === 0 ? 0 : offsets[i - 1]));

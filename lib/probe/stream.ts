@@ -11,7 +11,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Clock } from "./clock.ts";
 import { type Http1Pool, http1Request } from "./http1.ts";
-import { allowRemoteFromEnv, checkLoadTarget } from "./target.ts";
+import { allowRemoteFromEnv, checkLoadTarget } from "../base/target.ts";
 import type { ErrorKind, ProbeRequest, RequestRecord } from "./types.ts";
 
 /** Options of {@link probe}. */

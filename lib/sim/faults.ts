@@ -7,7 +7,7 @@
  * the same request order injects the same faults.
  * @module
  */
-import { createRng } from "../analysis/random.ts";
+import { createRng } from "../base/random.ts";
 import type { SimOptions } from "../engine/config.ts";
 
 /** The fault flags (`ServeConfig.sim.faults`). */

@@ -13,7 +13,7 @@
  * end. "Written" is the moment the listener returned, i.e. the bytes were handed to the response stream.
  * @module
  */
-import { macrotaskYielder } from "../probe/macrotask.ts";
+import { macrotaskYielder } from "../base/macrotask.ts";
 import type { FinishEvent, Scheduler, SchedulerStats, SimRequest, StepOutcome, TokenEvent } from "./types.ts";
 import type { SimMetrics } from "./metrics.ts";
 

@@ -2,7 +2,7 @@
  * The tiny model's weights: random, from the spec's seed, with Hugging Face Llama parameter names.
  * @module
  */
-import { createRng, normalSample } from "../analysis/random.ts";
+import { createRng, normalSample } from "../base/random.ts";
 import type { NamedTensor } from "./safetensors.ts";
 import { headDim, type TinyModelSpec } from "./spec.ts";
 import { TINY_SPECIAL_TOKENS } from "./tokenizer.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { escapeHtml } from "../report/bundle.ts";
-import { percentile } from "../analysis/stats.ts";
+import { percentile } from "../base/stats.ts";
 
 /** A statistic over the filtered rows' column (first group), or a derivation from other facts (second). */
 export type FactStat =

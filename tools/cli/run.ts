@@ -23,7 +23,7 @@ import { hashInputs } from "../../lib/run/host.ts";
 import { readManifest, updateManifest } from "../../lib/run/manifest.ts";
 import { createRun, finishRun, openRun, type Run, RUN_DIR_ENV } from "../../lib/run/run_dir.ts";
 import { FORCE_ENV } from "../../lib/run/points.ts";
-import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/probe/target.ts";
+import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/base/target.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]

@@ -15,8 +15,8 @@
  * independent would be too narrow).
  * @module
  */
-import { createRng } from "../../analysis/random.ts";
-import { bootstrapCi, percentile } from "../../analysis/stats.ts";
+import { createRng } from "../../base/random.ts";
+import { bootstrapCi, percentile } from "../../base/stats.ts";
 import {
   batchingKnee,
   type BatchingKneeResult,

@@ -35,7 +35,7 @@ import {
   ttft_ms,
 } from "../../analysis/request_metrics.ts";
 import { REQUEST_COLUMNS, requestRow } from "../../analysis/request_row.ts";
-import { percentile } from "../../analysis/stats.ts";
+import { percentile } from "../../base/stats.ts";
 import type { SelfCheck } from "../../probe/load.ts";
 import type { RequestRecord } from "../../probe/types.ts";
 import { csvBoolean, csvNumber, type CsvRow } from "../../run/csv.ts";

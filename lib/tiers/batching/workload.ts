@@ -5,7 +5,7 @@
  * from moving in lockstep waves).
  * @module
  */
-import { createRng } from "../../analysis/random.ts";
+import { createRng } from "../../base/random.ts";
 import { promptOfTokens } from "../../probe/prompts.ts";
 import type { ProbeRequest } from "../../probe/types.ts";
 

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { e2e_ms, ttft_ms } from "../../analysis/request_metrics.ts";
-import { percentile } from "../../analysis/stats.ts";
+import { percentile } from "../../base/stats.ts";
 import { launch } from "../../engine/launch.ts";
 import { runLoad, type SelfCheck } from "../../probe/load.ts";
 import { selfCheckCells } from "../../probe/self_check.ts";

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { summarize } from "../../analysis/stats.ts";
+import { summarize } from "../../base/stats.ts";
 import { csvBoolean, csvNumber, readCsv } from "../../run/csv.ts";
 
 const num = csvNumber;

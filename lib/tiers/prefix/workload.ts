@@ -11,7 +11,7 @@
  * question, so only the prefix can hit the cache.
  * @module
  */
-import { createRng } from "../../analysis/random.ts";
+import { createRng } from "../../base/random.ts";
 import { seededText, tokenize, type TokenizeOptions } from "../../probe/prompts.ts";
 import type { ProbeRequest } from "../../probe/types.ts";
 import type { PrefixFamily } from "./families.ts";

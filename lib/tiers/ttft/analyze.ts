@@ -6,7 +6,7 @@
  * of every finding but `client` and `series` (its rows stay in ttft.csv and on the notebook's charts).
  * @module
  */
-import { summarize, type Summary } from "../../analysis/stats.ts";
+import { summarize, type Summary } from "../../base/stats.ts";
 import { type BucketHistogram, histogramMean, histogramQuantile } from "../../scrape/histogram.ts";
 import { linearFit } from "./_fit.ts";
 import type { TtftRequestRow, TtftSeries, TtftServerRow, TtftStartupRow, TtftTables } from "./tables.ts";

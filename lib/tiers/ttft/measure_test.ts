@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { linearRegression, rSquared } from "simple-statistics";
-import { percentile } from "../../analysis/stats.ts";
+import { percentile } from "../../base/stats.ts";
 import { parseServeConfig } from "../../engine/config.ts";
 import { serveSim } from "../../sim/server.ts";
 import { createRun } from "../../run/run_dir.ts";
