@@ -109,6 +109,20 @@ export const csvBoolean = z.enum(["true", "false"]).transform((v) => v === "true
 /** A CSV number cell: a finite number. */
 export const csvNumber = z.coerce.number().finite();
 
+/**
+ * The column list of a row schema: its keys, in order. A CSV's header is derived from its one row schema
+ * this way, so the column list is never written twice.
+ *
+ * @example
+ * ```ts
+ * const Row = z.object({ concurrency: csvNumber, ttft_ms: csvNumber.optional() });
+ * columnsOf(Row); // ["concurrency", "ttft_ms"]
+ * ```
+ */
+export function columnsOf<S extends z.ZodObject>(schema: S): Extract<keyof S["shape"], string>[] {
+  return Object.keys(schema.shape) as Extract<keyof S["shape"], string>[];
+}
+
 /** Options for {@link parseCsv}. */
 export interface ParseCsvOptions {
   /** Name used in error messages (a file path). Default "CSV". */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
-import { csvBoolean, csvNumber, parseCsv, readCsv, toCsv, writeCsv } from "./csv.ts";
+import { columnsOf, csvBoolean, csvNumber, parseCsv, readCsv, toCsv, writeCsv } from "./csv.ts";
 
 const Row = z.object({
   request_id: z.string(),
@@ -55,4 +55,14 @@ Deno.test("csvBoolean reads 'false' as false, unlike z.coerce.boolean", () => {
   assert.equal(csvBoolean.parse("false"), false);
   assert.equal(csvBoolean.parse("true"), true);
   assert.equal(csvBoolean.safeParse("1").success, false);
+});
+
+Deno.test("columnsOf lists an object schema's keys in order, extended and omitted keys included", () => {
+  assert.deepEqual(columnsOf(Row), ["request_id", "concurrency", "ttft_ms", "ok", "error_message"]);
+  const Wider = z.object({ point_id: z.string(), ...Row.omit({ ok: true }).shape, itl_gaps_ms: z.string() });
+  const cols: ("point_id" | "request_id" | "concurrency" | "ttft_ms" | "error_message" | "itl_gaps_ms")[] =
+    columnsOf(Wider);
+  assert.deepEqual(cols, ["point_id", "request_id", "concurrency", "ttft_ms", "error_message", "itl_gaps_ms"]);
+  // Overriding a key keeps its place.
+  assert.deepEqual(columnsOf(Row.extend({ concurrency: z.string() })), columnsOf(Row));
 });
