@@ -2,7 +2,8 @@
  * lib/tiers/kv: Tier 3a, KV cache scaling against max-model-len (notebooks/03_kv_scaling.ipynb). Parameters
  * (params), the rows of its CSVs (rows), the model config behind the computed bytes per token
  * (model_config), the device and planner context (context), the sweep and fit probe (measure), the load
- * confirmation (load), the findings (analyze), the capacity question (capacity) and the notes (writeup).
+ * confirmation (load), the findings (analyze), the capacity question (capacity), the charts (charts) and
+ * the notes (writeup).
  * @module
  */
 export * from "./params.ts";
@@ -14,4 +15,5 @@ export * from "./capacity.ts";
 export * from "./load.ts";
 export * from "./measure.ts";
 export * from "./findings.ts";
+export * from "./charts.ts";
 export * from "./writeup.ts";

@@ -1,8 +1,8 @@
 /**
  * Tier 1, time to first token: parameters (`ttftParams`), the measurement (`measureTtft`: fresh launches for
  * cold requests, warm series, prompt-length sweep, re-warm after idle, server histogram), the findings
- * (`ttftSummary`) and the write-up (`writeTtftReport`, `first_token_latency.md`). Used by
- * notebooks/01_ttft.ipynb.
+ * (`ttftSummary`), the charts (charts.ts: `ttftStartupChart`, `ttftWarmupChart`, ...) and the write-up
+ * (`writeTtftReport`, `first_token_latency.md`). Used by notebooks/01_ttft.ipynb.
  * @module
  */
 export { TTFT_ENV_VARS, TTFT_PRESETS, TtftParams, ttftParams } from "./params.ts";
@@ -49,6 +49,13 @@ export {
   ttftVariantSummary,
   ttftWarmupCurve,
 } from "./analyze.ts";
+export {
+  ttftIdleChart,
+  ttftLengthChart,
+  ttftServerChart,
+  ttftStartupChart,
+  ttftWarmupChart,
+} from "./charts.ts";
 export {
   TTFT_VARIANT_PEERS,
   ttftCommands,
