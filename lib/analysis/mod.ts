@@ -5,7 +5,17 @@
  * @module
  */
 export * from "../base/random.ts";
-export * from "../base/stats.ts";
+// The names lib/analysis has always exported; lib/base/stats.ts also has mean, median and quantile.
+export {
+  bootstrapCi,
+  type BootstrapOptions,
+  percentile,
+  type PercentileCi,
+  percentileSorted,
+  summarize,
+  type Summary,
+  SUMMARY_STATS,
+} from "../base/stats.ts";
 export * from "./request_metrics.ts";
 export * from "./request_row.ts";
 export * from "./summary.ts";

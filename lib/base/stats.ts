@@ -4,7 +4,11 @@
  * Percentiles use linear interpolation between closest ranks (Hyndman-Fan type 7, numpy's default and
  * what vLLM bench reports): for sorted x[0..n-1], rank h = (n - 1) p / 100, and
  * P(p) = x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h]). An empty sample has no percentile
- * (`undefined`, never 0).
+ * (`undefined`, never 0). `quantile` is the same interpolation on a 0..1 scale (p99 is 0.99).
+ *
+ * Two means on purpose: `mean` sums left to right (what the tier rows and facts have always computed),
+ * while `summarize`'s mean is simple-statistics' compensated sum (its long summaries have always used it);
+ * they agree to the last few bits, and keeping each keeps every written number identical.
  * @module
  */
 import { mean as ssMean, standardDeviation } from "simple-statistics";
@@ -24,10 +28,71 @@ export function percentileSorted(sorted: readonly number[], p: number): number |
     throw new RangeError(`Cannot take percentile ${p}: p must be between 0 and 100.`);
   }
   const n = sorted.length;
-  if (n === 0) return undefined;
-  const h = (n - 1) * p / 100;
+  return n === 0 ? undefined : atRank(sorted, (n - 1) * p / 100);
+}
+
+/**
+ * The q-th quantile (0..1) of already sorted values: {@link percentileSorted} on a 0..1 scale (the rank is
+ * (n - 1) q, so no rounding from scaling q by 100); undefined for no values.
+ *
+ * @example
+ * ```ts
+ * import { quantileSorted } from "./stats.ts";
+ * quantileSorted([1, 2, 3, 4], 0.5); // 2.5
+ * ```
+ */
+export function quantileSorted(sorted: readonly number[], q: number): number | undefined {
+  if (!(q >= 0 && q <= 1)) {
+    throw new RangeError(`Cannot take quantile ${q}: q must be between 0 and 1 (p99 is 0.99).`);
+  }
+  const n = sorted.length;
+  return n === 0 ? undefined : atRank(sorted, (n - 1) * q);
+}
+
+/**
+ * The q-th quantile (0..1) of values, by linear interpolation (type 7); undefined for no values.
+ *
+ * @example
+ * ```ts
+ * import { quantile } from "./stats.ts";
+ * quantile([10, 40, 20, 30], 0.9); // 37
+ * ```
+ */
+export function quantile(values: readonly number[], q: number): number | undefined {
+  return quantileSorted(sortedNumbers(values), q);
+}
+
+/**
+ * The median (the 50th percentile, interpolated for an even count); undefined for no values.
+ *
+ * @example
+ * ```ts
+ * import { median } from "./stats.ts";
+ * median([4, 1, 3, 2]); // 2.5
+ * ```
+ */
+export function median(values: readonly number[]): number | undefined {
+  return percentile(values, 50);
+}
+
+/**
+ * The arithmetic mean, summed left to right; undefined for no values. Every entry counts (no filtering),
+ * so a NaN in gives NaN out.
+ *
+ * @example
+ * ```ts
+ * import { mean } from "./stats.ts";
+ * mean([1, 2, 6]); // 3
+ * ```
+ */
+export function mean(values: readonly number[]): number | undefined {
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** Linear interpolation at fractional rank h (0..n-1) of a sorted, non-empty array. */
+function atRank(sorted: readonly number[], h: number): number {
   const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
+  const hi = Math.min(lo + 1, sorted.length - 1);
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 

@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { bootstrapCi, percentile, percentileSorted, summarize } from "./stats.ts";
+import { createRng } from "./random.ts";
+import {
+  bootstrapCi,
+  mean,
+  median,
+  percentile,
+  percentileSorted,
+  quantile,
+  quantileSorted,
+  summarize,
+} from "./stats.ts";
 
 Deno.test("percentile interpolates linearly between closest ranks (type 7)", () => {
   const xs = [15, 20, 35, 40, 50];
@@ -50,4 +60,34 @@ Deno.test("bootstrap CI is deterministic for a seed and brackets the estimate", 
   assert.ok(p99.hi <= 200);
   assert.equal(bootstrapCi([], 50), undefined);
   assert.throws(() => bootstrapCi(xs, 50, { confidence: 1 }), /between 0 and 1/);
+});
+
+Deno.test("quantile is percentile on a 0..1 scale, bit for bit the type-7 formula compare and trace used", () => {
+  // The formula lib/compare and lib/writeup/trace.ts each wrote before they shared this one.
+  const old = (xs: readonly number[], q: number) => {
+    const s = [...xs].sort((x, y) => x - y);
+    const i = (s.length - 1) * q;
+    const lo = Math.floor(i);
+    return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
+  };
+  const rng = createRng(7);
+  for (let k = 0; k < 200; k++) {
+    const xs = Array.from({ length: 1 + Math.floor(rng() * 40) }, () => rng() * 1000 - 100);
+    for (const q of [0, 0.025000000000000022, 0.1, 0.5, 0.9, 0.95, 0.975, 0.99, 1, rng()]) {
+      assert.equal(quantile(xs, q), old(xs, q), `q=${q} n=${xs.length}`);
+    }
+  }
+  assert.equal(quantile([10, 40, 20, 30], 0.9), 37);
+  assert.equal(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
+  assert.equal(quantile([], 0.5), undefined);
+  assert.throws(() => quantile([1], 1.5), /between 0 and 1/);
+});
+
+Deno.test("median interpolates an even count; mean sums left to right; both undefined for nothing", () => {
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([]), undefined);
+  assert.equal(mean([1, 2, 6]), 3);
+  assert.equal(mean([0.1, 0.2, 0.3]), (0.1 + 0.2 + 0.3) / 3, "plain left-to-right sum");
+  assert.equal(mean([]), undefined);
 });

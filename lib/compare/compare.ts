@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openRun } from "../run/run_dir.ts";
 import { readManifest } from "../run/manifest.ts";
 import { createRng } from "../base/random.ts";
+import { quantile } from "../base/stats.ts";
 import { checkPoints, POINT_SPECS, type Row } from "./points.ts";
 
 /** One compared metric. `beyond_noise` is undefined when no test applies (exact or n too small). */
@@ -97,20 +98,13 @@ function num(v: string | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function quantile(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const i = (s.length - 1) * p;
-  const lo = Math.floor(i);
-  return s[lo] + (s[Math.ceil(i)] - s[lo]) * (i - lo);
-}
-
 /** Bootstrap CI of quantile(B) - quantile(A), percentile method. */
 function bootstrapDiff(a: number[], b: number[], p: number, level: number, seed: number) {
   const rng = createRng(seed);
   const pick = (xs: number[]) => xs.map(() => xs[Math.floor(rng() * xs.length)]);
   const diffs: number[] = [];
-  for (let i = 0; i < 1000; i++) diffs.push(quantile(pick(b), p) - quantile(pick(a), p));
-  return [quantile(diffs, (1 - level) / 2), quantile(diffs, 1 - (1 - level) / 2)] as const;
+  for (let i = 0; i < 1000; i++) diffs.push(quantile(pick(b), p)! - quantile(pick(a), p)!);
+  return [quantile(diffs, (1 - level) / 2)!, quantile(diffs, 1 - (1 - level) / 2)!] as const;
 }
 
 function row(

@@ -10,6 +10,7 @@
  */
 import { macrotaskYielder } from "../base/macrotask.ts";
 import { z } from "zod";
+import { abortableSleep } from "../base/sleep.ts";
 import { percentile } from "../base/stats.ts";
 import { type Clock, createClock } from "./clock.ts";
 import { arrivalSchedule } from "./schedule.ts";
@@ -353,18 +354,7 @@ async function sleepUntil(clock: Clock, t_ms: number, signal: AbortSignal): Prom
   // Timers take whole milliseconds and may truncate: round up, and sleep again if woken early.
   for (let delay = t_ms - clock.now(); delay > 0; delay = t_ms - clock.now()) {
     if (signal.aborted) return false;
-    const fired = await new Promise<boolean>((resolve) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, Math.ceil(delay));
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    if (!fired) return false;
+    if (!(await abortableSleep(Math.ceil(delay), signal))) return false;
   }
   return !signal.aborted;
 }

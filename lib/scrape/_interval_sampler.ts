@@ -4,6 +4,7 @@
  * Scheduling runs on `performance.now()`; rows are stamped with the caller's clock.
  * @module
  */
+import { abortableSleep } from "../base/sleep.ts";
 import type { ScrapeClock } from "./scrape.ts";
 
 /** Takes one tick's rows; `t_ms` is the clock time the tick started. */
@@ -49,20 +50,7 @@ export class IntervalLoop<T> {
       if (signal.aborted) break;
       this.#rows.push(...rows);
       tick = Math.max(tick + 1, Math.ceil((performance.now() - start) / interval_ms));
-      await sleep(start + tick * interval_ms - performance.now(), signal);
+      await abortableSleep(start + tick * interval_ms - performance.now(), signal);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const id = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(id);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

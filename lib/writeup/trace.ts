@@ -14,6 +14,7 @@
 import { join } from "node:path";
 import { parseHTML } from "linkedom";
 import { z } from "zod";
+import { mean, quantile } from "../base/stats.ts";
 import { readCsv } from "../run/csv.ts";
 import { type Fact, type FilterValue, formatFact } from "./fact.ts";
 
@@ -91,13 +92,6 @@ function keep(row: Record<string, string | undefined>, filter: Record<string, Fi
     const a = num(cell), b = num(want);
     return a !== undefined && b !== undefined ? a === b : (cell ?? "") === String(want);
   });
-}
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const i = Math.floor(pos);
-  return i + 1 < s.length ? s[i] + (pos - i) * (s[i + 1] - s[i]) : s[i];
 }
 
 /**
@@ -182,7 +176,7 @@ export async function traceRunDir(
             : s.stat === "p95"
             ? quantile(xs, 0.95)
             : s.stat === "mean"
-            ? xs.reduce((a, b) => a + b, 0) / xs.length
+            ? mean(xs)
             : s.stat === "max"
             ? Math.max(...xs)
             : s.stat === "min"

@@ -10,6 +10,7 @@
  * client's error. Binds 127.0.0.1 on a free port; dispose it with `await using`.
  * @module
  */
+import { abortableSleep } from "../../base/sleep.ts";
 import type { Clock } from "../clock.ts";
 
 /** A fault the server injects into a response. */
@@ -375,18 +376,5 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 /** Sleeps until `now() >= t_ms`; resolves false if the signal aborted first. */
 function sleepUntil(now: () => number, t_ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  const delay = t_ms - now();
-  if (delay <= 0) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, Math.ceil(delay));
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return abortableSleep(Math.ceil(t_ms - now()), signal);
 }

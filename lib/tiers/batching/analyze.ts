@@ -16,7 +16,7 @@
  * @module
  */
 import { createRng } from "../../base/random.ts";
-import { bootstrapCi, percentile } from "../../base/stats.ts";
+import { bootstrapCi, median, percentile } from "../../base/stats.ts";
 import {
   batchingKnee,
   type BatchingKneeResult,
@@ -92,7 +92,6 @@ export interface BatchingFindings {
   ci: { confidence: number; resamples: number; method: string };
 }
 
-const median = (xs: readonly number[]): number | undefined => percentile(xs, 50);
 const defined = <T>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
 
 /** Parses the space-separated `itl_gaps_ms` cell. */

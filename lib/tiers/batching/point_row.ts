@@ -35,7 +35,7 @@ import {
   ttft_ms,
 } from "../../analysis/request_metrics.ts";
 import { REQUEST_COLUMNS, requestRow } from "../../analysis/request_row.ts";
-import { percentile } from "../../base/stats.ts";
+import { mean, percentile } from "../../base/stats.ts";
 import type { SelfCheck } from "../../probe/load.ts";
 import type { RequestRecord } from "../../probe/types.ts";
 import { csvBoolean, csvNumber, type CsvRow } from "../../run/csv.ts";
@@ -307,8 +307,6 @@ export interface BatchingPointRowInput {
   >;
 }
 
-const mean = (xs: readonly number[]) =>
-  xs.length === 0 ? undefined : xs.reduce((a, b) => a + b, 0) / xs.length;
 const defined = <T>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
 
 /** Is a measured request good under the SLO (succeeded, TTFT and TPOT within their limits)? */

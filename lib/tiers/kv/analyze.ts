@@ -6,6 +6,7 @@
  * @module
  */
 import { linearRegression, linearRegressionLine, rSquared } from "simple-statistics";
+import { mean } from "../../base/stats.ts";
 import type { KvLoadRow, KvRow } from "./rows.ts";
 
 const GiB = 2 ** 30;
@@ -133,8 +134,8 @@ function trend(
   if (pts.length === 0) return undefined;
   const ys = pts.map((p) => p.y);
   const min = Math.min(...ys), max = Math.max(...ys);
-  const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const spread_pct = mean > 0 ? (max - min) / mean * 100 : 0;
+  const avg = mean(ys)!;
+  const spread_pct = avg > 0 ? (max - min) / avg * 100 : 0;
   return { n: pts.length, min, max, spread_pct, slope: kvLogLogFit(pts)?.slope, flat: spread_pct < tol_pct };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { REQUEST_COLUMNS, requestRow } from "../../analysis/request_row.ts";
+import { mean } from "../../base/stats.ts";
 import type { Clock } from "../../probe/clock.ts";
 import { runLoad } from "../../probe/load.ts";
 import { selfCheckCells } from "../../probe/self_check.ts";
@@ -99,7 +100,6 @@ export interface PointContext {
 }
 
 const round4 = (x: number | undefined) => (x === undefined ? undefined : Math.round(x * 1e4) / 1e4);
-export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
 
 /** A scrape taken once the server's counters show `expected_queries` more queries than `before` (or 1 s passed). */
 async function settledScrape(

@@ -10,6 +10,7 @@
  * @module
  */
 import { join } from "node:path";
+import { mean } from "../../base/stats.ts";
 import { createClock } from "../../probe/clock.ts";
 import { tokenize } from "../../probe/prompts.ts";
 import type { CsvRow } from "../../run/csv.ts";
@@ -17,7 +18,7 @@ import { writeCsv } from "../../run/csv.ts";
 import { collectPoints, readPoint, runPoints, type RunPointsSummary } from "../../run/points.ts";
 import type { Run } from "../../run/run_dir.ts";
 import type { LabEnv } from "../lab_env.ts";
-import { mean, type PointContext, PREFIX_REQUEST_COLUMNS, PREFIX_RUN_COLUMNS, runOnce } from "./_run_once.ts";
+import { type PointContext, PREFIX_REQUEST_COLUMNS, PREFIX_RUN_COLUMNS, runOnce } from "./_run_once.ts";
 import { type PrefixArm, type PrefixEngineInfo, PrefixEngines, prefixServeConfig } from "./engines.ts";
 import { loadPrefixFamilies, type PrefixFamily } from "./families.ts";
 import { alignPrefixTokens, prefixCapacity } from "./hit_rate.ts";

@@ -6,7 +6,7 @@
  * of every finding but `client` and `series` (its rows stay in ttft.csv and on the notebook's charts).
  * @module
  */
-import { summarize, type Summary } from "../../base/stats.ts";
+import { mean, median, summarize, type Summary } from "../../base/stats.ts";
 import { type BucketHistogram, histogramMean, histogramQuantile } from "../../scrape/histogram.ts";
 import { linearFit } from "./_fit.ts";
 import type { TtftRequestRow, TtftSeries, TtftServerRow, TtftStartupRow, TtftTables } from "./tables.ts";
@@ -202,15 +202,11 @@ export interface TtftSummary {
 const okTtft = (rows: readonly TtftRequestRow[], series: TtftSeries): number[] =>
   rows.filter((r) => r.series === series && r.ok && r.ttft_ms !== undefined).map((r) => r.ttft_ms!);
 
-function median(xs: readonly number[]): number | undefined {
-  return summarize(xs).p50;
-}
-
 function spread(xs: readonly number[]): TtftSpread {
   if (xs.length === 0) return { n: 0 };
   return {
     n: xs.length,
-    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
+    mean: mean(xs),
     min: Math.min(...xs),
     max: Math.max(...xs),
   };

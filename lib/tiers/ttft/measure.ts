@@ -23,6 +23,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { requestRow } from "../../analysis/request_row.ts";
+import { abortableSleep } from "../../base/sleep.ts";
 import { launch, type LaunchOptions } from "../../engine/launch.ts";
 import type { Engine } from "../../engine/types.ts";
 import type { ServeConfig } from "../../engine/config.ts";
@@ -370,19 +371,9 @@ async function tryScrape(
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Sleeps `ms`; rejects with the signal's reason when it aborts first. */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!(await abortableSleep(ms, signal))) throw signal!.reason;
 }
 
 function hashText(s: string): number {
