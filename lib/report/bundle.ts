@@ -34,15 +34,8 @@ export function displayable<T extends object>(bundle: MediaBundle, fields?: T): 
   return { ...fields, [$display]: () => bundle } as T & Displayable;
 }
 
-/** HTML-escapes text for element content and attribute values (& < > " '). */
-export function escapeHtml(text: unknown): string {
-  return String(text)
-    .replaceAll("&", "&amp;")
-    .replaceAll("<", "&lt;")
-    .replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;")
-    .replaceAll("'", "&#39;");
-}
+// escapeHtml lives in lib/base so lib/run's progress can use it; re-exported here.
+export { escapeHtml } from "../base/escape_html.ts";
 
 /** Strips tags and decodes the five escapes: a rough text view of an HTML fragment. */
 export function htmlToText(html: string): string {

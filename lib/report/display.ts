@@ -7,43 +7,11 @@
  * @module
  */
 import { $display, htmlToText, isDisplayable, type MediaBundle } from "./bundle.ts";
+import { flush, jupyter } from "../base/jupyter.ts";
 import { isDataFrame, table } from "./table.ts";
 
-interface JupyterApi {
-  display(obj: unknown, options?: { raw?: boolean; update?: boolean; display_id?: string }): Promise<void>;
-}
-
-/** The kernel's `Deno.jupyter`, or undefined outside `deno jupyter` (where even reading it throws). */
-export function jupyter(): JupyterApi | undefined {
-  try {
-    const j = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
-    return typeof j?.display === "function" ? j : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True inside a Deno Jupyter kernel. */
-export function inNotebook(): boolean {
-  return jupyter() !== undefined;
-}
-
-/** Milliseconds `show` waits after displaying: enough for the kernel to publish under load (§1a). */
-export const FLUSH_MS = 20;
-
-/**
- * Waits `ms` so the kernel publishes pending outputs before the cell ends. `show` calls it; call it
- * yourself after `console.log` at the end of a cell.
- *
- * @example
- * ```ts
- * console.log("done");
- * await flush();
- * ```
- */
-export function flush(ms: number = FLUSH_MS): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+// The kernel handle and flush live in lib/base so lib/run's progress can use them; re-exported here.
+export { flush, FLUSH_MS, inNotebook, jupyter } from "../base/jupyter.ts";
 
 /**
  * The MIME bundle for any value: display objects give their own; DataFrames become {@link table}s (with

@@ -15,7 +15,7 @@ export {
 } from "./bundle.ts";
 export { flush, FLUSH_MS, inNotebook, show, toBundle, toText } from "./display.ts";
 export { code, escapeMarkdown, isMarkdown, type Markdown, md, rawMd } from "./markdown.ts";
-export { type Progress, progress, type ProgressOptions, progressText } from "./progress.ts";
+export { type Progress, progress, type ProgressOptions, progressText } from "../run/progress.ts";
 export { type DataFrame, displaySafe, isDataFrame, type Table, table, type TableOptions } from "./table.ts";
 export { type Chart, plot, type PlotOptions, plotSvg } from "./plot.ts";
 export { type RunIndex, runIndexHtml, writeRunIndex } from "./run_index.ts";

@@ -9,7 +9,7 @@
 import { parse } from "csv-parse/sync";
 import { join } from "node:path";
 import { z } from "zod";
-import { progress as startProgress } from "../report/progress.ts";
+import { progress as startProgress } from "./progress.ts";
 import { readJsonIfExists, writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import { type CsvRow, toCsv } from "./csv.ts";
 import type { Run } from "./run_dir.ts";

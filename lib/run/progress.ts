@@ -3,8 +3,8 @@
  * one line rewritten with \r; in a log (stderr not a terminal), a line every few seconds and at the end.
  * @module
  */
-import { escapeHtml } from "./bundle.ts";
-import { flush, jupyter } from "./display.ts";
+import { escapeHtml } from "../base/escape_html.ts";
+import { flush, jupyter } from "../base/jupyter.ts";
 
 /** A progress handle. Call `update` as work finishes and `done` at the end. */
 export interface Progress {
