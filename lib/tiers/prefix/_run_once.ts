@@ -16,9 +16,8 @@ import { MetricsSampler } from "../../scrape/sampler.ts";
 import { type MetricsScrape, scrapeMetrics } from "../../scrape/scrape.ts";
 import { type PrefixArm, type PrefixEngineInfo, prefixResetCache } from "./engines.ts";
 import { checkPrefixHitRate, sumReportedTokens, warmCacheHits } from "./hit_rate.ts";
-import type { PrefixPoint } from "./measure.ts";
 import type { PrefixParams } from "./params.ts";
-import type { PrefixPlannedRequest, PrefixRequestPlan } from "./workload.ts";
+import type { PrefixPlannedRequest, PrefixPoint, PrefixRequestPlan } from "./workload.ts";
 
 /** Columns of prefix_cache.csv: the point and arm, then the per-request schema of lib/analysis. */
 export const PREFIX_REQUEST_COLUMNS = [

@@ -26,6 +26,7 @@ import type { PrefixInterleave, PrefixParams } from "./params.ts";
 import {
   planPrefixRequests,
   type PrefixPlanSpec,
+  type PrefixPoint,
   prefixProbeRequests,
   prefixPromptBuilder,
   type PrefixRequestPlan,
@@ -34,19 +35,6 @@ import {
 
 /** The tier name used for point files. */
 export const PREFIX_TIER = "prefix";
-
-/** One point of the sweeps. Token counts are as asked; the run aligns them to whole blocks. */
-export interface PrefixPoint {
-  id: string;
-  sweep: PrefixSweep;
-  concurrency: number;
-  /** Shared-prefix length asked, or half a block ("sub_block"). */
-  prefix_tokens: number | "sub_block";
-  /** Share sweep: percent of requests that carry the shared prefix. */
-  share_pct?: number;
-  /** Cliff: working set as a multiple of the pool's prefix capacity. */
-  load_factor?: number;
-}
 
 /**
  * The points of the three sweeps, in run order: lengths (sub-block first) for each concurrency, then

@@ -19,6 +19,19 @@ import type { PrefixFamily } from "./families.ts";
 /** The three sweeps of the tier. */
 export type PrefixSweep = "length" | "share" | "cliff";
 
+/** One point of the sweeps. Token counts are as asked; the run aligns them to whole blocks. */
+export interface PrefixPoint {
+  id: string;
+  sweep: PrefixSweep;
+  concurrency: number;
+  /** Shared-prefix length asked, or half a block ("sub_block"). */
+  prefix_tokens: number | "sub_block";
+  /** Share sweep: percent of requests that carry the shared prefix. */
+  share_pct?: number;
+  /** Cliff: working set as a multiple of the pool's prefix capacity. */
+  load_factor?: number;
+}
+
 /** One request of a plan. Requests with the same `family` and `variant` carry the same prefix. */
 export interface PrefixPlannedRequest {
   /** Position in its phase (priming or measured). */
