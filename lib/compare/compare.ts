@@ -5,7 +5,9 @@ import { openRun } from "../run/run_dir.ts";
 import { readManifest } from "../run/manifest.ts";
 import { createRng } from "../base/random.ts";
 import { quantile } from "../base/stats.ts";
-import { checkPoints, POINT_SPECS, type Row } from "./points.ts";
+import { checkPoints, type Row } from "./points.ts";
+import { TIERS } from "../tiers/mod.ts";
+import type { AnyTier, CompareMetric } from "../tiers/tier.ts";
 
 /** One compared metric. `beyond_noise` is undefined when no test applies (exact or n too small). */
 export interface CompareRow {
@@ -92,12 +94,6 @@ async function readRows(dir: string, file: string): Promise<Row[] | undefined> {
   }
 }
 
-function num(v: string | undefined): number | undefined {
-  if (v === undefined || v === "") return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 /** Bootstrap CI of quantile(B) - quantile(A), percentile method. */
 function bootstrapDiff(a: number[], b: number[], p: number, level: number, seed: number) {
   const rng = createRng(seed);
@@ -148,99 +144,40 @@ function repeatRow(tier: string, metric: string, a: number[], b: number[]): Comp
   });
 }
 
-const measured = (rows: Row[], col: string, pred: (r: Row) => boolean) =>
-  rows.filter((r) => r.ok !== "false" && pred(r)).map((r) => num(r[col])).filter((v): v is number =>
-    v !== undefined
-  );
+function metricRow(tier: string, m: CompareMetric): CompareRow {
+  switch (m.kind) {
+    case "sample":
+      return sampleRow(tier, m.metric, m.a, m.b, m.p);
+    case "repeats":
+      return repeatRow(tier, m.metric, m.a, m.b);
+    case "exact": {
+      const r = row(tier, m.metric, m.a, m.b, {});
+      r.beyond_noise = r.a !== undefined && r.b !== undefined ? r.a !== r.b : undefined;
+      return r;
+    }
+    default: {
+      const never: never = m;
+      throw new Error(`Unknown compare metric ${JSON.stringify(never)}`);
+    }
+  }
+}
 
 type Loader = (file: string) => Promise<readonly [Row[] | undefined, Row[] | undefined]>;
 
-async function tierRows(load: Loader, missing: string[]): Promise<CompareRow[]> {
+async function tierRows(tiers: readonly AnyTier[], load: Loader, missing: string[]): Promise<CompareRow[]> {
   const out: CompareRow[] = [];
-  const both = async (file: string, tier: string) => {
-    const [a, b] = await load(file);
-    if (!a || !b) missing.push(`${tier} (${file}): not in both runs`);
-    return a && b ? [a, b] as const : undefined;
-  };
-  const t1 = await both("ttft.csv", "Tier 1");
-  if (t1) {
-    const [a, b] = t1;
-    const warm = (r: Row) => r.series === "warm";
-    out.push(
-      sampleRow(
-        "Tier 1",
-        "warm ttft_ms p50",
-        measured(a, "ttft_ms", warm),
-        measured(b, "ttft_ms", warm),
-        0.5,
-      ),
-    );
-    out.push(
-      sampleRow(
-        "Tier 1",
-        "warm ttft_ms p95",
-        measured(a, "ttft_ms", warm),
-        measured(b, "ttft_ms", warm),
-        0.95,
-      ),
-    );
-    const cold = (r: Row) => r.series === "cold";
-    out.push(
-      sampleRow(
-        "Tier 1",
-        "cold ttft_ms p50",
-        measured(a, "ttft_ms", cold),
-        measured(b, "ttft_ms", cold),
-        0.5,
-      ),
-    );
-  }
-  const t2 = await both("prefix_cache.csv", "Tier 2");
-  if (t2) {
-    const [a, b] = t2;
-    const len = (rs: Row[]) =>
-      Math.max(...rs.filter((r) => r.sweep === "length").map((r) => num(r.prefix_tokens) ?? 0));
-    const longest = Math.min(len(a), len(b));
-    for (const arm of ["on", "off"]) {
-      const pred = (r: Row) =>
-        r.sweep === "length" && r.phase === "measure" && r.arm === arm && num(r.prefix_tokens) === longest;
-      out.push(
-        sampleRow(
-          "Tier 2",
-          `ttft_ms p50 caching ${arm} @${longest} prefix tokens`,
-          measured(a, "ttft_ms", pred),
-          measured(b, "ttft_ms", pred),
-          0.5,
-        ),
-      );
+  for (const t of tiers) {
+    const name = `Tier ${t.number}`;
+    const loaded = new Map<string, readonly [Row[], Row[]] | undefined>();
+    for (const f of t.files) {
+      const [a, b] = await load(f.name);
+      loaded.set(f.name, a && b ? [a, b] : undefined);
     }
-  }
-  const t3a = await both("kv_cache_scaling.csv", "Tier 3a");
-  if (t3a) {
-    const [a, b] = t3a;
-    const lens = [...new Set([...a, ...b].map((r) => r.max_model_len))].sort((x, y) => Number(x) - Number(y));
-    for (const len of lens) {
-      const ra = a.find((r) => r.max_model_len === len);
-      const rb = b.find((r) => r.max_model_len === len);
-      for (const col of ["kv_cache_tokens", "max_concurrency"]) {
-        const r = row("Tier 3a", `${col} @max_model_len ${len}`, num(ra?.[col]), num(rb?.[col]), {});
-        r.beyond_noise = r.a !== undefined && r.b !== undefined ? r.a !== r.b : undefined;
-        out.push(r);
-      }
+    if (!loaded.get(t.files[0].name)) {
+      missing.push(`${name} (${t.files[0].name}): not in both runs`);
+      continue;
     }
-  }
-  const t3b = await both("concurrency_sweep.csv", "Tier 3b");
-  if (t3b) {
-    const [a, b] = t3b;
-    const cs = [...new Set([...a, ...b].map((r) => r.concurrency))].sort((x, y) => Number(x) - Number(y));
-    for (const c of cs) {
-      const pred = (r: Row) => r.concurrency === c && r.valid !== "false";
-      for (const col of ["throughput_rps", "ttft_p95_ms"]) {
-        out.push(
-          repeatRow("Tier 3b", `${col} @concurrency ${c}`, measured(a, col, pred), measured(b, col, pred)),
-        );
-      }
-    }
+    for (const m of t.compare((file) => loaded.get(file))) out.push(metricRow(name, m));
   }
   return out;
 }
@@ -259,15 +196,16 @@ async function tierRows(load: Loader, missing: string[]): Promise<CompareRow[]> 
 export async function compareRuns(
   a: string,
   b: string,
-  options: { root?: string } = {},
+  options: { root?: string; tiers?: readonly AnyTier[] } = {},
 ): Promise<CompareResult> {
+  const tiers = options.tiers ?? TIERS;
   const [runA, runB] = [await openRun(a, options), await openRun(b, options)];
   const [ma, mb] = [await readManifest(runA.manifestPath), await readManifest(runB.manifestPath)];
   const mismatches = workloadMismatches(ma, mb);
   if (mismatches.length) return { kind: "refused", a: runA.id, b: runB.id, mismatches };
   const files = new Map<string, readonly [Row[] | undefined, Row[] | undefined]>();
   const left_out: string[] = [];
-  for (const spec of POINT_SPECS) {
+  for (const spec of tiers.flatMap((t) => t.comparePoints)) {
     const [ra, rb] = [await readRows(runA.dir, spec.file), await readRows(runB.dir, spec.file)];
     if (!ra || !rb) {
       files.set(spec.file, [ra, rb]);
@@ -283,6 +221,6 @@ export async function compareRuns(
   const load: Loader = async (file) =>
     files.get(file) ?? [await readRows(runA.dir, file), await readRows(runB.dir, file)];
   const missing_tiers: string[] = [];
-  const rows = await tierRows(load, missing_tiers);
+  const rows = await tierRows(tiers, load, missing_tiers);
   return { kind: "compared", a: runA.id, b: runB.id, rows, missing_tiers, left_out };
 }

@@ -3,4 +3,4 @@
  * @module
  */
 export { type CompareResult, type CompareRow, compareRuns, workloadMismatches } from "./compare.ts";
-export { checkPoints, POINT_SPECS, type PointCheck, type PointSpec } from "./points.ts";
+export { checkPoints, type PointCheck, type PointSpec } from "./points.ts";

@@ -11,64 +11,11 @@
  * @module
  */
 
+import type { CsvTextRow, PointSpec } from "../tiers/tier.ts";
+
 /** One CSV row, as csv-parse gives it. */
-export type Row = Record<string, string>;
-
-/** How a tier CSV's rows form points, and which columns are the point's workload. */
-export interface PointSpec {
-  tier: string;
-  file: string;
-  /** Columns that identify a point (joined with "|"). */
-  key: readonly string[];
-  /** Workload columns: their distinct values per point must match. Results are never listed here. */
-  params: readonly string[];
-  /** Rows counted as the point's requests (its `requests` parameter); absent: no count. */
-  counts?: (r: Row) => boolean;
-  /** Take parameters from successful rows only (server-reported columns a failed request leaves empty). */
-  ok_rows_only?: boolean;
-  /** Only checked: compare reads no metric from this file, so its points are not filtered or listed. */
-  check_only?: boolean;
-}
-
-/** The tier CSVs compare reads, and the point structure of each. */
-export const POINT_SPECS: readonly PointSpec[] = [
-  {
-    tier: "Tier 1",
-    file: "ttft.csv",
-    key: ["point_id", "series"],
-    params: ["prompt_tokens_target"],
-    counts: () => true,
-  },
-  {
-    tier: "Tier 2",
-    file: "prefix_cache.csv",
-    key: ["point_id", "arm", "repeat"],
-    params: ["sweep", "concurrency", "prefix_tokens", "share_pct", "working_set", "load_factor"],
-    counts: (r) => r.phase === "measure",
-  },
-  {
-    tier: "Tier 3a",
-    file: "kv_cache_scaling.csv",
-    key: ["point_id", "role"],
-    params: ["max_model_len", "gpu_memory_utilization", "kv_cache_memory_bytes"],
-  },
-  {
-    tier: "Tier 3b",
-    file: "concurrency_sweep.csv",
-    key: ["point_id"],
-    params: ["sweep", "concurrency", "rate_fraction"],
-  },
-  {
-    tier: "Tier 3b",
-    file: "batching_requests.csv",
-    key: ["point_id"],
-    params: ["prompt_tokens"],
-    ok_rows_only: true,
-    // Closed-loop request counts are set by the parameters; open-loop ones follow the measured capacity.
-    counts: (r) => r.phase === "measure" && r.sweep === "concurrency",
-    check_only: true,
-  },
-];
+export type Row = CsvTextRow;
+export type { PointSpec };
 
 /** What {@link checkPoints} found for one file. */
 export interface PointCheck {
@@ -122,7 +69,7 @@ const show = (s: Set<string> | undefined) =>
  *
  * @example
  * ```ts
- * const c = checkPoints(POINT_SPECS[3], rowsA, rowsB);
+ * const c = checkPoints(BATCHING_COMPARE_POINTS[0], rowsA, rowsB);
  * c.mismatches; // ["Tier 3b c4-r1 (concurrency_sweep.csv): concurrency 4 vs 8"]
  * ```
  */

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createRun } from "../run/run_dir.ts";
 import { compareRuns } from "./compare.ts";
-import { checkPoints, POINT_SPECS } from "./points.ts";
+import { checkPoints } from "./points.ts";
+import { TIERS } from "../tiers/mod.ts";
+
+const POINT_SPECS = TIERS.flatMap((t) => t.comparePoints);
 
 /** Two runs with the same manifest; `csv` writes each run's tier files. */
 async function pair(files: (run: "a" | "b") => Record<string, string>) {

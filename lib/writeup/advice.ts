@@ -3,9 +3,9 @@
  * config with a reason per value, rules of thumb, the health thresholds, and the learning questions.
  * @module
  */
-import type { Fact } from "./fact.ts";
-import { codeText, h, type Html, htmlList, htmlTable } from "./html.ts";
-import type { BatchingFacts } from "./key_facts.ts";
+import type { Fact } from "../report/fact.ts";
+import { codeText, h, type Html, htmlList, htmlTable } from "../report/html.ts";
+import type { BatchingFacts } from "../tiers/mod.ts";
 
 /** Memory was the limit when KV usage came near full or requests were preempted. */
 function memoryBound(b: BatchingFacts): boolean | undefined {

@@ -15,18 +15,10 @@ export {
   type FilterValue,
   formatFact,
   rowMatches,
-} from "./fact.ts";
-export { codeText, fileLink, h, type Html, htmlList, htmlOutput, htmlTable, preText, raw } from "./html.ts";
-export {
-  type FactBook,
-  factBook,
-  readRunData,
-  type RunData,
-  type TierStatus,
-  WRITEUP_TIERS,
-  type WriteupTierKey,
-} from "./run_data.ts";
-export { batchingFacts, kvFacts, prefixFacts, ttftFacts } from "./key_facts.ts";
+} from "../report/fact.ts";
+export { codeText, fileLink, h, type Html, htmlList, htmlOutput, htmlTable, preText, raw } from "../report/html.ts";
+export { type FactBook, factBook, jsonPath, type RunData, type TierStatus } from "../report/fact_book.ts";
+export { readRunData } from "./run_data.ts";
 export { type DerivedCheck, type DerivedThresholds, deriveThresholds } from "./derive.ts";
 export { engineText, isSimulated, missingTier, type RunFacts } from "./sections.ts";
 export {
@@ -39,4 +31,5 @@ export {
   writeWriteupFiles,
 } from "./writeup.ts";
 export { numbersOutsideFacts, type TraceProblem, traceRunDir } from "./trace.ts";
+export { type RunIndex, runIndexHtml, writeRunIndex } from "./run_index.ts";
 export { type RunListing, runsIndexHtml, writeRunsIndex } from "./runs_index.ts";

@@ -3,7 +3,7 @@
 // (./servelab setup installs it); about ten seconds.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeRunIndex } from "../report/run_index.ts";
+import { writeRunIndex } from "./run_index.ts";
 import { openRun } from "../run/run_dir.ts";
 import { ROOT, runNotebooks } from "../../tools/_jupyter.ts";
 import { fixtureRun } from "./_fixture.ts";

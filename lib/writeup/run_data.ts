@@ -1,69 +1,49 @@
 /**
- * A run folder's data as the write-up reads it: the manifest and each tier's CSVs (absent when the tier
- * did not write them), and the fact book that computes, names and collects the facts shown to the reader.
+ * A run folder's data as the write-up reads it: the manifest and every CSV of the tiers (absent when the
+ * tier did not write them), each read through its tier's row schema, and each tier's status.
  * @module
  */
 import { join } from "node:path";
-import { z } from "zod";
-import { readCsv } from "../run/csv.ts";
-import { computeStat, DERIVED_STATS, deriveValue, type Fact, type FactSource, type Row } from "./fact.ts";
+import { parse } from "csv-parse/sync";
+import type { Row } from "../report/fact.ts";
+import { parseCsv } from "../run/csv.ts";
+import type { RunData, TierStatus } from "../report/fact_book.ts";
+import { TIERS } from "../tiers/mod.ts";
+import type { AnyTier, TierFile } from "../tiers/tier.ts";
 
-/** The tiers the write-up reads, their notebook and the CSVs it needs (the first is the tier's main one). */
-export const WRITEUP_TIERS = [
-  { key: "ttft", name: "Time to first token", notebook: "01_ttft", files: ["ttft.csv", "startup.csv"] },
-  {
-    key: "prefix",
-    name: "Prefix caching",
-    notebook: "02_prefix_caching",
-    files: ["prefix_cache.csv", "prefix_cache_runs.csv"],
-  },
-  {
-    key: "kv",
-    name: "KV cache vs max-model-len",
-    notebook: "03_kv_scaling",
-    files: ["kv_cache_scaling.csv", "kv_load_confirmation.csv"],
-  },
-  {
-    key: "batching",
-    name: "Batching under concurrency",
-    notebook: "04_batching",
-    files: ["concurrency_sweep.csv", "batching_requests.csv"],
-  },
-] as const;
+export { factBook, type FactBook, jsonPath, type RunData, type TierStatus } from "../report/fact_book.ts";
 
-/** One tier's key. */
-export type WriteupTierKey = typeof WRITEUP_TIERS[number]["key"];
-
-/** Whether a tier left data: `measured` (its main CSV has rows), `no_data` (its notebook ran but wrote no
- * rows: failed, or skipped on this engine), `not_run` (neither). */
-export type TierStatus = "measured" | "no_data" | "not_run";
-
-/** The run folder's manifest (loosely typed: only what the write-up shows) and CSVs. */
-export interface RunData {
-  dir: string;
-  manifest: Record<string, unknown>;
-  /** Run-relative CSV path -> rows; absent when the file does not exist. */
-  csv: Map<string, Row[]>;
-  /** Each tier's status. */
-  status: Record<WriteupTierKey, TierStatus>;
-  /** Files in the run folder (names). */
-  files: string[];
-}
-
-const AnyRow = z.record(z.string(), z.string().optional());
-
-async function exists(path: string): Promise<boolean> {
+async function readText(path: string): Promise<string | undefined> {
   try {
-    await Deno.stat(path);
-    return true;
+    return await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
+    if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
   }
 }
 
 /**
- * Reads a run folder: manifest.json (required) and every CSV of {@link WRITEUP_TIERS} that exists.
+ * One tier file's rows as text (empty cells undefined), after every row passed the file's schema on the
+ * columns the file has: a file cut to a few columns (a fixture, an older run) is read, and a fact that needs
+ * a column it lacks is "not measured"; a cell that breaks its column's type is an error naming the line.
+ */
+function tierRows(path: string, text: string, file: TierFile): Row[] {
+  const rows = parse(text, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
+  const header = new Set(rows.length ? Object.keys(rows[0]) : []);
+  const present = file.columns.filter((c) => header.has(c));
+  try {
+    parseCsv(text, file.schema.pick(Object.fromEntries(present.map((c) => [c, true]))), { source: path });
+  } catch (e) {
+    throw new Error(
+      `${(e as Error).message} It does not hold ${file.name} rows as its tier writes them (${file.about}); ` +
+        "rerun the tier into a fresh run folder.",
+    );
+  }
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === "" ? undefined : v])));
+}
+
+/**
+ * Reads a run folder: manifest.json (required) and every file of `tiers` that exists, through its schema.
  *
  * @example
  * ```ts
@@ -71,7 +51,7 @@ async function exists(path: string): Promise<boolean> {
  * data.status.ttft; // "measured"
  * ```
  */
-export async function readRunData(dir: string): Promise<RunData> {
+export async function readRunData(dir: string, tiers: readonly AnyTier[] = TIERS): Promise<RunData> {
   const mpath = join(dir, "manifest.json");
   let manifest: Record<string, unknown>;
   try {
@@ -86,12 +66,14 @@ export async function readRunData(dir: string): Promise<RunData> {
   for await (const e of Deno.readDir(dir)) if (e.isFile) files.push(e.name);
   files.sort();
   const csv = new Map<string, Row[]>();
-  const status = {} as Record<WriteupTierKey, TierStatus>;
-  for (const t of WRITEUP_TIERS) {
+  const status: Record<string, TierStatus> = {};
+  for (const t of tiers) {
     for (const f of t.files) {
-      if (await exists(join(dir, f))) csv.set(f, await readCsv(join(dir, f), AnyRow) as Row[]);
+      const path = join(dir, f.name);
+      const text = await readText(path);
+      if (text !== undefined) csv.set(f.name, tierRows(path, text, f));
     }
-    const main = csv.get(t.files[0]);
+    const main = csv.get(t.files[0].name);
     status[t.key] = main && main.length > 0
       ? "measured"
       : files.includes(`${t.notebook}.ipynb`) || files.includes(`${t.notebook}.html`)
@@ -99,81 +81,4 @@ export async function readRunData(dir: string): Promise<RunData> {
       : "not_run";
   }
   return { dir, manifest, csv, status, files };
-}
-
-/** Reads a dotted path from a JSON value. */
-export function jsonPath(obj: unknown, path: string): unknown {
-  let cur = obj;
-  for (const k of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
-}
-
-/** Computes facts from a run's data and keeps them, in the order made. */
-export interface FactBook {
-  readonly data: RunData;
-  readonly facts: Map<string, Fact>;
-  /** A fact from rows of a CSV (or a manifest path with stat `value`); undefined when there is no value. */
-  add(id: string, label: string, unit: string, source: FactSource): Fact | undefined;
-  /** A fact derived from others; undefined when any input is missing. */
-  derive(
-    id: string,
-    label: string,
-    unit: string,
-    stat: "ratio" | "difference" | "scaled",
-    of: (Fact | undefined)[],
-    opts?: { factor?: number; round?: FactSource["round"] },
-  ): Fact | undefined;
-  /** The rows of a CSV, or undefined when the run has no such file. */
-  rows(file: string): Row[] | undefined;
-}
-
-/**
- * A fact book over a run's data.
- *
- * @example
- * ```ts
- * const book = factBook(await readRunData(dir));
- * book.add("warm_p50", "warm TTFT p50", "ms", { file: "ttft.csv", column: "ttft_ms", filter: { series: "warm" }, stat: "p50" });
- * ```
- */
-export function factBook(data: RunData): FactBook {
-  const facts = new Map<string, Fact>();
-  const keep = (f: Fact) => {
-    if (facts.has(f.id)) throw new Error(`Fact id ${f.id} is used twice; give each fact its own id.`);
-    facts.set(f.id, f);
-    return f;
-  };
-  return {
-    data,
-    facts,
-    rows: (file) => data.csv.get(file),
-    add(id, label, unit, source) {
-      let value: number | undefined;
-      if (source.file === "manifest.json") {
-        const v = jsonPath(data.manifest, source.column);
-        value = typeof v === "number" && Number.isFinite(v) ? v : undefined;
-      } else {
-        const rows = data.csv.get(source.file);
-        value = rows ? computeStat(rows, source) : undefined;
-      }
-      return value === undefined ? undefined : keep({ id, label, value, unit, source });
-    },
-    derive(id, label, unit, stat, of, opts = {}) {
-      if (of.some((f) => f === undefined)) return undefined;
-      const source: FactSource = {
-        file: "",
-        column: "",
-        stat,
-        of: of.map((f) => f!.id),
-        ...(opts.factor !== undefined ? { factor: opts.factor } : {}),
-        ...(opts.round ? { round: opts.round } : {}),
-      };
-      if (!DERIVED_STATS.has(stat)) throw new Error(`derive() takes a derived stat, got ${stat}.`);
-      const value = deriveValue(source, of.map((f) => f!.value));
-      return value === undefined ? undefined : keep({ id, label, value, unit, source });
-    },
-  };
 }

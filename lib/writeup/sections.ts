@@ -5,18 +5,13 @@
  */
 import { buildServeArgs } from "../engine/argv.ts";
 import { parseServeConfig } from "../engine/config.ts";
-import type { Fact } from "./fact.ts";
-import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } from "./html.ts";
-import type { BatchingFacts, KvFacts, PrefixFacts, TtftFacts } from "./key_facts.ts";
-import { type FactBook, jsonPath, type RunData, WRITEUP_TIERS, type WriteupTierKey } from "./run_data.ts";
+import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } from "../report/html.ts";
+import { TIERS } from "../tiers/mod.ts";
+import type { AnyTier, FactsOf, KeyNumber } from "../tiers/tier.ts";
+import { type FactBook, jsonPath, type RunData } from "./run_data.ts";
 
-/** All facts of a run, by tier. */
-export interface RunFacts {
-  ttft: TtftFacts;
-  prefix: PrefixFacts;
-  kv: KvFacts;
-  batching: BatchingFacts;
-}
+/** All facts of a run, by tier key (the built-in tiers typed; a tier added to the list is there too). */
+export type RunFacts = { [T in typeof TIERS[number] as T["key"]]: FactsOf<T> } & Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => typeof v === "string" && v ? v : undefined;
 
@@ -39,12 +34,11 @@ export function engineText(data: RunData): string {
 }
 
 /** Says which tier left no data and why that may be. */
-export function missingTier(data: RunData, key: WriteupTierKey): Html | undefined {
-  const t = WRITEUP_TIERS.find((x) => x.key === key)!;
-  const s = data.status[key];
+export function missingTier(data: RunData, t: AnyTier): Html | undefined {
+  const s = data.status[t.key] ?? "not_run";
   if (s === "measured") return undefined;
-  return h`<p class="missing"><strong>Not measured:</strong> the ${t.name} tier left no data in this run (${
-    codeText(t.files[0])
+  return h`<p class="missing"><strong>Not measured:</strong> the ${t.title} tier left no data in this run (${
+    codeText(t.files[0].name)
   } is ${
     s === "no_data"
       ? "missing or empty although its notebook ran: the tier failed, or was skipped on this engine"
@@ -162,50 +156,34 @@ export function commandsSection(data: RunData): Html {
   }`;
 }
 
-const row = (label: string, f: Fact | undefined, file: string): Html[] => [
-  h`${label}`,
-  h`${f}`,
-  fileLink(file),
+// The file a number comes from: its own, or for a derived number (a ratio) the tier's main CSV.
+const row = (t: AnyTier, k: KeyNumber): Html[] => [
+  h`${k.label}`,
+  h`${k.fact}`,
+  fileLink(k.fact?.source.file || t.files[0].name),
 ];
 
 /**
- * Key numbers: cold and warm TTFT, throughput at the lowest concurrency and at the target, the prefix
- * caching win, and the KV scaling table.
+ * Key numbers: each tier's key numbers (cold and warm TTFT, the prefix caching win, throughput at the
+ * lowest concurrency and at the target, ...) and its tables of facts (the KV scaling table).
  *
  * @example
  * ```ts
  * keyNumbersSection(book.data, facts);
  * ```
  */
-export function keyNumbersSection(data: RunData, f: RunFacts): Html {
-  const { ttft: t, prefix: p, batching: bt } = f;
-  const rows = [
-    row("cold TTFT p50 (first request after ready)", t.cold_p50, "ttft.csv"),
-    row("warm TTFT p50", t.warm_p50, "ttft.csv"),
-    row("warm TTFT p95", t.warm_p95, "ttft.csv"),
-    row("cold / warm", t.cold_warm, "ttft.csv"),
-    row("lowest concurrency of the sweep", bt.one.concurrency, "concurrency_sweep.csv"),
-    row("throughput there", bt.one.throughput_rps, "concurrency_sweep.csv"),
-    row("concurrency target (goodput peak)", bt.target.concurrency, "concurrency_sweep.csv"),
-    row("throughput there", bt.target.throughput_rps, "concurrency_sweep.csv"),
-    row("output tokens/s there", bt.target.output_tok_s, "concurrency_sweep.csv"),
-    row("TTFT p95 there", bt.target.ttft_p95_ms, "concurrency_sweep.csv"),
-    row("throughput gain, target / lowest", bt.gain, "concurrency_sweep.csv"),
-    row("longest shared prefix", p.long_tokens, "prefix_cache.csv"),
-    row("TTFT p50 there, caching off", p.long?.off, "prefix_cache.csv"),
-    row("TTFT p50 there, caching on", p.long?.on, "prefix_cache.csv"),
-    row("prefix caching speedup there", p.long?.speedup, "prefix_cache.csv"),
-  ];
-  const kvRows = f.kv.rows.map((r) => [r.max_model_len, r.kv_tokens, r.max_concurrency, r.gpu_mem_gib]);
-  return h`<h2 id="wu-key-numbers">Key numbers</h2>${
-    htmlTable(["quantity", "value", "from"], rows)
-  }<h3>KV cache against max-model-len</h3>${
-    missingTier(data, "kv") ??
-      htmlTable(
-        ["max-model-len", "KV pool", "max concurrency (full-length requests)", "GPU memory used"],
-        kvRows,
-      )
-  }`;
+export function keyNumbersSection(
+  data: RunData,
+  f: Readonly<Record<string, unknown>>,
+  tiers: readonly AnyTier[] = TIERS,
+): Html {
+  const rows = tiers.flatMap((t) => t.keyNumbers(f[t.key]).map((k) => row(t, k)));
+  const tables = tiers.flatMap((t) =>
+    (t.keyTables?.(f[t.key]) ?? []).map((k) =>
+      h`<h3>${k.title}</h3>${missingTier(data, t) ?? htmlTable(k.columns, k.rows)}`
+    )
+  );
+  return h`<h2 id="wu-key-numbers">Key numbers</h2>${htmlTable(["quantity", "value", "from"], rows)}${tables}`;
 }
 
 /** Artifacts: the notebooks' HTML reports, the CSVs, and the write-up's own files. */
@@ -233,7 +211,7 @@ export function artifactsSection(data: RunData, own: readonly string[]): Html {
  * observationsSection(data, facts);
  * ```
  */
-export function observationsSection(data: RunData, f: RunFacts): Html {
+export function observationsSection(data: RunData, f: RunFacts, tiers: readonly AnyTier[] = TIERS): Html {
   const { ttft: t, prefix: p, kv: k, batching: bt } = f;
   const items: Html[] = [];
   if (t.cold_p50) {
@@ -276,7 +254,7 @@ export function observationsSection(data: RunData, f: RunFacts): Html {
       h`<strong>Safe max-model-len here:</strong> ${k.safe_len} still holds ${k.safe_len_concurrency} full-length requests at once, at least the concurrency target of ${bt.target.concurrency}. Max-model-len does not change the memory taken (the pool is allocated at startup); it sets how many full-length requests fit.`,
     );
   }
-  const missing = (["ttft", "prefix", "kv", "batching"] as const).map((key) => missingTier(data, key)).filter(
+  const missing = tiers.map((t) => missingTier(data, t)).filter(
     (x): x is Html => x !== undefined,
   );
   return h`<h2 id="wu-observations">Observations</h2>${

@@ -16,7 +16,7 @@ import { parseHTML } from "linkedom";
 import { z } from "zod";
 import { mean, quantile } from "../base/stats.ts";
 import { readCsv } from "../run/csv.ts";
-import { type Fact, type FilterValue, formatFact } from "./fact.ts";
+import { type Fact, type FilterValue, formatFact } from "../report/fact.ts";
 
 /** One thing the trace found wrong. */
 export interface TraceProblem {

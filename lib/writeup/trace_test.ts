@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeRunIndex } from "../report/run_index.ts";
+import { writeRunIndex } from "./run_index.ts";
 import { openRun } from "../run/run_dir.ts";
 import { fixtureRun } from "./_fixture.ts";
 import { isNumberToken, numbersOutsideFacts, traceRunDir } from "./trace.ts";

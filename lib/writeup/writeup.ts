@@ -4,11 +4,12 @@
  * @module
  */
 import { join } from "node:path";
-import * as Plot from "@observablehq/plot";
 import { writeTextAtomic } from "../run/atomic.ts";
 import { grafanaDashboard } from "../health/dashboard.ts";
 import { thresholdsJson } from "../health/thresholds.ts";
-import { type Chart, plot } from "../report/plot.ts";
+import type { Chart } from "../report/plot.ts";
+import { TIERS } from "../tiers/mod.ts";
+import { type AnyTier, tierFacts } from "../tiers/tier.ts";
 import {
   explainerSection,
   questionsSection,
@@ -17,10 +18,9 @@ import {
   thresholdsSection,
 } from "./advice.ts";
 import { type DerivedThresholds, deriveThresholds } from "./derive.ts";
-import type { Fact } from "./fact.ts";
-import { codeText, h, type Html, htmlTable } from "./html.ts";
-import { describeSource } from "./fact.ts";
-import { batchingFacts, kvFacts, prefixFacts, ttftFacts } from "./key_facts.ts";
+import type { Fact } from "../report/fact.ts";
+import { codeText, h, type Html, htmlTable } from "../report/html.ts";
+import { describeSource } from "../report/fact.ts";
 import { type FactBook, factBook, readRunData, type RunData } from "./run_data.ts";
 import {
   artifactsSection,
@@ -57,45 +57,17 @@ export interface Writeup {
   chart?: Chart;
 }
 
-/** The run's facts without the write-up's sections (what the index page shows). */
-export function runFacts(book: FactBook): RunFacts {
-  const batching = batchingFacts(book);
-  return {
-    ttft: ttftFacts(book),
-    prefix: prefixFacts(book),
-    kv: kvFacts(book, batching.target.concurrency),
-    batching,
-  };
+/** The run's facts without the write-up's sections (what the index page shows), by tier key. */
+export function runFacts(book: FactBook, tiers: readonly AnyTier[] = TIERS): RunFacts {
+  return tierFacts(tiers, book) as RunFacts;
 }
 
-function chartOf(data: RunData): Chart | undefined {
-  const sweep = (data.csv.get("concurrency_sweep.csv") ?? []).filter((r) => r.valid === "true")
-    .map((r) => ({ concurrency: Number(r.concurrency), throughput_rps: Number(r.throughput_rps) }));
+// The run's chart: the last tier's (in the day's order) that has data for one.
+function chartOf(data: RunData, tiers: readonly AnyTier[]): Chart | undefined {
   const label = engineText(data);
-  if (sweep.length) {
-    return plot({
-      title: "Throughput against concurrency (each repeat)",
-      subtitle: label,
-      x: { type: "log", label: "concurrency" },
-      y: { label: "requests/s", zero: true },
-      marks: [Plot.dot(sweep, { x: "concurrency", y: "throughput_rps", fill: "currentColor" })],
-    });
-  }
-  const kv = (data.csv.get("kv_cache_scaling.csv") ?? []).filter((r) =>
-    r.role === "sweep" && r.started === "true"
-  )
-    .map((r) => ({ max_model_len: Number(r.max_model_len), max_concurrency: Number(r.max_concurrency) }));
-  if (kv.length) {
-    return plot({
-      title: "Max concurrency against max-model-len",
-      subtitle: label,
-      x: { type: "log", label: "max-model-len (tokens)" },
-      y: { type: "log", label: "full-length requests at once" },
-      marks: [
-        Plot.line(kv, { x: "max_model_len", y: "max_concurrency" }),
-        Plot.dot(kv, { x: "max_model_len", y: "max_concurrency" }),
-      ],
-    });
+  for (const t of [...tiers].reverse()) {
+    const c = t.indexChart?.(data, label);
+    if (c) return c;
   }
   return undefined;
 }
@@ -109,13 +81,13 @@ function chartOf(data: RunData): Chart | undefined {
  * for (const s of w.sections) await show(htmlOutput(s.html));
  * ```
  */
-export async function buildWriteup(dir: string): Promise<Writeup> {
-  const data = await readRunData(dir);
+export async function buildWriteup(dir: string, tiers: readonly AnyTier[] = TIERS): Promise<Writeup> {
+  const data = await readRunData(dir, tiers);
   const book = factBook(data);
-  const facts = runFacts(book);
+  const facts = runFacts(book, tiers);
   const sim = isSimulated(data);
   const model = typeof data.manifest.model === "string" ? data.manifest.model : "each tier's default model";
-  const thresholds = deriveThresholds(book, facts.batching, {
+  const thresholds = deriveThresholds(tiers, book, facts, {
     run_id: String(data.manifest.run_id ?? ""),
     engine_label: engineText(data),
     simulated: sim,
@@ -128,9 +100,9 @@ export async function buildWriteup(dir: string): Promise<Writeup> {
     { id: "title", html: h`<h1>${title}</h1>${simulatedBanner(data)}` },
     { id: "environment", html: environmentSection(book) },
     { id: "commands", html: commandsSection(data) },
-    { id: "key_numbers", html: keyNumbersSection(data, facts) },
+    { id: "key_numbers", html: keyNumbersSection(data, facts, tiers) },
     { id: "artifacts", html: artifactsSection(data, [...WRITEUP_FILES, "05_writeup.html"]) },
-    { id: "observations", html: observationsSection(data, facts) },
+    { id: "observations", html: observationsSection(data, facts, tiers) },
     { id: "explainer", html: explainerSection(facts) },
     { id: "service_config", html: serviceConfigSection(data, facts) },
     { id: "rules", html: rulesSection(facts) },
@@ -149,7 +121,7 @@ export async function buildWriteup(dir: string): Promise<Writeup> {
       )
     }`,
   });
-  return { data, book, facts, thresholds, title, sections, chart: chartOf(data) };
+  return { data, book, facts, thresholds, title, sections, chart: chartOf(data, tiers) };
 }
 
 /**

@@ -11,7 +11,7 @@
 import { cp } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { stringify } from "csv-stringify/sync";
-import { writeRunIndex } from "../../lib/report/run_index.ts";
+import { writeRunIndex } from "../../lib/writeup/run_index.ts";
 import { updateManifest } from "../../lib/run/manifest.ts";
 import { createRun, finishRun, openRun } from "../../lib/run/run_dir.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";

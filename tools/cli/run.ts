@@ -17,7 +17,7 @@ import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
 import { labEnv, serveConfigFor } from "../../lib/tiers/lab_env.ts";
-import { writeRunIndex } from "../../lib/report/run_index.ts";
+import { writeRunIndex } from "../../lib/writeup/run_index.ts";
 import { writeRunsIndex } from "../../lib/writeup/runs_index.ts";
 import { hashInputs } from "../../lib/run/host.ts";
 import { readManifest, updateManifest } from "../../lib/run/manifest.ts";

@@ -14,3 +14,6 @@ export * from "./knee.ts";
 export * from "./analyze.ts";
 export * from "./charts.ts";
 export * from "./writeup.ts";
+export * from "./facts.ts";
+export * from "./compare.ts";
+export * from "./health.ts";

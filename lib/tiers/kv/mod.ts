@@ -17,3 +17,5 @@ export * from "./measure.ts";
 export * from "./findings.ts";
 export * from "./charts.ts";
 export * from "./writeup.ts";
+export * from "./facts.ts";
+export * from "./compare.ts";

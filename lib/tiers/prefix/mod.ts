@@ -13,3 +13,6 @@ export * from "./measure.ts";
 export * from "./analyze.ts";
 export * from "./charts.ts";
 export * from "./writeup.ts";
+export * from "./facts.ts";
+export * from "./compare.ts";
+export * from "./files.ts";

@@ -69,3 +69,5 @@ export {
   type TtftWriteupContext,
   writeTtftReport,
 } from "./writeup.ts";
+export * from "./facts.ts";
+export * from "./compare.ts";

@@ -8,11 +8,13 @@ import { join } from "node:path";
 import { writeTextAtomic } from "../run/atomic.ts";
 import { readManifest } from "../run/manifest.ts";
 import type { Run } from "../run/run_dir.ts";
-import { escapeHtml } from "./bundle.ts";
-import { type FactBook, factBook, readRunData, WRITEUP_TIERS } from "../writeup/run_data.ts";
-import { h, htmlTable } from "../writeup/html.ts";
-import { runFacts } from "../writeup/writeup.ts";
-import type { Fact } from "../writeup/fact.ts";
+import { escapeHtml } from "../report/bundle.ts";
+import { type FactBook, factBook, readRunData } from "./run_data.ts";
+import { TIERS } from "../tiers/mod.ts";
+import type { AnyTier } from "../tiers/tier.ts";
+import { h, htmlTable } from "../report/html.ts";
+import { runFacts } from "./writeup.ts";
+import type { Fact } from "../report/fact.ts";
 
 /** What the index page shows. */
 export interface RunIndex {
@@ -109,7 +111,7 @@ export function runIndexHtml(index: RunIndex): string {
  * console.log(await writeRunIndex(run)); // .../reports/<run-id>/index.html
  * ```
  */
-export async function writeRunIndex(run: Run): Promise<string> {
+export async function writeRunIndex(run: Run, tiers: readonly AnyTier[] = TIERS): Promise<string> {
   const m = await readManifest(run.manifestPath);
   const names: string[] = [];
   for await (const f of Deno.readDir(run.dir)) if (f.isFile) names.push(f.name);
@@ -126,7 +128,7 @@ export async function writeRunIndex(run: Run): Promise<string> {
   const files = names.filter((n) =>
     /\.(csv|md)$/i.test(n) || ["facts.json", "thresholds.json", "grafana-dashboard.json"].includes(n)
   );
-  const { key_numbers_html, tiers } = await keyNumbers(run.dir, names);
+  const { key_numbers_html, tiers: tierRows } = await keyNumbers(run.dir, names, tiers);
   const path = join(run.dir, "index.html");
   await writeTextAtomic(
     path,
@@ -143,7 +145,7 @@ export async function writeRunIndex(run: Run): Promise<string> {
       notebooks,
       files: files.includes("facts.json") || !key_numbers_html ? files : [...files, "facts.json"].sort(),
       key_numbers_html,
-      tiers,
+      tiers: tierRows,
     }),
   );
   return path;
@@ -162,24 +164,18 @@ const STATUS_TEXT = {
 async function keyNumbers(
   dir: string,
   names: readonly string[],
+  tiers: readonly AnyTier[],
 ): Promise<{ key_numbers_html?: string; tiers?: RunIndex["tiers"] }> {
   let book: FactBook;
   try {
-    book = factBook(await readRunData(dir));
+    book = factBook(await readRunData(dir, tiers));
   } catch {
     return {};
   }
-  const f = runFacts(book);
-  const rows: [string, Fact | undefined][] = [
-    ["cold TTFT p50", f.ttft.cold_p50],
-    ["warm TTFT p50", f.ttft.warm_p50],
-    ["cold / warm", f.ttft.cold_warm],
-    ["throughput at the lowest concurrency", f.batching.one.throughput_rps],
-    ["concurrency target (goodput peak)", f.batching.target.concurrency],
-    ["throughput at the target", f.batching.target.throughput_rps],
-    ["prefix caching speedup, longest shared prefix", f.prefix.long?.speedup],
-    ["largest max-model-len holding the target", f.kv.safe_len],
-  ];
+  const f = runFacts(book, tiers);
+  const rows: [string, Fact | undefined][] = tiers.flatMap((t) =>
+    t.keyNumbers(f[t.key]).filter((k) => k.index !== undefined).map((k) => [k.index!, k.fact] as [string, Fact | undefined])
+  );
   const shown = rows.filter(([, x]) => x !== undefined);
   const path = join(dir, "facts.json");
   let existing: { schema: string; run_id: string; facts: Fact[] } | undefined;
@@ -196,15 +192,14 @@ async function keyNumbers(
       2,
     ) + "\n",
   );
-  const tiers = WRITEUP_TIERS.map((t) => ({
-    name: t.name,
-    status: STATUS_TEXT[book.data.status[t.key]],
-    html: names.includes(`${t.notebook}.html`) ? `${t.notebook}.html` : undefined,
-  }));
   return {
     key_numbers_html: shown.length
       ? htmlTable(["quantity", "value"], shown.map(([label, x]) => [label, h`${x}`])).html
       : "<p>No tier left data for key numbers.</p>",
-    tiers,
+    tiers: tiers.map((t) => ({
+      name: t.title,
+      status: STATUS_TEXT[book.data.status[t.key] ?? "not_run"],
+      html: names.includes(`${t.notebook}.html`) ? `${t.notebook}.html` : undefined,
+    })),
   };
 }

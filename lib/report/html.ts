@@ -4,8 +4,8 @@
  * where it comes from).
  * @module
  */
-import { $display, type Displayable, escapeHtml, htmlToText } from "../report/bundle.ts";
-import { escapeMarkdown } from "../report/markdown.ts";
+import { $display, type Displayable, escapeHtml, htmlToText } from "./bundle.ts";
+import { escapeMarkdown } from "./markdown.ts";
 import { type Fact, factHtml } from "./fact.ts";
 
 /** Trusted HTML built by {@link h}. */

@@ -5,7 +5,7 @@
  * rows; the trace check (trace.ts) evaluates it again, independently, from the file.
  * @module
  */
-import { escapeHtml } from "../report/bundle.ts";
+import { escapeHtml } from "./bundle.ts";
 import { percentile } from "../base/stats.ts";
 
 /** A statistic over the filtered rows' column (first group), or a derivation from other facts (second). */

@@ -1,0 +1,60 @@
+/**
+ * Tier 3b, batching under concurrency, as one unit: its files, parameters, measurement, reader, facts, key
+ * numbers, chart, health thresholds and compare points (the contract: lib/tiers/tier.ts).
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import { plot } from "../../report/plot.ts";
+import { type Tier, tierFile } from "../tier.ts";
+import { type BatchingFacts, batchingFacts } from "./facts.ts";
+import { batchingHealth } from "./health.ts";
+import { BATCHING_FILES, type BatchingMeasurement, measureBatching } from "./measure.ts";
+import { type BatchingParams, batchingParams } from "./params.ts";
+import { BatchingPointRow, BatchingRequestRow, BatchingServerRow } from "./point_row.ts";
+import { BatchingSummaryRow } from "./analyze.ts";
+import { type BatchingResults, readBatchingResults } from "./results.ts";
+import { BATCHING_COMPARE_POINTS, batchingCompare } from "./compare.ts";
+
+/** Tier 3b. */
+export const batchingTier = {
+  key: "batching" as const,
+  number: "3b",
+  title: "Batching under concurrency",
+  notebook: "04_batching",
+  files: [
+    tierFile(BATCHING_FILES.concurrency, BatchingPointRow, "one concurrency point and repeat of the closed loop"),
+    tierFile(BATCHING_FILES.rate, BatchingPointRow, "one rate point and repeat of the open (Poisson) loop"),
+    tierFile(BATCHING_FILES.requests, BatchingRequestRow, "one request of one point, warm-up and cool-down kept"),
+    tierFile(BATCHING_FILES.server, BatchingServerRow, "one /metrics sample during one point"),
+    tierFile(BATCHING_FILES.summary, BatchingSummaryRow, "one statistic of one metric at one point (long format)"),
+  ],
+  writeup: BATCHING_FILES.benchmark,
+  params: (lab, env) => batchingParams(lab.size, env),
+  measure: (run, lab, params) => measureBatching(run, lab, params),
+  read: (dir) => readBatchingResults({ dir }),
+  facts: (book) => batchingFacts(book),
+  keyNumbers: (f) => [
+    { label: "lowest concurrency of the sweep", fact: f.one.concurrency },
+    { label: "throughput there", fact: f.one.throughput_rps, index: "throughput at the lowest concurrency" },
+    { label: "concurrency target (goodput peak)", fact: f.target.concurrency, index: "concurrency target (goodput peak)" },
+    { label: "throughput there", fact: f.target.throughput_rps, index: "throughput at the target" },
+    { label: "output tokens/s there", fact: f.target.output_tok_s },
+    { label: "TTFT p95 there", fact: f.target.ttft_p95_ms },
+    { label: "throughput gain, target / lowest", fact: f.gain },
+  ],
+  indexChart: (data, subtitle) => {
+    const sweep = (data.csv.get(BATCHING_FILES.concurrency) ?? []).filter((r) => r.valid === "true")
+      .map((r) => ({ concurrency: Number(r.concurrency), throughput_rps: Number(r.throughput_rps) }));
+    if (!sweep.length) return undefined;
+    return plot({
+      title: "Throughput against concurrency (each repeat)",
+      subtitle,
+      x: { type: "log", label: "concurrency" },
+      y: { label: "requests/s", zero: true },
+      marks: [Plot.dot(sweep, { x: "concurrency", y: "throughput_rps", fill: "currentColor" })],
+    });
+  },
+  health: (book, facts) => batchingHealth(book, facts),
+  comparePoints: BATCHING_COMPARE_POINTS,
+  compare: batchingCompare,
+} satisfies Tier<BatchingFacts, BatchingParams, BatchingMeasurement, BatchingResults>;
