@@ -1,55 +1,69 @@
 /**
  * One tidy CSV row per request: the record's raw fields and its derived metrics, units in column names,
- * one header row. `REQUEST_COLUMNS` is the schema: its order is the CSV column order, and a change to it
- * is a schema change.
+ * one header row. `RequestRowSchema` is the schema: its key order is the CSV column order
+ * (`REQUEST_COLUMNS`), and a change to it is a schema change.
  * @module
  */
 import { stringify } from "csv-stringify/sync";
+import { z } from "zod";
 import type { RequestRecord } from "../probe/types.ts";
+import { columnsOf, csvBoolean, csvNumber } from "../run/csv.ts";
 import { REQUEST_METRICS } from "./request_metrics.ts";
 
-/** The per-request CSV columns, in order. Times are ms on the run's monotonic clock. */
-export const REQUEST_COLUMNS = [
-  "request_id",
-  "index",
-  "phase",
-  "endpoint",
-  "ok",
-  "error_kind",
-  "error_message",
-  "http_status",
-  "finish_reason",
-  "prompt_tokens",
-  "completion_tokens",
-  "cached_tokens",
-  "output_chars",
-  "chunks",
-  "t_intended_ms",
-  "t_send_ms",
-  "t_headers_ms",
-  "t_first_event_ms",
-  "t_first_choice_ms",
-  "t_first_content_ms",
-  "t_last_chunk_ms",
-  "t_end_ms",
-  "queue_delay_ms",
-  "ttft_first_byte_ms",
-  "ttft_first_event_ms",
-  "ttft_first_choice_ms",
-  "ttft_ms",
-  "ttft_from_intended_ms",
-  "e2e_ms",
-  "e2e_from_intended_ms",
-  "tpot_ms",
-  "tpot_guidellm_ms",
-  "itl_guidellm_ms",
-  "itl_mean_ms",
-  "itl_max_ms",
-  "output_tok_s",
-  "decode_tok_s",
-  "cache_hit_fraction",
-  "tags_json",
-] as const;
+const optNumber = csvNumber.optional();
+
+/**
+ * One per-request row as read back: its keys are the CSV columns, in order (times are ms on the run's
+ * monotonic clock; an empty cell is undefined: not applicable or not measured). Tier CSVs compose their
+ * rows from its `.shape`.
+ */
+export const RequestRowSchema = z.object({
+  request_id: z.string(),
+  /** Position in the load run's sequence; empty for a lone probe. */
+  index: optNumber,
+  /** Empty for a lone probe. */
+  phase: z.enum(["warmup", "measure"]).optional(),
+  endpoint: z.enum(["completions", "chat"]),
+  ok: csvBoolean,
+  error_kind: z.string().optional(),
+  error_message: z.string().optional(),
+  http_status: optNumber,
+  finish_reason: z.string().optional(),
+  prompt_tokens: optNumber,
+  completion_tokens: optNumber,
+  cached_tokens: optNumber,
+  output_chars: csvNumber,
+  chunks: csvNumber,
+  t_intended_ms: csvNumber,
+  t_send_ms: csvNumber,
+  t_headers_ms: optNumber,
+  t_first_event_ms: optNumber,
+  t_first_choice_ms: optNumber,
+  t_first_content_ms: optNumber,
+  t_last_chunk_ms: optNumber,
+  t_end_ms: csvNumber,
+  queue_delay_ms: optNumber,
+  ttft_first_byte_ms: optNumber,
+  ttft_first_event_ms: optNumber,
+  ttft_first_choice_ms: optNumber,
+  ttft_ms: optNumber,
+  ttft_from_intended_ms: optNumber,
+  e2e_ms: optNumber,
+  e2e_from_intended_ms: optNumber,
+  tpot_ms: optNumber,
+  tpot_guidellm_ms: optNumber,
+  itl_guidellm_ms: optNumber,
+  itl_mean_ms: optNumber,
+  itl_max_ms: optNumber,
+  output_tok_s: optNumber,
+  decode_tok_s: optNumber,
+  cache_hit_fraction: optNumber,
+  /** The record's tags as one JSON object, so the schema stays fixed. */
+  tags_json: z.string().optional(),
+});
+
+/** The per-request CSV columns, in order: the keys of {@link RequestRowSchema}. */
+export const REQUEST_COLUMNS = columnsOf(RequestRowSchema);
 
 export type RequestColumn = typeof REQUEST_COLUMNS[number];
 /** A cell: undefined is an empty cell (not applicable / not measured). */

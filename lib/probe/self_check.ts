@@ -4,30 +4,28 @@
  * is marked invalid in the CSVs and drawn as invalid in the charts. See docs/adr/0013-client-fidelity.md.
  * @module
  */
+import { z } from "zod";
+import { columnsOf, csvBoolean, csvNumber } from "../run/csv.ts";
 import type { SelfCheck } from "./load.ts";
 
-/** The self-check columns a tier row carries (ms rounded to µs; undefined when there was no sample). */
-export interface SelfCheckCells {
+/** The self-check columns a tier row carries, as read back (ms rounded to µs; empty when there was no sample). */
+export const SelfCheckRow = z.object({
   /** False when the client was too slow for the point (runLoad's threshold): the point is invalid. */
-  client_ok: boolean;
+  client_ok: csvBoolean,
   /** p99 of how late a 10 ms timer fired in the client during the point. */
-  event_loop_lag_p99_ms?: number;
+  event_loop_lag_p99_ms: csvNumber.optional(),
   /** p99 of t_send - t_intended: queueing in the client, including waits on a concurrency cap. */
-  send_lag_p99_ms?: number;
+  send_lag_p99_ms: csvNumber.optional(),
   /** p99 of the client's own delay in sending a due request. */
-  dispatch_lag_p99_ms?: number;
+  dispatch_lag_p99_ms: csvNumber.optional(),
   /** Why the client was not ok, when it was not. */
-  client_reason?: string;
-}
+  client_reason: z.string().optional(),
+});
+/** The self-check cells of one point (see {@link SelfCheckRow}). */
+export type SelfCheckCells = z.infer<typeof SelfCheckRow>;
 
-/** Column names of {@link SelfCheckCells}, in CSV order. */
-export const SELF_CHECK_COLUMNS = [
-  "client_ok",
-  "event_loop_lag_p99_ms",
-  "send_lag_p99_ms",
-  "dispatch_lag_p99_ms",
-  "client_reason",
-] as const;
+/** Column names of {@link SelfCheckRow}, in CSV order. */
+export const SELF_CHECK_COLUMNS = columnsOf(SelfCheckRow);
 
 const r3 = (x: number | undefined) => x === undefined ? undefined : Math.round(x * 1000) / 1000;
 

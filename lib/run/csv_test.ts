@@ -62,7 +62,14 @@ Deno.test("columnsOf lists an object schema's keys in order, extended and omitte
   const Wider = z.object({ point_id: z.string(), ...Row.omit({ ok: true }).shape, itl_gaps_ms: z.string() });
   const cols: ("point_id" | "request_id" | "concurrency" | "ttft_ms" | "error_message" | "itl_gaps_ms")[] =
     columnsOf(Wider);
-  assert.deepEqual(cols, ["point_id", "request_id", "concurrency", "ttft_ms", "error_message", "itl_gaps_ms"]);
+  assert.deepEqual(cols, [
+    "point_id",
+    "request_id",
+    "concurrency",
+    "ttft_ms",
+    "error_message",
+    "itl_gaps_ms",
+  ]);
   // Overriding a key keeps its place.
   assert.deepEqual(columnsOf(Row.extend({ concurrency: z.string() })), columnsOf(Row));
 });

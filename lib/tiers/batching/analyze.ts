@@ -15,8 +15,10 @@
  * independent would be too narrow).
  * @module
  */
+import { z } from "zod";
 import { createRng } from "../../base/random.ts";
 import { bootstrapCi, median, percentile } from "../../base/stats.ts";
+import { columnsOf, csvBoolean, csvNumber } from "../../run/csv.ts";
 import {
   batchingKnee,
   type BatchingKneeResult,
@@ -309,22 +311,32 @@ export function batchingFindings(
   };
 }
 
-/** The columns of batching_summary.csv (long format: one row per point, metric and percentile). */
-export const BATCHING_SUMMARY_COLUMNS = [
-  "sweep",
-  "concurrency",
-  "target_rps",
-  "rate_fraction",
-  "valid",
-  "valid_repeats",
-  "metric",
-  "stat",
-  "value",
-  "ci_lo",
-  "ci_hi",
-  "n",
-  "unit",
-] as const;
+const optNum = csvNumber.optional();
+
+/** A row of batching_summary.csv (long format: one row per point, metric and statistic). */
+export const BatchingSummaryRow = z.object({
+  sweep: z.enum(["concurrency", "rate"]),
+  concurrency: optNum,
+  target_rps: optNum,
+  rate_fraction: optNum,
+  valid: csvBoolean,
+  valid_repeats: csvNumber,
+  /** A latency metric (e.g. ttft_ms) or a throughput one (e.g. throughput_rps). */
+  metric: z.string(),
+  /** "median", "min", "max" (over repeats) or a percentile ("p95"). */
+  stat: z.string(),
+  value: csvNumber,
+  /** The percentile's bootstrap interval (latency rows only). */
+  ci_lo: optNum,
+  ci_hi: optNum,
+  /** Samples behind a percentile. */
+  n: optNum,
+  unit: z.string(),
+});
+export type BatchingSummaryRow = z.infer<typeof BatchingSummaryRow>;
+
+/** The columns of batching_summary.csv, in order. */
+export const BATCHING_SUMMARY_COLUMNS = columnsOf(BatchingSummaryRow);
 
 /**
  * The findings' per-point numbers in long format, for batching_summary.csv.

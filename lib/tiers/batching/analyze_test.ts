@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requestCells } from "../../analysis/_request_fixture.ts";
 import {
   BATCHING_SUMMARY_COLUMNS,
   batchingFindings,
@@ -39,6 +40,7 @@ function requests(c: number, repeat: number): BatchingRequestRow[] {
     const ttft = 20 + 2 * c + (i % 5);
     const tpot = 3 + c / 4 + (i % 3) * 0.1;
     return {
+      ...requestCells(),
       point_id: `c${c}-r${repeat}`,
       sweep: "concurrency" as const,
       repeat,

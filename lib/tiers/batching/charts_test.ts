@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requestCells } from "../../analysis/_request_fixture.ts";
 import { batchingFindings } from "./analyze.ts";
 import {
   batchingLatencyChart,
@@ -32,6 +33,7 @@ const points: BatchingPointRow[] = C.map((c) => ({
 }));
 const requests: BatchingRequestRow[] = C.flatMap((c) =>
   Array.from({ length: 10 }, (_, i) => ({
+    ...requestCells(),
     point_id: `c${c}-r1`,
     sweep: "concurrency" as const,
     repeat: 1,

@@ -34,11 +34,11 @@ import {
   ttft_from_intended_ms,
   ttft_ms,
 } from "../../analysis/request_metrics.ts";
-import { REQUEST_COLUMNS, requestRow } from "../../analysis/request_row.ts";
+import { requestRow, RequestRowSchema } from "../../analysis/request_row.ts";
 import { mean, percentile } from "../../base/stats.ts";
 import type { SelfCheck } from "../../probe/load.ts";
 import type { RequestRecord } from "../../probe/types.ts";
-import { csvBoolean, csvNumber, type CsvRow } from "../../run/csv.ts";
+import { columnsOf, csvBoolean, csvNumber, type CsvRow } from "../../run/csv.ts";
 import type { MetricsSample } from "../../scrape/sampler.ts";
 import type { BatchingParams } from "./params.ts";
 
@@ -72,68 +72,13 @@ export type BatchingPoint =
   | { kind: "concurrency"; id: string; ordinal: number; repeat: number; concurrency: number }
   | { kind: "rate"; id: string; ordinal: number; repeat: number; rate_fraction: number; target_rps: number };
 
-/** The per point-and-repeat columns, in CSV order. */
-export const BATCHING_POINT_COLUMNS = [
-  "point_id",
-  "sweep",
-  "repeat",
-  "concurrency",
-  "rate_fraction",
-  "target_rps",
-  "latency_from",
-  "requests_sent",
-  "requests_ok",
-  "requests_failed",
-  "error_fraction",
-  "window_s",
-  "offered_rps",
-  "throughput_rps",
-  "output_tok_s",
-  "total_tok_s",
-  "goodput_rps",
-  "good_fraction",
-  "ttft_p50_ms",
-  "ttft_p95_ms",
-  "ttft_p99_ms",
-  "itl_p50_ms",
-  "itl_p95_ms",
-  "itl_p99_ms",
-  "tpot_p50_ms",
-  "tpot_p95_ms",
-  "tpot_p99_ms",
-  "e2e_p50_ms",
-  "e2e_p95_ms",
-  "e2e_p99_ms",
-  "e2e_mean_ms",
-  "queue_delay_mean_ms",
-  "queue_delay_p95_ms",
-  "queue_delay_p99_ms",
-  "inflight_mean",
-  "little_inflight",
-  "little_dev_pct",
-  "server_running_mean",
-  "server_running_max",
-  "server_waiting_mean",
-  "server_waiting_max",
-  "server_kv_usage_mean",
-  "server_kv_usage_max",
-  "server_preemptions",
-  "server_samples",
-  "client_lag_p99_ms",
-  "dispatch_lag_p99_ms",
-  "client_ok",
-  "send_lag_p99_ms",
-  "client_achieved_rps",
-  "engine_lateness_p95_ms",
-  "valid",
-  "invalid_reason",
-] as const;
-
 const num = csvNumber.optional();
+const Sweep = z.enum(["concurrency", "rate"]);
+
 /** A row of concurrency_sweep.csv or rate_sweep.csv, read back. */
 export const BatchingPointRow = z.object({
   point_id: z.string(),
-  sweep: z.enum(["concurrency", "rate"]),
+  sweep: Sweep,
   repeat: csvNumber,
   concurrency: num,
   rate_fraction: num,
@@ -189,50 +134,25 @@ export const BatchingPointRow = z.object({
 });
 export type BatchingPointRow = z.infer<typeof BatchingPointRow>;
 
-/** The per-request columns of batching_requests.csv: the point, the lab's request row, the ITL gaps. */
-export const BATCHING_REQUEST_COLUMNS = [
-  "point_id",
-  "sweep",
-  "repeat",
-  "part",
-  "concurrency",
-  "target_rps",
-  ...REQUEST_COLUMNS,
-  "itl_gaps_ms",
-] as const;
+/** The per point-and-repeat columns of concurrency_sweep.csv and rate_sweep.csv, in CSV order. */
+export const BATCHING_POINT_COLUMNS = columnsOf(BatchingPointRow);
 
-/** The columns of batching_requests.csv the analysis reads back. */
+/** A row of batching_requests.csv: the point, its part, the lab's per-request cells, the ITL gaps. */
 export const BatchingRequestRow = z.object({
   point_id: z.string(),
-  sweep: z.enum(["concurrency", "rate"]),
+  sweep: Sweep,
   repeat: csvNumber,
   part: z.enum(["warmup", "measure", "cooldown"]),
-  ok: csvBoolean,
-  ttft_ms: num,
-  ttft_from_intended_ms: num,
-  tpot_ms: num,
-  e2e_ms: num,
-  e2e_from_intended_ms: num,
-  queue_delay_ms: num,
+  concurrency: num,
+  target_rps: num,
+  ...RequestRowSchema.shape,
   /** Space-separated inter-chunk gaps of the request, ms. */
   itl_gaps_ms: z.string().optional(),
 });
 export type BatchingRequestRow = z.infer<typeof BatchingRequestRow>;
 
-/** The columns of batching_server.csv: server samples over time, per point and repeat. */
-export const BATCHING_SERVER_COLUMNS = [
-  "point_id",
-  "sweep",
-  "repeat",
-  "concurrency",
-  "target_rps",
-  "t_s",
-  "running",
-  "waiting",
-  "kv_usage",
-  "preemptions_total",
-  "error",
-] as const;
+/** The columns of batching_requests.csv, in order. */
+export const BATCHING_REQUEST_COLUMNS = columnsOf(BatchingRequestRow);
 
 const r3 = (x: number | undefined) => x === undefined ? undefined : Math.round(x * 1e3) / 1e3;
 
@@ -490,10 +410,10 @@ function fmt(x: number | undefined): string {
   return x === undefined ? "n/a" : String(Number(x.toPrecision(3)));
 }
 
-/** A row of batching_server.csv, read back. */
+/** A row of batching_server.csv: one /metrics sample of a point and repeat. */
 export const BatchingServerRow = z.object({
   point_id: z.string(),
-  sweep: z.enum(["concurrency", "rate"]),
+  sweep: Sweep,
   repeat: csvNumber,
   concurrency: num,
   target_rps: num,
@@ -505,3 +425,6 @@ export const BatchingServerRow = z.object({
   error: z.string().optional(),
 });
 export type BatchingServerRow = z.infer<typeof BatchingServerRow>;
+
+/** The columns of batching_server.csv: server samples over time, per point and repeat. */
+export const BATCHING_SERVER_COLUMNS = columnsOf(BatchingServerRow);

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { StartupReport } from "../../engine/types.ts";
-import { csvBoolean, csvNumber } from "../../run/csv.ts";
+import { columnsOf, csvBoolean, csvNumber } from "../../run/csv.ts";
 import type { CacheConfigInfo } from "../../scrape/vllm_metrics.ts";
 
 const GiB = 2 ** 30;
@@ -83,7 +83,7 @@ export const KvRow = z.object({
 export type KvRow = z.infer<typeof KvRow>;
 
 /** Column order of kv_cache_scaling.csv. */
-export const KV_COLUMNS = Object.keys(KvRow.shape) as (keyof KvRow)[];
+export const KV_COLUMNS = columnsOf(KvRow);
 
 /** One point of the sweep: an engine configuration. */
 export interface KvPoint {
@@ -281,7 +281,7 @@ export const KvLoadRow = z.object({
 export type KvLoadRow = z.infer<typeof KvLoadRow>;
 
 /** Column order of kv_load_confirmation.csv. */
-export const KV_LOAD_COLUMNS = Object.keys(KvLoadRow.shape) as (keyof KvLoadRow)[];
+export const KV_LOAD_COLUMNS = columnsOf(KvLoadRow);
 
 /** One /metrics sample of the load (long format for the chart): kv_load_samples.csv. */
 export const KvLoadSample = z.object({
@@ -294,4 +294,5 @@ export const KvLoadSample = z.object({
   preemptions_total: num,
 });
 export type KvLoadSample = z.infer<typeof KvLoadSample>;
-export const KV_LOAD_SAMPLE_COLUMNS = Object.keys(KvLoadSample.shape) as (keyof KvLoadSample)[];
+/** Column order of kv_load_samples.csv. */
+export const KV_LOAD_SAMPLE_COLUMNS = columnsOf(KvLoadSample);

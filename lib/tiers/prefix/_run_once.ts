@@ -4,7 +4,7 @@
  * and turn it all into request rows and one run row (both hit-rate measures side by side).
  * @module
  */
-import { REQUEST_COLUMNS, requestRow } from "../../analysis/request_row.ts";
+import { requestRow } from "../../analysis/request_row.ts";
 import { mean } from "../../base/stats.ts";
 import type { Clock } from "../../probe/clock.ts";
 import { runLoad } from "../../probe/load.ts";
@@ -19,72 +19,9 @@ import { checkPrefixHitRate, sumReportedTokens, warmCacheHits } from "./hit_rate
 import type { PrefixParams } from "./params.ts";
 import type { PrefixPlannedRequest, PrefixPoint, PrefixRequestPlan } from "./workload.ts";
 
-/** Columns of prefix_cache.csv: the point and arm, then the per-request schema of lib/analysis. */
-export const PREFIX_REQUEST_COLUMNS = [
-  "sweep",
-  "point_id",
-  "arm",
-  "repeat",
-  "concurrency",
-  "prefix_tokens",
-  "share_pct",
-  "working_set",
-  "load_factor",
-  "family",
-  "prefix_variant",
-  "shares_prefix",
-  "block_size",
-  "expected_cached_tokens",
-  ...REQUEST_COLUMNS.filter((c) => c !== "tags_json"),
-] as const;
+/** Columns of prefix_cache.csv and prefix_cache_runs.csv, derived from their row schemas. */
+export { PREFIX_REQUEST_COLUMNS, PREFIX_RUN_COLUMNS } from "./analyze.ts";
 
-/** Columns of prefix_cache_runs.csv: one row per run (point x arm x repeat). */
-export const PREFIX_RUN_COLUMNS = [
-  "sweep",
-  "point_id",
-  "arm",
-  "repeat",
-  "order",
-  "concurrency",
-  "prefix_tokens",
-  "share_pct",
-  "working_set",
-  "load_factor",
-  "capacity_prefixes",
-  "block_size",
-  "block_size_source",
-  "num_gpu_blocks",
-  "pool_tokens",
-  "engine_label",
-  "engine_version",
-  "caching_reported",
-  "reset_ok",
-  "n_prime",
-  "n_measure",
-  "n_ok",
-  "expected_cached_tokens",
-  "usage_cached_tokens",
-  "usage_prompt_tokens",
-  "metric_hits_tokens",
-  "metric_queries_tokens",
-  "usage_hit_rate",
-  "metric_hit_rate",
-  "hits_diff_tokens",
-  "queries_diff_tokens",
-  "tolerance_tokens",
-  "measures_agree",
-  "agreement_note",
-  "kv_usage_mean",
-  "kv_usage_max",
-  "kv_samples",
-  "preemptions",
-  "output_tokens",
-  "measure_s",
-  "output_tok_s",
-  "client_ok",
-  "event_loop_lag_p99_ms",
-  "send_lag_p99_ms",
-] as const;
 /** What one point's runs share. */
 export interface PointContext {
   point: PrefixPoint;

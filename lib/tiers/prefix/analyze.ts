@@ -6,49 +6,59 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { RequestRowSchema } from "../../analysis/request_row.ts";
 import { summarize } from "../../base/stats.ts";
-import { csvBoolean, csvNumber, readCsv } from "../../run/csv.ts";
+import { SelfCheckRow } from "../../probe/self_check.ts";
+import { columnsOf, csvBoolean, csvNumber, readCsv } from "../../run/csv.ts";
 
 const num = csvNumber;
 const optNum = csvNumber.optional();
 const optBool = csvBoolean.optional();
 
-/** The columns of prefix_cache.csv the analysis reads. */
-export const PrefixRequestRow = z.object({
-  sweep: z.enum(["length", "share", "cliff"]),
+const Sweep = z.enum(["length", "share", "cliff"]);
+const Arm = z.enum(["off", "on"]);
+
+/** The cells a request row and a run row share: the point, the arm and the repeat. */
+const PrefixPointCells = z.object({
+  sweep: Sweep,
   point_id: z.string(),
-  arm: z.enum(["off", "on"]),
+  arm: Arm,
   repeat: num,
+});
+
+/** The cells of the point's load shape (share_pct: share sweep; working_set, load_factor: cliff sweep). */
+const PrefixLoadCells = z.object({
   concurrency: num,
   prefix_tokens: num,
   share_pct: optNum,
   working_set: optNum,
   load_factor: optNum,
+});
+
+/**
+ * A row of prefix_cache.csv: the point and arm, the request's planned prefix, then the per-request cells of
+ * lib/analysis (no `tags_json`: the tags are these columns), every request having a phase.
+ */
+export const PrefixRequestRow = z.object({
+  ...PrefixPointCells.shape,
+  ...PrefixLoadCells.shape,
+  /** Index of the prefix family in the families file. */
+  family: num,
+  /** Prefix variant: 0 is the family text as is. */
+  prefix_variant: num,
   shares_prefix: csvBoolean,
   block_size: num,
+  /** Cached tokens the plan expects for this request (whole blocks of a prefix already sent). */
   expected_cached_tokens: num,
-  phase: z.enum(["warmup", "measure"]),
-  ok: csvBoolean,
-  prompt_tokens: optNum,
-  completion_tokens: optNum,
-  cached_tokens: optNum,
-  ttft_ms: optNum,
-  e2e_ms: optNum,
+  ...RequestRowSchema.omit({ tags_json: true }).extend({ phase: z.enum(["warmup", "measure"]) }).shape,
 });
 export type PrefixRequestRow = z.infer<typeof PrefixRequestRow>;
 
-/** The columns of prefix_cache_runs.csv the analysis reads. */
+/** A row of prefix_cache_runs.csv: one run (point x arm x repeat), both hit-rate measures side by side. */
 export const PrefixRunRow = z.object({
-  sweep: z.enum(["length", "share", "cliff"]),
-  point_id: z.string(),
-  arm: z.enum(["off", "on"]),
-  repeat: num,
+  ...PrefixPointCells.shape,
   order: num,
-  concurrency: num,
-  prefix_tokens: num,
-  share_pct: optNum,
-  working_set: optNum,
-  load_factor: optNum,
+  ...PrefixLoadCells.shape,
   capacity_prefixes: optNum,
   block_size: num,
   block_size_source: z.string(),
@@ -58,6 +68,7 @@ export const PrefixRunRow = z.object({
   engine_version: z.string().optional(),
   caching_reported: optBool,
   reset_ok: csvBoolean,
+  n_prime: num,
   n_measure: num,
   n_ok: num,
   expected_cached_tokens: num,
@@ -74,15 +85,20 @@ export const PrefixRunRow = z.object({
   agreement_note: z.string().optional(),
   kv_usage_mean: optNum,
   kv_usage_max: optNum,
+  kv_samples: num,
   preemptions: optNum,
   output_tokens: num,
   measure_s: optNum,
   output_tok_s: optNum,
-  client_ok: csvBoolean,
-  event_loop_lag_p99_ms: optNum,
-  send_lag_p99_ms: optNum,
+  ...SelfCheckRow.pick({ client_ok: true, event_loop_lag_p99_ms: true, send_lag_p99_ms: true }).shape,
 });
 export type PrefixRunRow = z.infer<typeof PrefixRunRow>;
+
+/** Columns of prefix_cache.csv, in order. */
+export const PREFIX_REQUEST_COLUMNS = columnsOf(PrefixRequestRow);
+
+/** Columns of prefix_cache_runs.csv, in order. */
+export const PREFIX_RUN_COLUMNS = columnsOf(PrefixRunRow);
 
 /**
  * Reads the tier's two CSVs from a run folder, validated.

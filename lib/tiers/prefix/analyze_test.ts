@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requestCells } from "../../analysis/_request_fixture.ts";
 import {
   prefixAb,
   prefixArmSummary,
@@ -14,12 +15,15 @@ const LABEL = "SIMULATED: embedded engine 0.11.0, H100-80GB profile, model m";
 
 function req(o: Partial<PrefixRequestRow>): PrefixRequestRow {
   return {
+    ...requestCells(),
     sweep: "length",
     point_id: "len-1024-c1",
     arm: "on",
     repeat: 0,
     concurrency: 1,
     prefix_tokens: 1024,
+    family: 0,
+    prefix_variant: 0,
     shares_prefix: true,
     block_size: 16,
     expected_cached_tokens: 1024,
@@ -47,6 +51,7 @@ function run(o: Partial<PrefixRunRow>): PrefixRunRow {
     pool_tokens: 100_000,
     engine_label: LABEL,
     reset_ok: true,
+    n_prime: 1,
     n_measure: 3,
     n_ok: 3,
     expected_cached_tokens: 3072,
@@ -57,6 +62,7 @@ function run(o: Partial<PrefixRunRow>): PrefixRunRow {
     tolerance_tokens: 48,
     measures_agree: true,
     kv_usage_max: 0.01,
+    kv_samples: 3,
     output_tokens: 8,
     output_tok_s: 100,
     client_ok: true,

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requestCells } from "../../analysis/_request_fixture.ts";
 import { ttftServerHistogram, ttftStartupSummary, ttftSummary } from "./analyze.ts";
 import type { TtftRequestRow, TtftServerRow, TtftStartupRow } from "./tables.ts";
 
@@ -9,9 +10,7 @@ function req(p: Partial<TtftRequestRow> & Pick<TtftRequestRow, "series">): TtftR
     launch: 0,
     request_index: 0,
     series_index: 0,
-    request_id: `r${nextId++}`,
-    endpoint: "completions",
-    ok: true,
+    ...requestCells({ request_id: `r${nextId++}` }),
     ...p,
   };
 }

@@ -2,43 +2,25 @@
  * The tier's three CSV files and how they read back:
  * - `ttft.csv`: one row per request, the tier's columns, its point's client self-check (the same cells on
  *   every row of a point: `client_ok` false marks the point invalid, with `client_reason`), then
- *   {@link REQUEST_COLUMNS} (`queue_delay_ms` is the request's own send lag);
+ *   the per-request cells of {@link RequestRowSchema} (`queue_delay_ms` is the request's own send lag);
  * - `startup.csv`: one row per startup phase per launch (log phases, and the launcher's ready time);
  * - `ttft_server.csv`: the server's TTFT histogram over the warm series of each launch, one row per bucket.
  * @module
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { REQUEST_COLUMNS } from "../../analysis/request_row.ts";
-import { SELF_CHECK_COLUMNS } from "../../probe/self_check.ts";
-import { csvBoolean, csvNumber, readCsv } from "../../run/csv.ts";
+import { RequestRowSchema } from "../../analysis/request_row.ts";
+import { SelfCheckRow } from "../../probe/self_check.ts";
+import { columnsOf, csvBoolean, csvNumber, readCsv } from "../../run/csv.ts";
 
 /** What a request measured: its series. */
 export const TtftSeries = z.enum(["cold", "warmup", "warm", "length", "chat", "idle"]);
 export type TtftSeries = z.infer<typeof TtftSeries>;
 
-/** The tier's columns of `ttft.csv`, before the per-request columns. */
-export const TTFT_TIER_COLUMNS = [
-  "series",
-  "launch",
-  "request_index",
-  "series_index",
-  "prompt_tokens_target",
-  "prompt_seed",
-  "gap_before_ms",
-] as const;
-
-/** Columns of a point's CSV; `ttft.csv` adds `point_id` first. */
-export const TTFT_POINT_COLUMNS = [...TTFT_TIER_COLUMNS, ...SELF_CHECK_COLUMNS, ...REQUEST_COLUMNS] as const;
-
-/** The `ttft.csv` columns, in order. */
-export const TTFT_CSV_COLUMNS = ["point_id", ...TTFT_POINT_COLUMNS] as const;
-
 const optNumber = csvNumber.optional();
 
-/** A `ttft.csv` row as the analysis reads it (other columns are ignored). */
-export const TtftRequestRow = z.object({
-  point_id: z.string(),
+/** The tier's cells of a `ttft.csv` row, before the self-check and the per-request cells. */
+export const TtftTierCells = z.object({
   series: TtftSeries,
   launch: csvNumber,
   /** Completion requests sent on this engine before this one (0 = the first after ready). */
@@ -50,30 +32,31 @@ export const TtftRequestRow = z.object({
   prompt_seed: optNumber,
   /** Client time from the previous request's end (or from ready) to this send, ms. */
   gap_before_ms: optNumber,
-  /**
-   * The point's client self-check: false when the client was too slow for the point (invalid: kept, drawn,
-   * left out of the findings); undefined in a run measured before the tier had the check.
-   */
-  client_ok: csvBoolean.optional(),
-  /** The point's event-loop lag p99 and send lag p99, ms. */
-  event_loop_lag_p99_ms: optNumber,
-  send_lag_p99_ms: optNumber,
-  /** Why the client was not ok. */
-  client_reason: z.string().optional(),
-  request_id: z.string(),
-  endpoint: z.enum(["completions", "chat"]),
-  ok: csvBoolean,
-  error_kind: z.string().optional(),
-  prompt_tokens: optNumber,
-  cached_tokens: optNumber,
-  completion_tokens: optNumber,
-  ttft_first_byte_ms: optNumber,
-  ttft_first_event_ms: optNumber,
-  ttft_first_choice_ms: optNumber,
-  ttft_ms: optNumber,
-  e2e_ms: optNumber,
 });
+
+/** The tier's columns of `ttft.csv`, before the per-request columns. */
+export const TTFT_TIER_COLUMNS = columnsOf(TtftTierCells);
+
+/**
+ * A row of a point's CSV: the tier's cells, the point's client self-check (false when the client was too
+ * slow for the point: invalid, kept, drawn, left out of the findings; every self-check cell is empty in a
+ * run measured before the tier had the check), then the per-request cells.
+ */
+export const TtftPointRow = z.object({
+  ...TtftTierCells.shape,
+  ...SelfCheckRow.partial().shape,
+  ...RequestRowSchema.shape,
+});
+
+/** Columns of a point's CSV; `ttft.csv` adds `point_id` first. */
+export const TTFT_POINT_COLUMNS = columnsOf(TtftPointRow);
+
+/** A `ttft.csv` row, read back: `point_id`, then a point's row. */
+export const TtftRequestRow = z.object({ point_id: z.string(), ...TtftPointRow.shape });
 export type TtftRequestRow = z.infer<typeof TtftRequestRow>;
+
+/** The `ttft.csv` columns, in order. */
+export const TTFT_CSV_COLUMNS = columnsOf(TtftRequestRow);
 
 /**
  * Which clock a startup duration is on: `simulated` (the embedded engine's log: what a real GPU would
@@ -82,20 +65,6 @@ export type TtftRequestRow = z.infer<typeof TtftRequestRow>;
  */
 export const TtftStartupClock = z.enum(["simulated", "engine_log", "wall", "wall_compressed", "none"]);
 export type TtftStartupClock = z.infer<typeof TtftStartupClock>;
-
-/** The `startup.csv` columns, in order. */
-export const TTFT_STARTUP_COLUMNS = [
-  "point_id",
-  "launch",
-  "engine",
-  "version",
-  "phase",
-  "seconds",
-  "source",
-  "simulated",
-  "time_scale",
-  "clock",
-] as const;
 
 /** One startup phase of one launch. `seconds` is empty when not measured (external engines). */
 export const TtftStartupRow = z.object({
@@ -113,18 +82,8 @@ export const TtftStartupRow = z.object({
 });
 export type TtftStartupRow = z.infer<typeof TtftStartupRow>;
 
-/** The `ttft_server.csv` columns, in order. */
-export const TTFT_SERVER_COLUMNS = [
-  "point_id",
-  "launch",
-  "window",
-  "metric",
-  "le_s",
-  "cumulative_count",
-  "sum_s",
-  "count",
-  "client_requests",
-] as const;
+/** The `startup.csv` columns, in order. */
+export const TTFT_STARTUP_COLUMNS = columnsOf(TtftStartupRow);
 
 /** One bucket of the server's TTFT histogram, observed between the scrapes around a launch's warm series. */
 export const TtftServerRow = z.object({
@@ -143,6 +102,9 @@ export const TtftServerRow = z.object({
   client_requests: csvNumber,
 });
 export type TtftServerRow = z.infer<typeof TtftServerRow>;
+
+/** The `ttft_server.csv` columns, in order. */
+export const TTFT_SERVER_COLUMNS = columnsOf(TtftServerRow);
 
 /** The tier's file names in the run folder. */
 export const TTFT_FILES = {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { requestCells } from "../../analysis/_request_fixture.ts";
 import { parseServeConfig } from "../../engine/config.ts";
 import { labEnv } from "../lab_env.ts";
 import { ttftSummary } from "./analyze.ts";
@@ -13,9 +14,7 @@ const rows: TtftRequestRow[] = [
     launch: 0,
     request_index: 0,
     series_index: 0,
-    request_id: "a",
-    endpoint: "completions",
-    ok: true,
+    ...requestCells({ request_id: "a" }),
     ttft_ms: 90,
     ttft_first_byte_ms: 2,
   },
@@ -25,9 +24,7 @@ const rows: TtftRequestRow[] = [
     launch: 0,
     request_index: i + 1,
     series_index: i,
-    request_id: `w${i}`,
-    endpoint: "completions",
-    ok: true,
+    ...requestCells({ request_id: `w${i}` }),
     ttft_ms: t,
     ttft_first_byte_ms: 1,
   })),
