@@ -29,6 +29,7 @@ import { PrefixRequestRow, PrefixRunRow } from "./prefix/analyze.ts";
 import { PREFIX_REQUEST_COLUMNS, PREFIX_RUN_COLUMNS } from "./prefix/_run_once.ts";
 import {
   TTFT_CSV_COLUMNS,
+  TTFT_POINT_COLUMNS,
   TTFT_SERVER_COLUMNS,
   TTFT_STARTUP_COLUMNS,
   TtftRequestRow,
@@ -61,6 +62,10 @@ const FILES: Record<string, { columns: readonly string[]; schema: z.ZodObject }>
 
 Deno.test("every tier CSV is pinned: the recorded headers and the tested files are the same set", () => {
   assert.deepEqual(Object.keys(FILES).sort(), Object.keys(RECORDED).sort());
+});
+
+Deno.test("a TTFT point's CSV is ttft.csv less its leading point_id", () => {
+  assert.deepEqual(["point_id", ...TTFT_POINT_COLUMNS], RECORDED["ttft.csv"]);
 });
 
 for (const [file, { columns, schema }] of Object.entries(FILES)) {
