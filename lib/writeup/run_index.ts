@@ -174,7 +174,9 @@ async function keyNumbers(
   }
   const f = runFacts(book, tiers);
   const rows: [string, Fact | undefined][] = tiers.flatMap((t) =>
-    t.keyNumbers(f[t.key]).filter((k) => k.index !== undefined).map((k) => [k.index!, k.fact] as [string, Fact | undefined])
+    t.keyNumbers(f[t.key]).filter((k) => k.index !== undefined).map((k) =>
+      [k.index!, k.fact] as [string, Fact | undefined]
+    )
   );
   const shown = rows.filter(([, x]) => x !== undefined);
   const path = join(dir, "facts.json");
