@@ -17,7 +17,7 @@ import { parseServeConfig, type ServeConfig, servedName } from "./config.ts";
 import { listNvidiaGpus } from "./default_engine.ts";
 import { apiKey, attachExternal } from "./external.ts";
 import { LogCapture } from "./log_capture.ts";
-import { stopGroup, type StopGroupResult } from "./process_group.ts";
+import { spawnGroup, stopGroup, type StopGroupResult } from "./process_group.ts";
 import { register, unregister } from "./registry.ts";
 import type { Engine, StartupReport } from "./types.ts";
 
@@ -97,14 +97,7 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
   const t0 = performance.now();
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      env,
-      detached: true, // setsid(): the child leads a new process group (and session)
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    child = spawnGroup(argv[0], { args: argv.slice(1), env }); // leads a new process group (and session)
   } catch (err) {
     throw new Error(
       `Cannot start engine: cannot run '${argv[0]}' for engine '${cfg.engine}' (${

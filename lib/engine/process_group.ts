@@ -9,6 +9,34 @@
  * @module
  */
 
+/** Options of {@link spawnGroup}: what `Deno.Command` takes besides the stdio and `detached`. */
+export interface SpawnGroupOptions {
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/**
+ * Spawns `command` as the leader of a new process group and session (`detached: true`: setsid()), stdin
+ * closed and stdout/stderr piped for the caller to read, so that {@link stopGroup} reaches everything it
+ * starts. Throws as `Deno.Command#spawn` does when the command cannot run.
+ *
+ * @example
+ * ```ts
+ * const child = spawnGroup("vllm", { args: ["serve", "m"] });
+ * await stopGroup(child.pid, { grace_ms: 3_000, leaderExited: child.status });
+ * ```
+ */
+export function spawnGroup(command: string, opts: SpawnGroupOptions = {}): Deno.ChildProcess {
+  return new Deno.Command(command, {
+    ...opts,
+    detached: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** True when `pid` exists and is not a zombie (a zombie has exited; only its exit status remains). */
 export function pidAlive(pid: number): boolean {
   const st = readStat(pid);

@@ -11,7 +11,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { groupMembers, pidAlive, signalGroup } from "../../lib/engine/process_group.ts";
+import { groupMembers, pidAlive, signalGroup, spawnGroup } from "../../lib/engine/process_group.ts";
 import { jupyterEnv, ROOT } from "../_jupyter.ts";
 
 /** A running JupyterLab; disposing it stops the server, its kernels, and removes its folder. */
@@ -139,7 +139,8 @@ async function startOnce(opts: StartJupyterLabOptions): Promise<JupyterLab> {
     `--LabApp.workspaces_dir=${join(home, "workspaces")}`,
   ];
   if (Deno.uid() === 0) args.push("--allow-root");
-  const child = new Deno.Command(jupyter, {
+  // Its own process group, killed as a whole.
+  const child = spawnGroup(jupyter, {
     args,
     cwd: root,
     env: {
@@ -149,11 +150,7 @@ async function startOnce(opts: StartJupyterLabOptions): Promise<JupyterLab> {
       JUPYTER_DATA_DIR: join(home, "data"),
       JUPYTER_PLATFORM_DIRS: "1",
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    detached: true, // its own process group, killed as a whole
-  }).spawn();
+  });
   const log: string[] = [];
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();

@@ -17,7 +17,7 @@
 import { existsSync } from "node:fs";
 import { freePort, tinyModelSpec, writeTinyGguf } from "../../lib/mod.ts";
 import { LogCapture } from "../../lib/engine/log_capture.ts";
-import { stopGroup } from "../../lib/engine/process_group.ts";
+import { spawnGroup, stopGroup } from "../../lib/engine/process_group.ts";
 import { register, unregister } from "../../lib/engine/registry.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -192,13 +192,7 @@ export async function startLlamaServer(opts: LlamaServerOptions): Promise<LlamaS
   const t0 = performance.now();
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(command, {
-      args,
-      detached: true, // its own process group: stop() reaches everything it starts
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    child = spawnGroup(command, { args }); // its own process group: stop() reaches everything it starts
   } catch (err) {
     throw new Error(
       `Cannot start llama-server: cannot run '${command}' (${(err as Error).message}). ` +
