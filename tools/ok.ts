@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { createRun, finishRun } from "../lib/run/run_dir.ts";
 import { ROOT, runNotebooks } from "./_jupyter.ts";
 import { listNotebooks } from "./_notebooks.ts";
+import { readRecordedRun, runContractDiffs } from "./run_contract.ts";
 
 /** The gate's steps, in order. */
 export const STEPS = [
@@ -251,9 +252,19 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
       );
       if (r.code === 0) notebooksRunDir = run.dir;
       const s = r.summary;
+      // The run holds to the recorded contract: the same files, columns and fact ids as before the tier
+      // contract (issue 15) when every notebook ran.
+      const diffs = r.code === 0 && notebooks.length === 5
+        ? await runContractDiffs(
+          run.dir,
+          await readRecordedRun(join(ROOT, "lib/tiers/testdata/run_contract_test.json")),
+        )
+        : [];
+      for (const d of diffs) console.log(`  contract: ${d}`);
       return one(
-        r.code,
-        s ? `${s.passed} of ${notebooks.length} notebooks passed -> ${run.dir}` : `-> ${run.dir}`,
+        r.code || (diffs.length ? 1 : 0),
+        (s ? `${s.passed} of ${notebooks.length} notebooks passed -> ${run.dir}` : `-> ${run.dir}`) +
+          (diffs.length ? `; ${diffs.length} difference(s) from the recorded run contract` : ""),
       );
     }
     case "browser": {
