@@ -4,6 +4,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { labEnv } from "./lab_env.ts";
 import { loadPrefixFamilies } from "./prefix/families.ts";
+import { batchingParams } from "./batching/params.ts";
+import { kvParams } from "./kv/params.ts";
+import { prefixParams } from "./prefix/params.ts";
+import { ttftParams } from "./ttft/params.ts";
 
 const GOOD = JSON.stringify({
   family: "a",
@@ -66,4 +70,55 @@ Deno.test("non-numeric or unknown SERVELAB_* parameters name the variable, what 
     ],
   ];
   for (const [env, msg] of cases) assert.throws(() => labEnv({ SERVELAB_ENGINE: "sim", ...env }), msg);
+});
+
+Deno.test("every tier reports each bad SERVELAB_<TIER>_* variable the same way: name, value, what it takes, fix", () => {
+  const lab = labEnv({ SERVELAB_ENGINE: "sim", SERVELAB_SIZE: "test" });
+  const cases: [() => unknown, RegExp[]][] = [
+    [
+      () => ttftParams("test", { SERVELAB_TTFT_IDLE_S: "soon", SERVELAB_TTFT_LENGTHS: "128,-1" }),
+      [
+        /^SERVELAB_TTFT_LENGTHS='128,-1' is not valid: item 2: .*\. It takes prompt lengths .*Fix it or unset it\.$/,
+        /^SERVELAB_TTFT_IDLE_S='soon' is not valid: expected a number\. It takes idle seconds .*Fix it or unset it\.$/,
+      ],
+    ],
+    [
+      () => prefixParams(lab, { SERVELAB_PREFIX_REPEATS: "two", SERVELAB_PREFIX_CLIFF_LOAD: "0.5,0" }),
+      [
+        /^SERVELAB_PREFIX_CLIFF_LOAD='0\.5,0' is not valid: item 2: .*It takes working sets .*Fix it or unset it\.$/,
+        /^SERVELAB_PREFIX_REPEATS='two' is not valid: expected a number\. It takes runs per point .*Fix it or unset it\.$/,
+      ],
+    ],
+    [
+      () => kvParams(lab, { SERVELAB_KV_LOAD_POOL: "big", SERVELAB_KV_SAMPLE_MS: "0" }),
+      [
+        /^SERVELAB_KV_LOAD_POOL='big' is not valid: expected a positive integer\. It takes the load engine's KV pool .*Fix it or unset it\.$/,
+        /^SERVELAB_KV_SAMPLE_MS='0' is not valid: expected a positive integer\. It takes interval .*Fix it or unset it\.$/,
+      ],
+    ],
+    [
+      () =>
+        batchingParams("test", {
+          SERVELAB_BATCHING_CI_CONFIDENCE: "1",
+          SERVELAB_BATCHING_RATE_FRACTIONS: "x",
+        }),
+      [
+        /^SERVELAB_BATCHING_RATE_FRACTIONS='x' is not valid: item 1: expected a number\. It takes Poisson rates .*Fix it or unset it\.$/,
+        /^SERVELAB_BATCHING_CI_CONFIDENCE='1' is not valid: .*\. It takes coverage .*Fix it or unset it\.$/,
+      ],
+    ],
+  ];
+  for (const [read, want] of cases) {
+    const msg = (() => {
+      try {
+        read();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      assert.fail(`no error for ${read}`);
+    })();
+    const lines = msg.split("\n");
+    assert.equal(lines.length, want.length, msg);
+    want.forEach((re, i) => assert.match(lines[i], re));
+  }
 });

@@ -56,11 +56,11 @@ Deno.test("batchingParams reads SERVELAB_BATCHING_* and names the variable in er
   assert.equal(P.repeats, BATCHING_PRESETS.test.repeats);
   assert.throws(
     () => batchingParams("default", { SERVELAB_BATCHING_CONCURRENCY: "8,4" }),
-    /SERVELAB_BATCHING_CONCURRENCY='8,4' is not valid: must be strictly ascending.*comma-separated list like '1,2,4/,
+    /SERVELAB_BATCHING_CONCURRENCY='8,4' is not valid: must be strictly ascending.*It takes closed-loop .*comma-separated .*e\.g\. 1,2,4.*Fix it or unset it\./,
   );
   assert.throws(
     () => batchingParams("default", { SERVELAB_BATCHING_REPEATS: "two" }),
-    /SERVELAB_BATCHING_REPEATS='two' is not valid.*a number like 3, or unset it/,
+    /SERVELAB_BATCHING_REPEATS='two' is not valid: expected a number\. It takes repeats .*e\.g\. 3\)\. Fix it or unset it\./,
   );
 });
 

@@ -1,6 +1,7 @@
 /**
  * The batching tier's parameters: the sweeps, the workload, the SLO and the rules, with `default` and
- * `test` presets, each overridable by a `SERVELAB_BATCHING_*` environment variable.
+ * `test` presets, each overridable by a `SERVELAB_BATCHING_*` environment variable (read through the
+ * shared `tierParams`).
  *
  * Budget of the default preset (measured on the embedded engine, 2 cores): 9 concurrencies x 3 repeats,
  * each point one warm-up round, max(24, 2 x c) measured requests and one cool-down round; 4 Poisson rates
@@ -9,6 +10,7 @@
  */
 import { z } from "zod";
 import type { RunSize } from "../lab_env.ts";
+import { type Env, tierParams, type TierSpec, type TierVar, tierVars } from "../params.ts";
 
 const positiveIntList = z.array(z.number().int().positive()).min(1);
 const fraction = z.number().gt(0).lte(1);
@@ -147,22 +149,66 @@ export const BATCHING_PRESETS: Record<RunSize, BatchingParams> = {
 
 type Key = keyof BatchingParams;
 
+/** What each `SERVELAB_BATCHING_*` variable takes (every field has one; lists are comma-separated). */
+const MEANS: Record<Key, string> = {
+  concurrency:
+    "closed-loop concurrencies, strictly ascending comma-separated positive integers (e.g. 1,2,4,8)",
+  repeats: "repeats of every point, a positive integer (e.g. 3)",
+  rate_fractions:
+    "Poisson rates as fractions of the measured peak throughput, comma-separated positive numbers (e.g. 0.5,1)",
+  prompt_tokens: "prompt length of every request in tokens, a positive integer (e.g. 512)",
+  output_tokens: "mean output length in tokens, a positive integer (e.g. 16)",
+  output_spread: "spread of output lengths around the mean, a fraction in [0, 1) (e.g. 0.5)",
+  min_requests: "least measured requests per closed-loop point, a positive integer (e.g. 24)",
+  rounds:
+    "measured requests per closed-loop point in multiples of the concurrency, a positive integer (e.g. 2)",
+  warmup_rounds:
+    "warm-up requests per closed-loop point in multiples of the concurrency, an integer >= 0 (e.g. 1)",
+  cooldown_rounds:
+    "excluded requests after the measured ones in multiples of the concurrency, an integer >= 0 " +
+    "(e.g. 1)",
+  rate_duration_s: "measured seconds of arrivals per open-loop point, a number > 0 (e.g. 1)",
+  rate_warmup_s: "warm-up seconds of arrivals per open-loop point, a number >= 0 (e.g. 0.2)",
+  rate_cooldown_s: "excluded seconds of arrivals after the measured ones, a number >= 0 (e.g. 0.25)",
+  max_point_s: "seconds after which a point stops sending, a number > 0 (e.g. 10)",
+  timeout_s: "per-request timeout in seconds, a number > 0 (e.g. 120)",
+  slo_ttft_ms: "SLO on TTFT (p95 and per request) in ms, a number > 0 (e.g. 200)",
+  slo_tpot_ms: "SLO on TPOT (p95 and per request) in ms per token, a number > 0 (e.g. 25)",
+  knee_gain: "knee rule: least throughput gain per doubling of concurrency, a number > 0 (e.g. 0.2)",
+  range_fraction: "sweet-spot range: share of the sweet spot's throughput, a fraction in (0, 1] (e.g. 0.8)",
+  max_client_lag_ms: "validity: client event-loop and dispatch lag p99 limit in ms, a number > 0 (e.g. 15)",
+  min_inflight_fraction:
+    "validity: least mean in-flight share of the concurrency, a fraction in (0, 1] (e.g. 0.9)",
+  rate_tolerance:
+    "validity: largest share the achieved send rate may miss the target by, a fraction in (0, 1] " +
+    "(e.g. 0.1)",
+  max_error_fraction: "validity: largest share of failed requests, a fraction in [0, 1] (e.g. 0.01)",
+  max_engine_lateness_ms: "validity: the embedded engine's p95 lateness limit in ms, a number > 0 (e.g. 25)",
+  sample_ms: "/metrics sampling interval in ms, a positive integer (e.g. 100)",
+  ci_resamples: "bootstrap resamples of the confidence intervals, a positive integer (e.g. 300)",
+  ci_confidence: "coverage of the confidence intervals, a fraction in (0, 1) (e.g. 0.95)",
+  ci_max_itl_gaps: "most ITL gaps a bootstrap draws, a positive integer (e.g. 4000)",
+};
+
+/** Every field is set by `SERVELAB_BATCHING_<FIELD IN CAPITALS>`. */
+export const BATCHING_PARAM_SPEC: TierSpec<typeof BatchingParams> = {
+  tier: "batching",
+  schema: BatchingParams,
+  presets: BATCHING_PRESETS,
+  vars: Object.fromEntries(Object.entries(MEANS).map(([k, means]) => [k, { means }])),
+};
+
+/** Every `SERVELAB_BATCHING_*` variable, what it sets and what it takes (for docs and `--help`). */
+export const BATCHING_VARS: TierVar[] = tierVars(BATCHING_PARAM_SPEC);
+
 /** The environment variable of each parameter: `SERVELAB_BATCHING_<KEY IN CAPITALS>`. */
 export function batchingEnvVar(key: Key): string {
-  return `SERVELAB_BATCHING_${key.toUpperCase()}`;
-}
-
-const LIST_KEYS: readonly Key[] = ["concurrency", "rate_fractions"];
-
-function parseValue(key: Key, raw: string): unknown {
-  const num = (s: string) => (s.trim() === "" ? NaN : Number(s));
-  if (LIST_KEYS.includes(key)) return raw.trim() === "" ? [] : raw.split(",").map(num);
-  return num(raw);
+  return BATCHING_VARS.find((v) => v.field === key)!.name;
 }
 
 /**
  * The batching parameters for a run size, with `SERVELAB_BATCHING_*` overrides from `env`. A bad value
- * throws an error naming the variable, what was wrong and the fix.
+ * throws an error naming the variable, what was wrong, what it takes and the fix.
  *
  * @example
  * ```ts
@@ -170,30 +216,6 @@ function parseValue(key: Key, raw: string): unknown {
  * P.concurrency; // [1, 8, 32]
  * ```
  */
-export function batchingParams(
-  size: RunSize,
-  env: Record<string, string | undefined> = Deno.env.toObject(),
-): BatchingParams {
-  const base = BATCHING_PRESETS[size];
-  const merged: Record<string, unknown> = { ...base };
-  const given: Partial<Record<Key, string>> = {};
-  for (const key of Object.keys(base) as Key[]) {
-    const raw = env[batchingEnvVar(key)];
-    if (raw === undefined || raw === "") continue;
-    given[key] = raw;
-    merged[key] = parseValue(key, raw);
-  }
-  const r = BatchingParams.safeParse(merged);
-  if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => {
-    const key = String(i.path[0]) as Key;
-    const where = given[key] !== undefined
-      ? `${batchingEnvVar(key)}='${given[key]}'`
-      : `batching parameter ${key} (preset ${size})`;
-    const example = LIST_KEYS.includes(key)
-      ? `a comma-separated list like '${(base[key] as number[]).join(",")}'`
-      : `a number like ${JSON.stringify(base[key])}`;
-    return `${where} is not valid: ${i.message}. Use ${example}, or unset it.`;
-  });
-  throw new Error(lines.join("\n"));
+export function batchingParams(size: RunSize, env: Env = Deno.env.toObject()): BatchingParams {
+  return tierParams(BATCHING_PARAM_SPEC, size, env);
 }

@@ -11,6 +11,15 @@
  */
 import { z } from "zod";
 import type { LabEnv, RunSize } from "../lab_env.ts";
+import {
+  type Env,
+  parseList,
+  parseNumber,
+  tierParams,
+  type TierSpec,
+  type TierVar,
+  tierVars,
+} from "../params.ts";
 
 /** Environment variables of the tier, with what each means (shown in errors and in the notebook). */
 export const KV_ENV_VARS = {
@@ -37,57 +46,66 @@ export const KV_ENV_VARS = {
   SERVELAB_KV_SAMPLE_MS: "interval of the /metrics sampling during the load (default 50)",
 } as const;
 
-type KvVar = keyof typeof KV_ENV_VARS;
+/** A token count: digits, a k suffix is x1024 (`4k` is 4096). */
+function tokens(raw: string): number {
+  const s = raw.trim();
+  if (!/^\d+[kK]?$/.test(s)) throw new Error("expected a token count such as 4096 or 4k");
+  return /k$/i.test(s) ? Number(s.slice(0, -1)) * 1024 : Number(s);
+}
 
-const tokens = z.string().trim().regex(/^\d+[kK]?$/, "expected a token count such as 4096 or 4k")
-  .transform((s) => /k$/i.test(s) ? Number(s.slice(0, -1)) * 1024 : Number(s))
-  .pipe(z.number().int().positive("expected a positive token count"));
-const util = z.string().trim().transform(Number).pipe(
-  z.number().gt(0, "expected a fraction in (0, 1]").lte(1, "expected a fraction in (0, 1]"),
-);
-const positiveInt = z.string().trim().regex(/^\d+$/, "expected a positive integer").transform(Number)
-  .pipe(z.number().int().positive("expected a positive integer"));
-const list = <T>(item: z.ZodType<T>) =>
-  z.string().transform((s, ctx) => {
-    const out: T[] = [];
-    for (const part of s.split(",").map((p) => p.trim()).filter(Boolean)) {
-      const r = item.safeParse(part);
-      if (!r.success) {
-        ctx.addIssue({ code: "custom", message: `'${part}': ${r.error.issues[0].message}` });
-        return z.NEVER;
-      }
-      out.push(r.data);
-    }
-    return out;
-  });
+/** A positive integer written as digits only. */
+function positiveInt(raw: string): number {
+  const s = raw.trim();
+  if (!/^\d+$/.test(s)) throw new Error("expected a positive integer");
+  return Number(s);
+}
+
+/** One of the special `words` (any case), else `parse`. */
+const word = <W extends string>(words: readonly W[], parse: (raw: string) => unknown) => (raw: string) => {
+  const w = raw.trim().toLowerCase();
+  return (words as readonly string[]).includes(w) ? w : parse(raw);
+};
+
+/** NxL: N concurrent requests of L tokens. */
+function question(raw: string): { concurrent: number; tokens_per_request: number } {
+  const s = raw.trim();
+  if (!/^\d+\s*x\s*\d+[kK]?$/i.test(s)) throw new Error("expected NxL, e.g. 8x4096 or 8x4k");
+  const [n, l] = s.toLowerCase().split("x").map((p) => p.trim());
+  return { concurrent: Number(n), tokens_per_request: tokens(l) };
+}
+
+const fraction = z.number().gt(0, "expected a fraction in (0, 1]").lte(1, "expected a fraction in (0, 1]");
+const positiveTokens = z.number().int().positive("expected a positive token count");
+const posInt = z.number().int().positive("expected a positive integer");
 
 /** The tier's parameters. */
 export const KvParams = z.object({
   /** max-model-len values of the sweep, ascending, no duplicates. */
-  lens: z.array(z.number().int().positive()).min(2, "the sweep needs at least two lengths to fit a slope"),
+  lens: z.array(positiveTokens).min(2, "the sweep needs at least two lengths to fit a slope"),
   /** Extra gpu-memory-utilization points (at util_len). */
-  utils: z.array(z.number().gt(0).lte(1)),
+  utils: z.array(fraction),
   /** max-model-len of the utilization points. */
-  util_len: z.number().int().positive(),
+  util_len: positiveTokens,
   /** The point meant to fail: "auto", a utilization, or "off". */
-  fail_util: z.union([z.literal("auto"), z.literal("off"), z.number().gt(0).lte(1)]),
+  fail_util: z.union([z.literal("auto"), z.literal("off"), fraction]),
   /** Tokens per load request (prompt + max_tokens) and the load engine's max-model-len. */
-  load_len: z.number().int().positive(),
-  load_output_tokens: z.number().int().positive(),
+  load_len: positiveTokens,
+  load_output_tokens: posInt,
   /** Pool of the load engine in load_len-token requests, or "default". */
-  load_pool: z.union([z.number().int().positive(), z.literal("default")]),
-  load_max_concurrency: z.number().int().positive().optional(),
+  load_pool: z.union([posInt, z.literal("default")]),
+  load_max_concurrency: posInt.optional(),
   /** The capacity question: N concurrent requests of L tokens. */
   question: z.object({
     concurrent: z.number().int().positive(),
     tokens_per_request: z.number().int().positive(),
   }),
-  sample_ms: z.number().int().positive(),
+  sample_ms: posInt,
 }).superRefine((p, ctx) => {
   if (p.load_output_tokens >= p.load_len) {
     ctx.addIssue({
       code: "custom",
       path: ["load_output_tokens"],
+      params: { fields: ["load_output_tokens", "load_len"] },
       message: `load_output_tokens (${p.load_output_tokens}) must be below load_len (${p.load_len})`,
     });
   }
@@ -118,22 +136,38 @@ export const KV_PRESETS: Record<RunSize, Omit<KvParams, "util_len"> & { util_len
   },
 };
 
-function read<T>(env: Record<string, string | undefined>, name: KvVar, schema: z.ZodType<T>): T | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return undefined;
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const why = r.error.issues.map((i) => i.message).join("; ");
-  throw new Error(
-    `${name}='${raw}' is not valid: ${why}. It means: ${KV_ENV_VARS[name]}. Fix it or unset it.`,
-  );
-}
+const vars = Object.fromEntries(
+  Object.entries(KV_ENV_VARS).map((
+    [name, means],
+  ) => [name.slice("SERVELAB_KV_".length).toLowerCase(), { means }]),
+) as Record<keyof KvParams, { means: string }>;
 
-const question = z.string().trim().regex(/^\d+\s*x\s*\d+[kK]?$/i, "expected NxL, e.g. 8x4096 or 8x4k")
-  .transform((s) => {
-    const [n, l] = s.toLowerCase().split("x").map((p) => p.trim());
-    return { concurrent: Number(n), tokens_per_request: tokens.parse(l) };
-  });
+/**
+ * How each field is set from its `SERVELAB_KV_*` variable: token counts take a k suffix, the sweep's lengths
+ * are sorted and deduplicated, `none`, `auto`/`off` and `default` are words of their own, the question is NxL;
+ * `util_len` defaults to the final `load_len`.
+ */
+export const KV_PARAM_SPEC: TierSpec<typeof KvParams> = {
+  tier: "kv",
+  schema: KvParams,
+  presets: KV_PRESETS,
+  vars: {
+    lens: { ...vars.lens, parse: (raw) => [...new Set(parseList(raw, tokens))].sort((a, b) => a - b) },
+    utils: { ...vars.utils, parse: (raw) => raw.toLowerCase() === "none" ? [] : parseList(raw) },
+    util_len: { ...vars.util_len, parse: tokens },
+    fail_util: { ...vars.fail_util, parse: word(["auto", "off"], parseNumber) },
+    load_len: { ...vars.load_len, parse: tokens },
+    load_output_tokens: { ...vars.load_output_tokens, parse: positiveInt },
+    load_pool: { ...vars.load_pool, parse: word(["default"], positiveInt) },
+    load_max_concurrency: { ...vars.load_max_concurrency, parse: positiveInt },
+    question: { ...vars.question, parse: question },
+    sample_ms: { ...vars.sample_ms, parse: positiveInt },
+  },
+  defaults: ({ values }) => ({ util_len: values.load_len }),
+};
+
+/** Every `SERVELAB_KV_*` variable, what it sets and what it takes (for docs and `--help`). */
+export const KV_VARS: TierVar[] = tierVars(KV_PARAM_SPEC);
 
 /**
  * The tier's parameters: the preset of the lab's run size, overridden by `SERVELAB_KV_*` variables.
@@ -143,41 +177,6 @@ const question = z.string().trim().regex(/^\d+\s*x\s*\d+[kK]?$/i, "expected NxL,
  * kvParams(labEnv({ SERVELAB_SIZE: "test" }), { SERVELAB_KV_LENS: "1k,4k" }).lens; // [1024, 4096]
  * ```
  */
-export function kvParams(
-  lab: Pick<LabEnv, "size">,
-  env: Record<string, string | undefined> = Deno.env.toObject(),
-): KvParams {
-  const preset = KV_PRESETS[lab.size];
-  const utilsRaw = env.SERVELAB_KV_UTILS?.trim().toLowerCase() === "none"
-    ? []
-    : read(env, "SERVELAB_KV_UTILS", list(util));
-  const failRaw = env.SERVELAB_KV_FAIL_UTIL?.trim().toLowerCase();
-  const fail_util = failRaw === "auto" || failRaw === "off"
-    ? failRaw
-    : read(env, "SERVELAB_KV_FAIL_UTIL", util);
-  const poolRaw = env.SERVELAB_KV_LOAD_POOL?.trim().toLowerCase();
-  const load_pool = poolRaw === "default" ? "default" : read(env, "SERVELAB_KV_LOAD_POOL", positiveInt);
-  const lens = read(env, "SERVELAB_KV_LENS", list(tokens));
-  const load_len = read(env, "SERVELAB_KV_LOAD_LEN", tokens) ?? preset.load_len;
-  const candidate = {
-    lens: lens ? [...new Set(lens)].sort((a, b) => a - b) : preset.lens,
-    utils: utilsRaw ?? preset.utils,
-    util_len: read(env, "SERVELAB_KV_UTIL_LEN", tokens) ?? preset.util_len ?? load_len,
-    fail_util: fail_util ?? preset.fail_util,
-    load_len,
-    load_output_tokens: read(env, "SERVELAB_KV_LOAD_OUTPUT_TOKENS", positiveInt) ?? preset.load_output_tokens,
-    load_pool: load_pool ?? preset.load_pool,
-    load_max_concurrency: read(env, "SERVELAB_KV_LOAD_MAX_CONCURRENCY", positiveInt) ??
-      preset.load_max_concurrency,
-    question: read(env, "SERVELAB_KV_QUESTION", question) ?? preset.question,
-    sample_ms: read(env, "SERVELAB_KV_SAMPLE_MS", positiveInt) ?? preset.sample_ms,
-  };
-  const r = KvParams.safeParse(candidate);
-  if (r.success) return r.data;
-  const why = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-  throw new Error(
-    `Invalid KV tier parameters: ${why}. Fix the SERVELAB_KV_* variables (${
-      Object.keys(KV_ENV_VARS).join(", ")
-    }).`,
-  );
+export function kvParams(lab: Pick<LabEnv, "size">, env: Env = Deno.env.toObject()): KvParams {
+  return tierParams(KV_PARAM_SPEC, lab.size, env);
 }

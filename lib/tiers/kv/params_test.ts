@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KV_PRESETS, kvParams } from "./params.ts";
+import { KV_ENV_VARS, KV_PRESETS, KV_VARS, kvParams } from "./params.ts";
 
 Deno.test("kvParams takes the preset of the run size, util_len defaulting to the load length", () => {
   const d = kvParams({ size: "default" }, {});
@@ -33,7 +33,7 @@ Deno.test("SERVELAB_KV_* variables override the preset: k suffixes, none, defaul
 Deno.test("a bad value names the variable, its meaning and the fix", () => {
   assert.throws(
     () => kvParams({ size: "default" }, { SERVELAB_KV_LENS: "4k,lots" }),
-    /SERVELAB_KV_LENS='4k,lots' is not valid: 'lots': expected a token count.*It means: max-model-len values.*Fix it or unset it/,
+    /SERVELAB_KV_LENS='4k,lots' is not valid: item 2: expected a token count.*It takes max-model-len values.*Fix it or unset it/,
   );
   assert.throws(
     () => kvParams({ size: "default" }, { SERVELAB_KV_UTILS: "0.5,1.5" }),
@@ -48,4 +48,36 @@ Deno.test("a bad value names the variable, its meaning and the fix", () => {
     () => kvParams({ size: "default" }, { SERVELAB_KV_LOAD_LEN: "64", SERVELAB_KV_LOAD_OUTPUT_TOKENS: "64" }),
     /load_output_tokens \(64\) must be below load_len \(64\)/,
   );
+});
+
+Deno.test("every SERVELAB_KV_* variable sets its field and keeps its meaning; all bad ones are reported", () => {
+  assert.deepEqual(KV_VARS.map((v) => v.name), Object.keys(KV_ENV_VARS));
+  for (const v of KV_VARS) {
+    assert.equal(v.means, KV_ENV_VARS[v.name as keyof typeof KV_ENV_VARS]);
+    assert.equal(v.name, `SERVELAB_KV_${v.field.toUpperCase()}`);
+  }
+  const lines = (() => {
+    try {
+      kvParams({ size: "test" }, {
+        SERVELAB_KV_FAIL_UTIL: "2",
+        SERVELAB_KV_QUESTION: "8x0",
+        SERVELAB_KV_UTIL_LEN: "1m",
+      });
+    } catch (e) {
+      return (e as Error).message.split("\n");
+    }
+    assert.fail("expected an error");
+  })();
+  assert.equal(lines.length, 3);
+  assert.match(
+    lines[0],
+    /^SERVELAB_KV_UTIL_LEN='1m' is not valid: expected a token count such as 4096 or 4k\./,
+  );
+  assert.match(lines[1], /^SERVELAB_KV_FAIL_UTIL='2' is not valid: .*expected a fraction in \(0, 1\]/);
+  assert.match(
+    lines[2],
+    /^SERVELAB_KV_QUESTION='8x0' is not valid: tokens_per_request: .*It takes the capacity question/,
+  );
+  assert.equal(kvParams({ size: "test" }, { SERVELAB_KV_FAIL_UTIL: " AUTO " }).fail_util, "auto");
+  assert.equal(kvParams({ size: "test" }, { SERVELAB_KV_UTIL_LEN: "8k" }).util_len, 8192);
 });

@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import type { LabEnv } from "../lab_env.ts";
+import { type Env, tierParams, type TierSpec, type TierVar, tierVars } from "../params.ts";
 
 /** How the two arms (caching off and on) take turns so drift does not favour one of them. */
 export const PrefixInterleave = z.enum(["parallel", "by_point"]);
@@ -102,47 +103,61 @@ export const PREFIX_PRESETS: Record<"default" | "test", Omit<PrefixParams, "inte
   },
 };
 
-/** The environment variables, what each sets and its form. */
-export const PREFIX_ENV_VARS = {
-  SERVELAB_PREFIX_CONCURRENCY: ["concurrency", "comma-separated positive integers, e.g. 1,4,16"],
-  SERVELAB_PREFIX_LENGTHS: ["prefix_tokens", "comma-separated token counts, e.g. 256,1024,8192"],
-  SERVELAB_PREFIX_SUB_BLOCK: ["sub_block_point", "true or false"],
-  SERVELAB_PREFIX_SHARES: ["shares_pct", "comma-separated percentages 0..100, e.g. 0,50,100"],
-  SERVELAB_PREFIX_SHARE_TOKENS: ["share_prefix_tokens", "a positive integer"],
-  SERVELAB_PREFIX_SHARE_CONCURRENCY: ["share_concurrency", "a positive integer"],
-  SERVELAB_PREFIX_CLIFF_TOKENS: ["cliff_prefix_tokens", "a positive integer"],
-  SERVELAB_PREFIX_CLIFF_POOL_TOKENS: [
-    "cliff_pool_tokens",
-    "a positive integer (KV tokens of the small pool)",
-  ],
-  SERVELAB_PREFIX_CLIFF_LOAD: [
-    "cliff_load",
-    "comma-separated positive multiples of the capacity, e.g. 0.5,2",
-  ],
-  SERVELAB_PREFIX_CLIFF_ROUNDS: ["cliff_rounds", "a positive integer"],
-  SERVELAB_PREFIX_CLIFF_CONCURRENCY: ["cliff_concurrency", "a positive integer"],
-  SERVELAB_PREFIX_CLIFF_OUTPUT_TOKENS: ["cliff_output_tokens", "a positive integer"],
-  SERVELAB_PREFIX_REQUESTS: ["requests", "a positive integer"],
-  SERVELAB_PREFIX_REPEATS: ["repeats", "a positive integer"],
-  SERVELAB_PREFIX_OUTPUT_TOKENS: ["output_tokens", "a positive integer"],
-  SERVELAB_PREFIX_INTERLEAVE: ["interleave", "parallel (both engines up) or by_point (one engine at a time)"],
-  SERVELAB_PREFIX_FAMILY: ["family", "a family name from data/prefix_prompts.jsonl"],
-} as const satisfies Record<string, readonly [keyof PrefixParams, string]>;
+/** How each field is set from its `SERVELAB_PREFIX_*` variable (metrics_interval_ms and timeout_ms have none). */
+export const PREFIX_PARAM_SPEC: TierSpec<typeof PrefixParams> = {
+  tier: "prefix",
+  schema: PrefixParams,
+  presets: PREFIX_PRESETS,
+  vars: {
+    concurrency: {
+      means: "closed-loop concurrencies of the length sweep: comma-separated positive integers, e.g. 1,4,16",
+    },
+    prefix_tokens: {
+      name: "SERVELAB_PREFIX_LENGTHS",
+      means: "shared-prefix lengths of the length sweep: comma-separated token counts, e.g. 256,1024,8192",
+    },
+    sub_block_point: {
+      name: "SERVELAB_PREFIX_SUB_BLOCK",
+      means: "whether to add a point whose prefix is half a KV block: true or false",
+    },
+    shares_pct: {
+      name: "SERVELAB_PREFIX_SHARES",
+      means: "traffic shares that carry the prefix in the share sweep: comma-separated percentages 0..100, " +
+        "e.g. 0,50,100 (',' for no share sweep)",
+    },
+    share_prefix_tokens: {
+      name: "SERVELAB_PREFIX_SHARE_TOKENS",
+      means: "prefix length of the share sweep, tokens: a positive integer, e.g. 2048",
+    },
+    share_concurrency: { means: "concurrency of the share sweep: a positive integer, e.g. 4" },
+    cliff_prefix_tokens: {
+      name: "SERVELAB_PREFIX_CLIFF_TOKENS",
+      means: "prefix length of the eviction-cliff sweep, tokens: a positive integer, e.g. 2048",
+    },
+    cliff_pool_tokens: { means: "KV tokens of the cliff sweep's small pool: a positive integer, e.g. 16384" },
+    cliff_load: {
+      means:
+        "working sets of the cliff sweep: comma-separated positive multiples of the capacity, e.g. 0.5,2 " +
+        "(',' for no cliff sweep)",
+    },
+    cliff_rounds: { means: "measured passes over the cliff working set: a positive integer, e.g. 2" },
+    cliff_concurrency: { means: "concurrency of the cliff sweep: a positive integer, e.g. 1" },
+    cliff_output_tokens: { means: "output tokens per cliff request: a positive integer, e.g. 4" },
+    requests: { means: "measured requests per run (at least 2 x concurrency): a positive integer, e.g. 8" },
+    repeats: { means: "runs per point and arm: a positive integer, e.g. 1" },
+    output_tokens: { means: "output tokens per request: a positive integer, e.g. 16" },
+    interleave: { means: "parallel (both engines up) or by_point (one engine at a time)" },
+    family: { means: "a family name from data/prefix_prompts.jsonl, e.g. support-assistant" },
+  },
+};
 
-type EnvName = keyof typeof PREFIX_ENV_VARS;
+/** Every `SERVELAB_PREFIX_*` variable, what it sets and what it takes (for docs and `--help`). */
+export const PREFIX_VARS: TierVar[] = tierVars(PREFIX_PARAM_SPEC);
 
-function parseValue(name: EnvName, raw: string): unknown {
-  const [field] = PREFIX_ENV_VARS[name];
-  const example = PREFIX_PRESETS.default[field as keyof typeof PREFIX_PRESETS.default];
-  if (Array.isArray(example)) {
-    return raw.split(",").map((s) => s.trim()).filter(Boolean).map((
-      s,
-    ) => (/^-?[\d.]+$/.test(s) ? Number(s) : s));
-  }
-  if (typeof example === "boolean") return raw === "true" ? true : raw === "false" ? false : raw;
-  if (typeof example === "number") return /^-?[\d.]+$/.test(raw.trim()) ? Number(raw) : raw;
-  return raw;
-}
+/** The environment variables: the field each sets and what it takes. */
+export const PREFIX_ENV_VARS: Record<string, readonly [keyof PrefixParams, string]> = Object.fromEntries(
+  PREFIX_VARS.map(({ field, name, means }) => [name, [field as keyof PrefixParams, means] as const]),
+);
 
 /**
  * The tier's parameters: the preset of `lab.size`, then any `SERVELAB_PREFIX_*` variable. `interleave`
@@ -155,28 +170,7 @@ function parseValue(name: EnvName, raw: string): unknown {
  * prefixParams(labEnv({ SERVELAB_ENGINE: "sim", SERVELAB_SIZE: "test" }), { SERVELAB_PREFIX_CONCURRENCY: "1,2" });
  * ```
  */
-export function prefixParams(
-  lab: LabEnv,
-  env: Record<string, string | undefined> = Deno.env.toObject(),
-): PrefixParams {
-  const out: Record<string, unknown> = {
-    ...PREFIX_PRESETS[lab.size],
-    interleave: lab.engine === "vllm" ? "by_point" : "parallel",
-  };
-  for (const name of Object.keys(PREFIX_ENV_VARS) as EnvName[]) {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === "") continue;
-    const [field, form] = PREFIX_ENV_VARS[name];
-    const value = parseValue(name, raw);
-    const r = PrefixParams.shape[field].safeParse(value);
-    if (!r.success) {
-      throw new Error(
-        `${name}='${raw}' is not valid: ${
-          r.error.issues.map((i) => i.message).join("; ")
-        }. It takes ${form}. Fix it or unset it.`,
-      );
-    }
-    out[field] = r.data;
-  }
-  return PrefixParams.parse(out);
+export function prefixParams(lab: LabEnv, env: Env = Deno.env.toObject()): PrefixParams {
+  const interleave: PrefixInterleave = lab.engine === "vllm" ? "by_point" : "parallel";
+  return tierParams({ ...PREFIX_PARAM_SPEC, defaults: () => ({ interleave }) }, lab.size, env);
 }

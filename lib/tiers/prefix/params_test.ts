@@ -65,3 +65,12 @@ Deno.test("a bad value names the variable and the form it takes", () => {
     /SERVELAB_PREFIX_REQUESTS/,
   );
 });
+
+Deno.test("a list variable of only commas is the empty list: ',' turns the share and cliff sweeps off", () => {
+  const p = prefixParams(lab("test"), { SERVELAB_PREFIX_SHARES: ",", SERVELAB_PREFIX_CLIFF_LOAD: " , " });
+  assert.deepEqual([p.shares_pct, p.cliff_load], [[], []]);
+  assert.throws(
+    () => prefixParams(lab("test"), { SERVELAB_PREFIX_CONCURRENCY: "," }),
+    /SERVELAB_PREFIX_CONCURRENCY=',' is not valid: Too small: .*Fix it or unset it\./,
+  );
+});

@@ -1,6 +1,7 @@
 /**
  * Tier 1 (TTFT) parameters: a `default` and a `test` preset, each field overridable by a
- * `SERVELAB_TTFT_*` environment variable. A bad value names the variable, what it means and the fix.
+ * `SERVELAB_TTFT_*` environment variable (read through the shared `tierParams`). A bad value names the
+ * variable, its value, what it takes and the fix.
  *
  * @example
  * ```ts
@@ -11,6 +12,7 @@
  */
 import { z } from "zod";
 import type { RunSize } from "../lab_env.ts";
+import { type Env, tierParams, type TierSpec, type TierVar, tierVars } from "../params.ts";
 
 const positiveInt = z.number().int("expected an integer").positive("expected a positive integer");
 
@@ -74,76 +76,50 @@ export const TTFT_PRESETS: Record<RunSize, TtftParams> = {
   },
 };
 
-/** The environment variables, per field, with what each means. */
-export const TTFT_ENV_VARS: Record<keyof TtftParams, { name: string; means: string }> = {
-  cold_launches: {
-    name: "SERVELAB_TTFT_COLD_LAUNCHES",
-    means: "fresh engine launches, one cold request each (positive integer)",
-  },
-  warm_requests: {
-    name: "SERVELAB_TTFT_WARM_REQUESTS",
-    means: "warm requests after the cold one per launch (positive integer)",
-  },
-  prompt_tokens: {
-    name: "SERVELAB_TTFT_PROMPT_TOKENS",
-    means: "prompt length of cold/warm/idle requests in tokens (positive integer)",
-  },
-  lengths: {
-    name: "SERVELAB_TTFT_LENGTHS",
-    means: "prompt lengths of the length sweep, comma-separated tokens (e.g. 128,512,2048)",
-  },
-  length_repeats: {
-    name: "SERVELAB_TTFT_LENGTH_REPEATS",
-    means: "requests per prompt length (positive integer)",
-  },
-  idle_s: { name: "SERVELAB_TTFT_IDLE_S", means: "idle seconds before the re-warm requests (>= 0)" },
-  idle_requests: {
-    name: "SERVELAB_TTFT_IDLE_REQUESTS",
-    means: "requests after the idle period (positive integer)",
-  },
-  chat_requests: {
-    name: "SERVELAB_TTFT_CHAT_REQUESTS",
-    means: "chat requests for the TTFT variants (integer >= 0)",
-  },
-  max_tokens: { name: "SERVELAB_TTFT_MAX_TOKENS", means: "output tokens per request (positive integer)" },
-  timeout_ms: { name: "SERVELAB_TTFT_TIMEOUT_MS", means: "per-request timeout in ms (positive integer)" },
-  max_client_lag_ms: {
-    name: "SERVELAB_TTFT_MAX_CLIENT_LAG_MS",
-    means: "client self-check: event-loop and send lag p99 above which a point is invalid, ms (> 0)",
+/** How each field is set from its `SERVELAB_TTFT_*` variable (the default name: the field in capitals). */
+export const TTFT_PARAM_SPEC: TierSpec<typeof TtftParams> = {
+  tier: "ttft",
+  schema: TtftParams,
+  presets: TTFT_PRESETS,
+  vars: {
+    cold_launches: { means: "fresh engine launches, one cold request each: a positive integer (e.g. 3)" },
+    warm_requests: { means: "warm requests after the cold one per launch: a positive integer (e.g. 30)" },
+    prompt_tokens: {
+      means: "prompt length of cold/warm/idle requests in tokens: a positive integer (e.g. 512)",
+    },
+    lengths: {
+      means: "prompt lengths of the length sweep, comma-separated tokens (e.g. 128,512,2048)",
+    },
+    length_repeats: { means: "requests per prompt length: a positive integer (e.g. 3)" },
+    idle_s: { means: "idle seconds before the re-warm requests: a number >= 0 (e.g. 30)" },
+    idle_requests: { means: "requests after the idle period: a positive integer (e.g. 3)" },
+    chat_requests: { means: "chat requests for the TTFT variants: an integer >= 0 (e.g. 10)" },
+    max_tokens: { means: "output tokens per request: a positive integer (e.g. 16)" },
+    timeout_ms: { means: "per-request timeout in ms: a positive integer (e.g. 120000)" },
+    max_client_lag_ms: {
+      means:
+        "client self-check: event-loop and send lag p99 above which a point is invalid, ms > 0 (e.g. 15)",
+    },
   },
 };
 
-const numberText = z.string().trim().regex(/^\d+(\.\d+)?$/, "expected a number").transform(Number);
-const listText = z.string().trim().regex(/^\d+(\s*,\s*\d+)*$/, "expected comma-separated integers")
-  .transform((s) => s.split(",").map((x) => Number(x.trim())));
+/** Every `SERVELAB_TTFT_*` variable, what it sets and what it takes (for docs and `--help`). */
+export const TTFT_VARS: TierVar[] = tierVars(TTFT_PARAM_SPEC);
+
+/** The environment variables, per field, with what each means. */
+export const TTFT_ENV_VARS = Object.fromEntries(
+  TTFT_VARS.map(({ field, name, means }) => [field, { name, means }]),
+) as Record<keyof TtftParams, { name: string; means: string }>;
 
 /**
  * The tier's parameters for a run size, with `SERVELAB_TTFT_*` overrides from `env`.
- * Throws an error naming the variable, its value, what it means and the fix.
+ * Throws an error naming each bad variable, its value, what it takes and the fix.
  *
  * @example
  * ```ts
  * ttftParams("default", { SERVELAB_TTFT_WARM_REQUESTS: "50" }).warm_requests; // 50
  * ```
  */
-export function ttftParams(
-  size: RunSize,
-  env: Record<string, string | undefined> = Deno.env.toObject(),
-): TtftParams {
-  const out: Record<string, unknown> = { ...TTFT_PRESETS[size] };
-  for (const [field, { name, means }] of Object.entries(TTFT_ENV_VARS)) {
-    const raw = env[name];
-    if (raw === undefined || raw === "") continue;
-    const parsed = (field === "lengths" ? listText : numberText).safeParse(raw);
-    const candidate = parsed.success ? { ...out, [field]: parsed.data } : undefined;
-    const checked = candidate ? TtftParams.safeParse(candidate) : undefined;
-    if (!checked?.success) {
-      const why = parsed.success
-        ? checked!.error.issues.map((i) => i.message).join("; ")
-        : parsed.error.issues.map((i) => i.message).join("; ");
-      throw new Error(`${name}='${raw}' is not valid: ${why}. It means: ${means}. Fix it or unset it.`);
-    }
-    out[field] = parsed.data;
-  }
-  return TtftParams.parse(out);
+export function ttftParams(size: RunSize, env: Env = Deno.env.toObject()): TtftParams {
+  return tierParams(TTFT_PARAM_SPEC, size, env);
 }

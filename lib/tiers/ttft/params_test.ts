@@ -26,7 +26,7 @@ Deno.test("SERVELAB_TTFT_* variables override the preset", () => {
 Deno.test("a bad value names the variable, its value, what it means and the fix", () => {
   assert.throws(
     () => ttftParams("test", { SERVELAB_TTFT_WARM_REQUESTS: "lots" }),
-    /SERVELAB_TTFT_WARM_REQUESTS='lots' is not valid: expected a number\. It means: warm requests .*Fix it or unset it\./,
+    /SERVELAB_TTFT_WARM_REQUESTS='lots' is not valid: expected a number\. It takes warm requests .*Fix it or unset it\./,
   );
   assert.throws(
     () => ttftParams("test", { SERVELAB_TTFT_COLD_LAUNCHES: "0" }),
