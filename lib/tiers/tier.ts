@@ -173,7 +173,9 @@ export function tierFacts(tiers: readonly AnyTier[], book: FactBook): Record<str
   const done: Record<string, unknown> = {};
   const left = [...tiers];
   while (left.length) {
-    const i = left.findIndex((t) => (t.after ?? []).every((k) => k in done || !tiers.some((x) => x.key === k)));
+    const i = left.findIndex((t) =>
+      (t.after ?? []).every((k) => k in done || !tiers.some((x) => x.key === k))
+    );
     if (i < 0) {
       throw new Error(
         `Tiers ${left.map((t) => t.key).join(", ")} wait on each other's facts (after); break the cycle.`,
@@ -203,7 +205,9 @@ export function checkTiers(tiers: readonly AnyTier[]): void {
     keys.add(t.key);
     for (const f of t.files) {
       const other = files.get(f.name);
-      if (other) throw new Error(`File ${f.name} is written by tiers ${other} and ${t.key}; one file, one tier.`);
+      if (other) {
+        throw new Error(`File ${f.name} is written by tiers ${other} and ${t.key}; one file, one tier.`);
+      }
       files.set(f.name, t.key);
     }
   }

@@ -16,7 +16,17 @@ export {
   formatFact,
   rowMatches,
 } from "../report/fact.ts";
-export { codeText, fileLink, h, type Html, htmlList, htmlOutput, htmlTable, preText, raw } from "../report/html.ts";
+export {
+  codeText,
+  fileLink,
+  h,
+  type Html,
+  htmlList,
+  htmlOutput,
+  htmlTable,
+  preText,
+  raw,
+} from "../report/html.ts";
 export { type FactBook, factBook, jsonPath, type RunData, type TierStatus } from "../report/fact_book.ts";
 export { readRunData } from "./run_data.ts";
 export { type DerivedCheck, type DerivedThresholds, deriveThresholds } from "./derive.ts";

@@ -11,7 +11,7 @@ import type { RunData, TierStatus } from "../report/fact_book.ts";
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier, TierFile } from "../tiers/tier.ts";
 
-export { factBook, type FactBook, jsonPath, type RunData, type TierStatus } from "../report/fact_book.ts";
+export { type FactBook, factBook, jsonPath, type RunData, type TierStatus } from "../report/fact_book.ts";
 
 async function readText(path: string): Promise<string | undefined> {
   try {
@@ -39,7 +39,9 @@ function tierRows(path: string, text: string, file: TierFile): Row[] {
         "rerun the tier into a fresh run folder.",
     );
   }
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === "" ? undefined : v])));
+  return rows.map((r) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === "" ? undefined : v]))
+  );
 }
 
 /**

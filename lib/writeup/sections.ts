@@ -183,7 +183,9 @@ export function keyNumbersSection(
       h`<h3>${k.title}</h3>${missingTier(data, t) ?? htmlTable(k.columns, k.rows)}`
     )
   );
-  return h`<h2 id="wu-key-numbers">Key numbers</h2>${htmlTable(["quantity", "value", "from"], rows)}${tables}`;
+  return h`<h2 id="wu-key-numbers">Key numbers</h2>${
+    htmlTable(["quantity", "value", "from"], rows)
+  }${tables}`;
 }
 
 /** Artifacts: the notebooks' HTML reports, the CSVs, and the write-up's own files. */

@@ -96,7 +96,9 @@ export function batchingHealth(b: FactBook, batching: BatchingFacts): HealthCont
         why: "a server sized for the concurrency target should never hold that many requests waiting",
       },
       preemptions: {
-        fact: b.derive("threshold_preemptions", "preemptions threshold", "", "scaled", [batching.preemptions]),
+        fact: b.derive("threshold_preemptions", "preemptions threshold", "", "scaled", [
+          batching.preemptions,
+        ]),
         why: "as many preemptions as one sweep point saw at most",
       },
     },

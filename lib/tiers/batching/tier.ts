@@ -22,11 +22,23 @@ export const batchingTier = {
   title: "Batching under concurrency",
   notebook: "04_batching",
   files: [
-    tierFile(BATCHING_FILES.concurrency, BatchingPointRow, "one concurrency point and repeat of the closed loop"),
+    tierFile(
+      BATCHING_FILES.concurrency,
+      BatchingPointRow,
+      "one concurrency point and repeat of the closed loop",
+    ),
     tierFile(BATCHING_FILES.rate, BatchingPointRow, "one rate point and repeat of the open (Poisson) loop"),
-    tierFile(BATCHING_FILES.requests, BatchingRequestRow, "one request of one point, warm-up and cool-down kept"),
+    tierFile(
+      BATCHING_FILES.requests,
+      BatchingRequestRow,
+      "one request of one point, warm-up and cool-down kept",
+    ),
     tierFile(BATCHING_FILES.server, BatchingServerRow, "one /metrics sample during one point"),
-    tierFile(BATCHING_FILES.summary, BatchingSummaryRow, "one statistic of one metric at one point (long format)"),
+    tierFile(
+      BATCHING_FILES.summary,
+      BatchingSummaryRow,
+      "one statistic of one metric at one point (long format)",
+    ),
   ],
   writeup: BATCHING_FILES.benchmark,
   params: (lab, env) => batchingParams(lab.size, env),
@@ -36,7 +48,11 @@ export const batchingTier = {
   keyNumbers: (f) => [
     { label: "lowest concurrency of the sweep", fact: f.one.concurrency },
     { label: "throughput there", fact: f.one.throughput_rps, index: "throughput at the lowest concurrency" },
-    { label: "concurrency target (goodput peak)", fact: f.target.concurrency, index: "concurrency target (goodput peak)" },
+    {
+      label: "concurrency target (goodput peak)",
+      fact: f.target.concurrency,
+      index: "concurrency target (goodput peak)",
+    },
     { label: "throughput there", fact: f.target.throughput_rps, index: "throughput at the target" },
     { label: "output tokens/s there", fact: f.target.output_tok_s },
     { label: "TTFT p95 there", fact: f.target.ttft_p95_ms },

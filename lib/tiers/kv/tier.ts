@@ -41,8 +41,16 @@ export const kvTier = {
   title: "KV cache vs max-model-len",
   notebook: "03_kv_scaling",
   files: [
-    tierFile(KV_SCALING_FILE, KvRow, "one engine start: a max-model-len (and utilization), its KV pool or fit error"),
-    tierFile(KV_LOAD_FILES.rows, KvLoadRow, "one step of the load confirmation: concurrency, waiting, preemptions"),
+    tierFile(
+      KV_SCALING_FILE,
+      KvRow,
+      "one engine start: a max-model-len (and utilization), its KV pool or fit error",
+    ),
+    tierFile(
+      KV_LOAD_FILES.rows,
+      KvLoadRow,
+      "one step of the load confirmation: concurrency, waiting, preemptions",
+    ),
     tierFile(KV_LOAD_FILES.samples, KvLoadSample, "one /metrics sample during the load confirmation"),
   ],
   writeup: KV_NOTES_FILE,
@@ -55,7 +63,8 @@ export const kvTier = {
     samples: await readIfThere(join(dir, KV_LOAD_FILES.samples), (p) => readCsv(p, KvLoadSample)),
   }),
   // The largest safe max-model-len is the one that still holds the batching tier's concurrency target.
-  facts: (book, done) => kvFacts(book, (done.batching as { target?: { concurrency?: Fact } } | undefined)?.target?.concurrency),
+  facts: (book, done) =>
+    kvFacts(book, (done.batching as { target?: { concurrency?: Fact } } | undefined)?.target?.concurrency),
   keyNumbers: (f) => [
     {
       label: "largest max-model-len holding the target",

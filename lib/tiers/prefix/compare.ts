@@ -35,7 +35,8 @@ export function prefixCompare(rows: CompareRows): CompareMetric[] {
   const longest = Math.min(len(a), len(b));
   return ["on", "off"].map((arm) => {
     const pred = (r: CsvTextRow) =>
-      r.sweep === "length" && r.phase === "measure" && r.arm === arm && cellNumber(r.prefix_tokens) === longest;
+      r.sweep === "length" && r.phase === "measure" && r.arm === arm &&
+      cellNumber(r.prefix_tokens) === longest;
     return {
       kind: "sample" as const,
       metric: `ttft_ms p50 caching ${arm} @${longest} prefix tokens`,

@@ -18,8 +18,16 @@ export const prefixTier = {
   title: "Prefix caching",
   notebook: "02_prefix_caching",
   files: [
-    tierFile(PREFIX_FILES.requests, PrefixRequestRow, "one request of one arm (caching off or on) of one point"),
-    tierFile(PREFIX_FILES.runs, PrefixRunRow, "one arm of one point and repeat: hit rates two ways, TTFT, tok/s"),
+    tierFile(
+      PREFIX_FILES.requests,
+      PrefixRequestRow,
+      "one request of one arm (caching off or on) of one point",
+    ),
+    tierFile(
+      PREFIX_FILES.runs,
+      PrefixRunRow,
+      "one arm of one point and repeat: hit rates two ways, TTFT, tok/s",
+    ),
   ],
   writeup: PREFIX_FILES.writeup,
   params: (lab, env) => prefixParams(lab, env),
@@ -30,7 +38,11 @@ export const prefixTier = {
     { label: "longest shared prefix", fact: f.long_tokens },
     { label: "TTFT p50 there, caching off", fact: f.long?.off },
     { label: "TTFT p50 there, caching on", fact: f.long?.on },
-    { label: "prefix caching speedup there", fact: f.long?.speedup, index: "prefix caching speedup, longest shared prefix" },
+    {
+      label: "prefix caching speedup there",
+      fact: f.long?.speedup,
+      index: "prefix caching speedup, longest shared prefix",
+    },
   ],
   comparePoints: PREFIX_COMPARE_POINTS,
   compare: prefixCompare,

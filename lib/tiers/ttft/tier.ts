@@ -7,7 +7,14 @@ import { type Tier, tierFile } from "../tier.ts";
 import { type TtftFacts, ttftFacts } from "./facts.ts";
 import { measureTtft, type TtftMeasurement } from "./measure.ts";
 import { type TtftParams, ttftParams } from "./params.ts";
-import { readTtftTables, TTFT_FILES, TtftRequestRow, TtftServerRow, TtftStartupRow, type TtftTables } from "./tables.ts";
+import {
+  readTtftTables,
+  TTFT_FILES,
+  TtftRequestRow,
+  TtftServerRow,
+  TtftStartupRow,
+  type TtftTables,
+} from "./tables.ts";
 import { TTFT_COMPARE_POINTS, ttftCompare } from "./compare.ts";
 
 /** Tier 1. */
@@ -17,9 +24,17 @@ export const ttftTier = {
   title: "Time to first token",
   notebook: "01_ttft",
   files: [
-    tierFile(TTFT_FILES.requests, TtftRequestRow, "one request: cold, warm, after idle, by prompt length, chat"),
+    tierFile(
+      TTFT_FILES.requests,
+      TtftRequestRow,
+      "one request: cold, warm, after idle, by prompt length, chat",
+    ),
     tierFile(TTFT_FILES.startup, TtftStartupRow, "one startup phase of one launch"),
-    tierFile(TTFT_FILES.server, TtftServerRow, "one bucket of the server's TTFT histogram around a warm series"),
+    tierFile(
+      TTFT_FILES.server,
+      TtftServerRow,
+      "one bucket of the server's TTFT histogram around a warm series",
+    ),
   ],
   writeup: TTFT_FILES.writeup,
   params: (lab, env) => ttftParams(lab.size, env),
