@@ -6,7 +6,7 @@
  * @module
  */
 import { escapeHtml } from "./bundle.ts";
-import { percentile } from "../base/stats.ts";
+import { mean, percentile } from "../base/stats.ts";
 
 /** A statistic over the filtered rows' column (first group), or a derivation from other facts (second). */
 export type FactStat =
@@ -140,7 +140,7 @@ export function computeStat(rows: readonly Row[], src: FactSource): number | und
       v = percentile(xs, 95);
       break;
     case "mean":
-      v = xs.reduce((a, b) => a + b, 0) / xs.length;
+      v = mean(xs);
       break;
     case "max":
       v = Math.max(...xs);

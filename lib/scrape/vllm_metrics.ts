@@ -13,6 +13,7 @@
  * and histograms are summed, KV usage is averaged (each data-parallel engine has its own pool of equal size).
  * @module
  */
+import { mean } from "../base/stats.ts";
 import { type BucketHistogram, mergeHistograms } from "./histogram.ts";
 import type { PromFamilies, PromFamily, PromLabels } from "./prom_text.ts";
 
@@ -134,9 +135,7 @@ export function serverMetrics(families: PromFamilies, opts: ServerMetricsOptions
     const found = firstScalar(families, names, keep);
     if (!found) continue;
     const values = found.values;
-    out.gauges[key] = combine === "sum"
-      ? values.reduce((a, b) => a + b, 0)
-      : values.reduce((a, b) => a + b, 0) / values.length;
+    out.gauges[key] = combine === "sum" ? values.reduce((a, b) => a + b, 0) : mean(values)!;
     out.sources[key] = found.name;
   }
   for (const key of Object.keys(COUNTER_ALIASES) as CounterKey[]) {

@@ -242,7 +242,7 @@ export function ttftStartupSummary(rows: readonly TtftStartupRow[]): TtftStartup
     return {
       phase,
       n: s.length,
-      mean_s: s.reduce((a, b) => a + b, 0) / s.length,
+      mean_s: mean(s)!,
       min_s: Math.min(...s),
       max_s: Math.max(...s),
       source: "log",
@@ -260,7 +260,7 @@ export function ttftStartupSummary(rows: readonly TtftStartupRow[]): TtftStartup
       const l = log.filter((x) => x.launch === r.launch);
       return l.length ? [r.seconds! - l.reduce((a, x) => a + x.seconds!, 0)] : [];
     });
-    not_in_log_s = diffs.length ? diffs.reduce((a, b) => a + b, 0) / diffs.length : undefined;
+    not_in_log_s = mean(diffs);
   }
   const largest = [...phases].sort((a, b) => b.mean_s - a.mean_s)[0];
   return {
