@@ -30,7 +30,6 @@ import {
   prefixProbeRequests,
   prefixPromptBuilder,
   type PrefixRequestPlan,
-  type PrefixSweep,
 } from "./workload.ts";
 
 /** The tier name used for point files. */
