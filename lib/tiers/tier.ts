@@ -19,6 +19,7 @@
  */
 import type { z } from "zod";
 import type { Fact } from "../report/fact.ts";
+import type { Html } from "../report/html.ts";
 import type { FactBook, RunData } from "../report/fact_book.ts";
 import type { Chart } from "../report/plot.ts";
 import type { CheckId } from "../health/thresholds.ts";
@@ -151,6 +152,16 @@ export interface Tier<F = unknown, P = unknown, M = unknown, R = unknown> {
   readonly comparePoints: readonly PointSpec[];
   /** What compare shows for two runs. */
   compare(rows: CompareRows): CompareMetric[];
+  /** Its answers to the seed's learning questions of its tier, from its facts (`all`: every tier's). */
+  questions?(facts: F, all: Readonly<Record<string, unknown>>): SeedAnswer[];
+}
+
+/** A tier's answer to one of the seed's 20 learning questions (lib/writeup/questions.ts has their text),
+ * drawn from this run's facts; where the answer needs judgment it says what would change it. */
+export interface SeedAnswer {
+  /** The question's number in the seed (1-20). */
+  n: number;
+  answer: Html;
 }
 
 /** Any tier. */
