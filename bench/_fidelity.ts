@@ -10,8 +10,8 @@
  * server falling behind shows here, not in the client's error.
  * @module
  */
-import { percentile } from "../lib/base/stats.ts";
-import type { GroundTruth } from "../lib/probe/testing/dial_server.ts";
+import { percentile } from "../lib/base/mod.ts";
+import type { GroundTruth } from "../lib/probe/testing/mod.ts";
 
 /** One request as a client measured it, in that client's own time base (ms). */
 export interface ClientTiming {

@@ -16,8 +16,12 @@
  * @module
  */
 import type { ClientTiming } from "./_fidelity.ts";
-import { type DialProcess, type DialProcessSettings, firstLine } from "../lib/probe/testing/dial_process.ts";
-import type { GroundTruth } from "../lib/probe/testing/dial_server.ts";
+import {
+  type DialProcess,
+  type DialProcessSettings,
+  firstLine,
+  type GroundTruth,
+} from "../lib/probe/testing/mod.ts";
 
 const BIN_DIR = new URL("../.servelab/bin/", import.meta.url).pathname;
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { join } from "node:path";
-import { REPO_ROOT } from "../lib/run/host.ts";
+import { REPO_ROOT } from "../lib/run/mod.ts";
 import type { ClientTiming } from "./_fidelity.ts";
 
 export type PeerName = "guidellm" | "aiperf" | "vllm";

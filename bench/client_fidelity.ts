@@ -29,11 +29,15 @@
  * Installs the peers first when they are missing (tools/real/peers_install.sh) unless --no-install.
  * @module
  */
-import { createClock } from "../lib/probe/clock.ts";
-import { runLoad, type SelfCheck } from "../lib/probe/load.ts";
-import { dialProcess, type DialProcessSettings } from "../lib/probe/testing/dial_process.ts";
-import type { GroundTruth } from "../lib/probe/testing/dial_server.ts";
-import type { ProbeRequest, RequestRecord } from "../lib/probe/types.ts";
+// Area entry points, not lib/mod.ts: the measured client loads only what it uses.
+import {
+  createClock,
+  type ProbeRequest,
+  type RequestRecord,
+  runLoad,
+  type SelfCheck,
+} from "../lib/probe/mod.ts";
+import { dialProcess, type DialProcessSettings, type GroundTruth } from "../lib/probe/testing/mod.ts";
 import {
   clientErrors,
   type ClientTiming,

@@ -11,10 +11,8 @@
  * Run: `deno run -A bench/sim_realtime.ts [--seconds 4] [--levels 1,8,32,64,128,256,512]`
  * @module
  */
-import { parseServeConfig } from "../lib/engine/config.ts";
-import { realClock } from "../lib/sim/runtime.ts";
-import type { StepTiming } from "../lib/sim/runtime.ts";
-import { serveSim } from "../lib/sim/server.ts";
+import { parseServeConfig } from "../lib/engine/mod.ts";
+import { realClock, serveSim, type StepTiming } from "../lib/sim/mod.ts";
 
 /** p-th quantile (0..1) of a sorted array, nearest rank. */
 function q(sorted: number[], p: number): number {

@@ -6,8 +6,8 @@
  * Run: `deno run -A bench/sim_virtual_time.ts [--requests 500] [--prompt-tokens 512] [--max-tokens 128]`
  * @module
  */
-import { parseServeConfig } from "../lib/engine/config.ts";
-import { simulate, syntheticRequests } from "../lib/sim/simulate.ts";
+import { parseServeConfig } from "../lib/engine/mod.ts";
+import { simulate, syntheticRequests } from "../lib/sim/mod.ts";
 
 /** One sweep point's virtual-time result and the wall time it took to simulate. */
 export interface SweepPoint {

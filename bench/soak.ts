@@ -4,7 +4,7 @@
  * flags), reporting requests, failures by kind, and the resident memory (VmRSS) of both processes over
  * time, the load client (this process) and the engine's server process, with a growth check.
  *
- * The concurrency is Tier 3b's sweet spot (`batchingKnee` and `batchingSweetSpot` with Tier 3b's SLO and
+ * The concurrency is Tier 3b's sweet spot (`batching.knee` and `batching.sweetSpot` with Tier 3b's SLO and
  * knee rule) from a short closed-loop sweep at the start, unless `--concurrency` is given. The workload is
  * Tier 3b's: 512-token prompts of distinct token ids (no prefix-cache hits), 8-24 output tokens with
  * ignore_eos. The load runs in windows of `--window-s` seconds (each a closed-loop `runLoad`), so the
@@ -22,16 +22,19 @@
  */
 import { linearRegression } from "simple-statistics";
 import { z } from "zod";
-import { tpot_ms, ttft_ms } from "../lib/analysis/request_metrics.ts";
-import { percentile } from "../lib/base/stats.ts";
-import { parseServeConfig } from "../lib/engine/config.ts";
-import { launch } from "../lib/engine/launch.ts";
-import { pidAlive } from "../lib/engine/process_group.ts";
-import type { Engine } from "../lib/engine/types.ts";
-import { runLoad } from "../lib/probe/load.ts";
-import type { ProbeRequest, RequestRecord } from "../lib/probe/types.ts";
-import { batchingKnee, type BatchingSloPoint, batchingSweetSpot } from "../lib/tiers/batching/knee.ts";
-import { BATCHING_PRESETS } from "../lib/tiers/batching/params.ts";
+import {
+  batching,
+  type Engine,
+  launch,
+  parseServeConfig,
+  percentile,
+  type ProbeRequest,
+  type RequestRecord,
+  runLoad,
+  tpot_ms,
+  ttft_ms,
+} from "../lib/mod.ts";
+import { pidAlive } from "../lib/engine/mod.ts";
 
 /** The soak's options. */
 export const SoakArgs = z.object({
@@ -172,14 +175,14 @@ function request(model: string, i: number): ProbeRequest {
 }
 
 /** One point of the sweet-spot sweep. */
-interface SweepRow extends BatchingSloPoint {
+interface SweepRow extends batching.SloPoint {
   requests: number;
   failed: number;
   lag_p99_ms?: number;
 }
 
 async function sweep(engine: Engine, seconds: number, levels = [1, 4, 16, 64]): Promise<SweepRow[]> {
-  const P = BATCHING_PRESETS.default;
+  const P = batching.PRESETS.default;
   const rows: SweepRow[] = [];
   let next = 0;
   for (const c of levels) {
@@ -279,10 +282,10 @@ export async function main(argv: string[]): Promise<number> {
 
     let concurrency = a.concurrency;
     if (concurrency === undefined) {
-      const P = BATCHING_PRESETS.default;
+      const P = batching.PRESETS.default;
       const rows = await sweep(engine, a.sweep_s);
-      const knee = batchingKnee(rows, { min_gain: P.knee_gain });
-      const sweet = batchingSweetSpot(
+      const knee = batching.knee(rows, { min_gain: P.knee_gain });
+      const sweet = batching.sweetSpot(
         rows,
         { ttft_p95_ms: P.slo_ttft_ms, tpot_p95_ms: P.slo_tpot_ms },
         knee,

@@ -14,9 +14,9 @@
  * Run: `deno run -A bench/young_gen.ts [--rounds 4] [--repeats 4] [--streams 256]`
  * @module
  */
-import { runLoad } from "../lib/probe/load.ts";
-import { createClock } from "../lib/probe/clock.ts";
-import { percentile } from "../lib/base/stats.ts";
+// Area entry points, not lib/mod.ts: the measured client loads only what it uses.
+import { createClock, runLoad } from "../lib/probe/mod.ts";
+import { percentile } from "../lib/base/mod.ts";
 import { buildC, cDialProcess } from "./_fidelity_floor.ts";
 import { clientErrors } from "./_fidelity.ts";
 import { levelFor } from "./client_fidelity.ts";

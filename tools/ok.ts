@@ -22,7 +22,7 @@
  * @module
  */
 import { join } from "node:path";
-import { createRun, finishRun } from "../lib/run/run_dir.ts";
+import { createRun, finishRun } from "../lib/run/mod.ts";
 import { ROOT, runNotebooks } from "./_jupyter.ts";
 import { listNotebooks } from "./_notebooks.ts";
 import { readRecordedRun, runContractDiffs } from "./run_contract.ts";

@@ -18,8 +18,9 @@ export {
 export { apiKey, attachExternal, type ExternalOptions, isLoopbackHost } from "./external.ts";
 export { derivePhases, parseStartupLog, StartupLogParser } from "./startup_log.ts";
 export { defaultEngineKind, type EngineProbes, findOnPath, vllmAvailable } from "./default_engine.ts";
-export { groupMembers, pidAlive } from "./process_group.ts";
-export { liveEngineCount } from "./registry.ts";
+export { groupMembers, pidAlive, signalGroup, spawnGroup, stopGroup } from "./process_group.ts";
+export { type LiveEngine, liveEngineCount, register, unregister } from "./registry.ts";
+export { LogCapture, type LogCaptureOptions } from "./log_capture.ts";
 export {
   type EngineExit,
   engineExited,

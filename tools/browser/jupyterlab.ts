@@ -11,7 +11,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { groupMembers, pidAlive, signalGroup, spawnGroup } from "../../lib/engine/process_group.ts";
+import { groupMembers, pidAlive, signalGroup, spawnGroup } from "../../lib/engine/mod.ts";
 import { jupyterEnv, ROOT } from "../_jupyter.ts";
 
 /** A running JupyterLab; disposing it stops the server, its kernels, and removes its folder. */

@@ -11,9 +11,8 @@
 import { cp } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { stringify } from "csv-stringify/sync";
-import { writeRunIndex } from "../../lib/writeup/run_index.ts";
-import { updateManifest } from "../../lib/run/manifest.ts";
-import { createRun, finishRun, openRun } from "../../lib/run/run_dir.ts";
+import { writeRunIndex } from "../../lib/writeup/mod.ts";
+import { createRun, finishRun, openRun, updateManifest } from "../../lib/run/mod.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
 /** Markup that runs script if a page ever inserts it as HTML: sets a global and opens a dialog. */

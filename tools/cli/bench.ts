@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { codeInfo, hostInfo, REPO_ROOT } from "../../lib/run/host.ts";
+import { codeInfo, hostInfo, REPO_ROOT } from "../../lib/run/mod.ts";
 
 const BENCH_DIR = join(REPO_ROOT, "bench");
 

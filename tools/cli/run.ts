@@ -16,14 +16,20 @@
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
-import { labEnv, serveConfigFor } from "../../lib/tiers/lab_env.ts";
-import { writeRunIndex } from "../../lib/writeup/run_index.ts";
-import { writeRunsIndex } from "../../lib/writeup/runs_index.ts";
-import { hashInputs } from "../../lib/run/host.ts";
-import { readManifest, updateManifest } from "../../lib/run/manifest.ts";
-import { createRun, finishRun, openRun, type Run, RUN_DIR_ENV } from "../../lib/run/run_dir.ts";
-import { FORCE_ENV } from "../../lib/run/points.ts";
-import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/base/target.ts";
+import { labEnv, serveConfigFor } from "../../lib/mod.ts";
+import { writeRunIndex, writeRunsIndex } from "../../lib/writeup/mod.ts";
+import {
+  createRun,
+  finishRun,
+  FORCE_ENV,
+  hashInputs,
+  openRun,
+  readManifest,
+  type Run,
+  RUN_DIR_ENV,
+  updateManifest,
+} from "../../lib/run/mod.ts";
+import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/base/mod.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]

@@ -11,16 +11,15 @@ import {
   createClock,
   createRun,
   finishRun,
-  groupMembers,
   parsePrometheusText,
   probe,
   promptOfTokens,
   runLoad,
   serverMetrics,
-  tinyEncode,
   tinyModelSpec,
-  tinyTokenizer,
 } from "../../lib/mod.ts";
+import { groupMembers } from "../../lib/engine/mod.ts";
+import { tinyEncode, tinyTokenizer } from "../../lib/tinymodel/mod.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 import { installLlamaServer, prepareTinyGguf, startLlamaServer } from "./llamacpp_serve.ts";
 

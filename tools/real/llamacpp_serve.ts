@@ -15,10 +15,9 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { freePort, tinyModelSpec, writeTinyGguf } from "../../lib/mod.ts";
-import { LogCapture } from "../../lib/engine/log_capture.ts";
-import { spawnGroup, stopGroup } from "../../lib/engine/process_group.ts";
-import { register, unregister } from "../../lib/engine/registry.ts";
+import { freePort, tinyModelSpec } from "../../lib/mod.ts";
+import { writeTinyGguf } from "../../lib/tinymodel/mod.ts";
+import { LogCapture, register, spawnGroup, stopGroup, unregister } from "../../lib/engine/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** The served model name the lab's real-engine runs use. */

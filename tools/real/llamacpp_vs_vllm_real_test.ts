@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { launch, parseServeConfig, tinyModelSpec, writeTinyGguf, writeTinyModel } from "../../lib/mod.ts";
+import { launch, parseServeConfig, tinyModelSpec, writeTinyModel } from "../../lib/mod.ts";
+import { writeTinyGguf } from "../../lib/tinymodel/mod.ts";
 import { installLlamaServer, startLlamaServer } from "./llamacpp_serve.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");

@@ -23,9 +23,7 @@
 import { existsSync } from "node:fs";
 import {
   type BucketHistogram,
-  engineArgv,
   histogramMean,
-  itl_guidellm_ms,
   itl_ms,
   launch,
   loadGpu,
@@ -43,6 +41,8 @@ import {
   syntheticRequests,
   ttft_ms,
 } from "../../lib/mod.ts";
+import { engineArgv } from "../../lib/engine/mod.ts";
+import { itl_guidellm_ms } from "../../lib/analysis/mod.ts";
 import {
   compareHoldout,
   fitTiming,

@@ -12,14 +12,14 @@
  * @module
  */
 import { z } from "zod";
-import type { ServeConfig } from "../../lib/engine/config.ts";
+import type { ServeConfig } from "../../lib/mod.ts";
 import {
   frontendOverheadMs,
   GpuSpec,
   makeStepCost,
   type ModelSpec,
   type ProfileTiming,
-} from "../../lib/mod.ts";
+} from "../../lib/sim/mod.ts";
 
 /** One measured workload. `set` says whether the fit may use it ("fit") or must not ("holdout"). */
 export const Measurement = z.object({

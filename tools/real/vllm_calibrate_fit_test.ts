@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { loadGpu, modelFromHfConfig, tinyConfigJson, tinyModelSpec, tinyTokenizer } from "../../lib/mod.ts";
+import { loadGpu, tinyModelSpec } from "../../lib/mod.ts";
+import { modelFromHfConfig } from "../../lib/sim/mod.ts";
+import { tinyConfigJson, tinyTokenizer } from "../../lib/tinymodel/mod.ts";
 import {
   compareHoldout,
   fitTiming,

@@ -10,7 +10,6 @@
 import assert from "node:assert/strict";
 import {
   createClock,
-  groupMembers,
   launch,
   parsePrometheusText,
   parseServeConfig,
@@ -18,11 +17,11 @@ import {
   promptOfTokens,
   runLoad,
   serverMetrics,
-  tinyEncode,
   tinyModelSpec,
-  tinyTokenizer,
   writeTinyModel,
 } from "../../lib/mod.ts";
+import { groupMembers } from "../../lib/engine/mod.ts";
+import { tinyEncode, tinyTokenizer } from "../../lib/tinymodel/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
