@@ -40,7 +40,7 @@ export {
   WRITEUP_FILES,
   writeWriteupFiles,
 } from "./writeup.ts";
-export { type AnsweredQuestion, SEED_QUESTIONS, type SeedQuestion, seedAnswers } from "./questions.ts";
+export { type AnsweredQuestion, SEED_QUESTIONS, seedAnswers, type SeedQuestion } from "./questions.ts";
 export { numbersOutsideFacts, type TraceProblem, traceRunDir } from "./trace.ts";
 export { type RunIndex, runIndexHtml, writeRunIndex } from "./run_index.ts";
 export { type RunListing, runsIndexHtml, writeRunsIndex } from "./runs_index.ts";
