@@ -42,7 +42,8 @@ Deno.test("the sampler records the server's changing state as time-stamped rows,
   const clock = { now: () => ++tick * 10 }; // the run's clock, not performance.now()
   let rows: MetricsSample[] = [];
   try {
-    const sampler = MetricsSampler.start(url, { interval_ms: 15, clock });
+    // A generous per-scrape timeout: this test is about rows, and a loaded machine can take over 15 ms to answer.
+    const sampler = MetricsSampler.start(url, { interval_ms: 15, timeout_ms: 2000, clock });
     await until(() => sampler.samples.length >= 6);
     rows = await sampler.stop();
     const servedAtStop = served;
