@@ -2,8 +2,9 @@
  * `./servelab run`: one run of every tier notebook (notebooks/[0-9]*.ipynb, in order) on one engine.
  *
  * ```
- * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
+ * ./servelab run [--engine vllm|sim|llamacpp|external] [--url URL] [--model M] [--size default|test]
  *                [--resume RUN_ID] [--force] [--timeout SECONDS] [--tiers 01,02] [--allow-remote]
+ *                [--cpus auto|off|ENGINE_SET]
  * ```
  *
  * Creates reports/<run-id>/ with its manifest, runs the notebooks through tools/run_notebooks.py with
@@ -11,11 +12,23 @@
  * their environment, then writes reports/<run-id>/index.html and prints its path. `--resume` reuses a
  * run folder: finished points are skipped (unless `--force`). Ctrl-C stops the notebook's kernel (and
  * the engines it started), marks the run interrupted and still writes the index.
+ *
+ * CPU isolation (lib/engine/cpus.ts): unless `--cpus off` (or SERVELAB_CPUS=off), or the engine is external,
+ * the engines the notebooks start run on the engine's CPU set (SERVELAB_CPUS) and the runner with its kernels
+ * on the rest (`taskset -c`); the manifest's `cpus` records both.
  * @module
  */
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
-import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
+import {
+  CPU_LIST_RE,
+  defaultEngineKind,
+  EngineKind,
+  formatCpuList,
+  hostCpus,
+  launch,
+  planCpus,
+} from "../../lib/engine/mod.ts";
 import { labEnv, serveConfigFor } from "../../lib/mod.ts";
 import { writeRunIndex, writeRunsIndex } from "../../lib/writeup/mod.ts";
 import {
@@ -23,6 +36,7 @@ import {
   finishRun,
   FORCE_ENV,
   hashInputs,
+  type ManifestCpus,
   openRun,
   readManifest,
   type Run,
@@ -32,13 +46,14 @@ import {
 import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/base/mod.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
-const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
+const USAGE = `Usage: ./servelab run [--engine vllm|sim|llamacpp|external] [--url URL] [--model M]
                       [--size default|test] [--resume RUN_ID] [--force] [--timeout SECONDS]
-                      [--tiers 01,02] [--allow-remote]
+                      [--tiers 01,02] [--allow-remote] [--cpus auto|off|ENGINE_SET]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
 the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.json and index.html.
-  --engine   vllm, sim or external (default: SERVELAB_ENGINE, else vllm when vllm and a GPU are found, else sim)
+  --engine   vllm, sim, llamacpp or external (default: SERVELAB_ENGINE, else vllm when vllm and a GPU are
+             found, else sim); llamacpp serves a .gguf --model (./servelab tiny-model DIR --gguf)
   --url      base URL of an external engine (engine external; default: SERVELAB_URL); loopback only
              unless --allow-remote
   --model    the model to serve (default: each tier's own default)
@@ -47,7 +62,9 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
   --tiers    only the tier notebooks whose names start with these prefixes, comma-separated (e.g. 01,02)
-  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
+  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)
+  --cpus     CPU isolation: the engine's CPU list (e.g. 0-5; the runner and kernel get the rest), auto (split
+             the host's CPUs and NUMA nodes; 1 + 1 on 2 CPUs), or off (default: SERVELAB_CPUS, else auto)`;
 
 const Size = z.enum(["default", "test"]);
 
@@ -64,6 +81,8 @@ export interface RunArgs {
   tiers?: string[];
   /** Allow `--url` on a non-loopback host (set only by the flag). */
   allow_remote?: boolean;
+  /** "auto", "off" or the engine's CPU list. */
+  cpus?: string;
   help: boolean;
 }
 
@@ -90,7 +109,9 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--engine": {
         const v = value();
         const p = EngineKind.safeParse(v);
-        if (!p.success) throw new Error(`--engine '${v}' is not an engine; use vllm, sim or external.`);
+        if (!p.success) {
+          throw new Error(`--engine '${v}' is not an engine; use vllm, sim, llamacpp or external.`);
+        }
         r.engine = p.data;
         break;
       }
@@ -134,6 +155,14 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--force":
         r.force = true;
         break;
+      case "--cpus": {
+        const v = value();
+        if (v !== "auto" && v !== "off" && !CPU_LIST_RE.test(v)) {
+          throw new Error(`--cpus '${v}' is not auto, off or a CPU list; use e.g. --cpus 0 or --cpus 0-5.`);
+        }
+        r.cpus = v;
+        break;
+      }
       case "--allow-remote":
         r.allow_remote = true;
         break;
@@ -179,7 +208,7 @@ async function dataInputs(): Promise<string[]> {
 async function startRun(
   a: RunArgs,
   root: string | undefined,
-): Promise<{ run: Run; engine: string; size: string; model?: string; url?: string }> {
+): Promise<{ run: Run; engine: string; size: string; model?: string; url?: string; cpus: ManifestCpus }> {
   if (a.resume) {
     const run = await openRun(a.resume, { root });
     const m = await readManifest(run.manifestPath);
@@ -189,8 +218,10 @@ async function startRun(
       );
     }
     const size = a.size ?? String(m.params.size ?? "default");
+    const cpus = runCpus(a, m.engine.kind, m.cpus);
     await updateManifest(run.manifestPath, (x) => ({
       ...x,
+      cpus,
       status: "running",
       ended_at: undefined,
       error: undefined,
@@ -198,11 +229,13 @@ async function startRun(
     }));
     const url = a.url ?? (typeof m.params.url === "string" ? m.params.url : undefined);
     if (m.engine.kind === "external" && url) checkRunUrl(url, a);
-    return { run, engine: m.engine.kind, size, model: a.model ?? m.model, url };
+    return { run, engine: m.engine.kind, size, model: a.model ?? m.model, url, cpus };
   }
   const fromEnv = Deno.env.get("SERVELAB_ENGINE") || undefined;
   if (fromEnv !== undefined && !EngineKind.safeParse(fromEnv).success) {
-    throw new Error(`SERVELAB_ENGINE='${fromEnv}' is not an engine; use vllm, sim or external, or unset it.`);
+    throw new Error(
+      `SERVELAB_ENGINE='${fromEnv}' is not an engine; use vllm, sim, llamacpp or external, or unset it.`,
+    );
   }
   const engine = a.engine ?? fromEnv ?? await defaultEngineKind();
   const size = a.size ?? "default";
@@ -219,6 +252,7 @@ async function startRun(
     );
   }
   if (engine === "external" && url) await checkExternal(url, a);
+  const cpus = runCpus(a, engine);
   const run = await createRun({
     engine,
     root,
@@ -226,7 +260,46 @@ async function startRun(
     params: { size, force: a.force, ...(url ? { url } : {}) },
     inputs: await hashInputs(await dataInputs(), ROOT),
   });
-  return { run, engine, size, model: a.model, url };
+  await updateManifest(run.manifestPath, (x) => ({ ...x, cpus }));
+  return { run, engine, size, model: a.model, url, cpus };
+}
+
+/**
+ * The run's CPU sets from `--cpus`, else SERVELAB_CPUS, else auto (or, on resume, what the manifest recorded).
+ * External engines get none: the lab did not start them. Throws on a bad explicit set; an automatic split
+ * that cannot be made (one CPU) turns isolation off and says why.
+ */
+export function runCpus(
+  a: Pick<RunArgs, "cpus">,
+  engine: string,
+  recorded?: ManifestCpus,
+  host = hostCpus(),
+): ManifestCpus {
+  const hostList = host.cpus.length ? formatCpuList(host.cpus) : "none";
+  const off = (source: string, reason: string): ManifestCpus => ({
+    isolation: "off",
+    source,
+    host: hostList,
+    numa_nodes: host.nodes.length,
+    reason,
+  });
+  if (engine === "external") return off("external", "the lab did not start the engine");
+  const env = Deno.env.get("SERVELAB_CPUS")?.trim() || undefined;
+  const given = a.cpus ??
+    (recorded?.isolation === "on" && recorded.source !== "auto" ? recorded.engine : undefined) ??
+    env ?? (recorded?.isolation === "off" ? "off" : "auto");
+  const source = a.cpus !== undefined
+    ? "--cpus"
+    : env !== undefined && given === env
+    ? "SERVELAB_CPUS"
+    : "auto";
+  if (given === "off") return off(source, `${source === "auto" ? "resumed run" : source} off`);
+  if (given === "auto") {
+    if (host.cpus.length < 2) return off("auto", "one CPU only");
+    return { isolation: "on", ...planCpus(host) };
+  }
+  const plan = planCpus(host, given, source === "SERVELAB_CPUS" ? "SERVELAB_CPUS" : "--cpus");
+  return { isolation: "on", ...plan };
 }
 
 /** Refuses a non-loopback engine URL unless --allow-remote (or SERVELAB_ALLOW_REMOTE=1), before any request. */
@@ -297,9 +370,14 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     console.error(`servelab run: ${(err as Error).message}`);
     return 1;
   }
-  const { run, engine, size, model, url } = started;
+  const { run, engine, size, model, url, cpus } = started;
   console.log(`servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : ""}, size ${size}`);
   console.log(`  folder: ${run.dir}`);
+  console.log(
+    cpus.isolation === "on"
+      ? `  CPU sets: engine ${cpus.engine}, client ${cpus.client} (${cpus.source})`
+      : `  CPU sets: none (${cpus.reason})`,
+  );
 
   let code = 0;
   if (notebooks.length === 0) {
@@ -319,6 +397,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
         [RUN_DIR_ENV]: run.dir,
         SERVELAB_ENGINE: engine,
         SERVELAB_SIZE: size,
+        SERVELAB_CPUS: cpus.isolation === "on" ? cpus.engine! : "off",
       };
       if (model) env.SERVELAB_MODEL = model;
       if (url) env.SERVELAB_URL = url;
@@ -329,6 +408,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
         env,
         timeoutS: a.timeout_s,
         signal: abort.signal,
+        cpus: cpus.isolation === "on" ? cpus.client : undefined,
       });
       const failed = r.summary?.notebooks.filter((n) => n.status !== "ok").map((n) => basename(n.notebook)) ??
         [];
