@@ -151,7 +151,8 @@ export function serveConfigFor(lab: LabEnv, overrides: Partial<ServeConfigInput>
 
 /**
  * How a report names the engine: real engines by kind and version; the embedded engine always says
- * SIMULATED and names its GPU profile.
+ * SIMULATED and names its GPU profile. With CPU isolation (`cfg.cpus`), every page's engine line also names
+ * the engine's CPU set.
  *
  * @example
  * ```ts
@@ -159,6 +160,11 @@ export function serveConfigFor(lab: LabEnv, overrides: Partial<ServeConfigInput>
  * ```
  */
 export function engineLabel(cfg: ServeConfig, version?: string): string {
+  return engineKindLabel(cfg, version) +
+    (cfg.cpus !== undefined ? `, engine on CPUs ${cfg.cpus} (client on the rest)` : "");
+}
+
+function engineKindLabel(cfg: ServeConfig, version?: string): string {
   const v = version ? ` ${version}` : "";
   switch (cfg.engine) {
     case "sim":

@@ -5,6 +5,8 @@
  */
 import { buildServeArgs } from "../engine/argv.ts";
 import { parseServeConfig } from "../engine/config.ts";
+import { cpuSetsLine } from "../run/manifest.ts";
+import { llamaServerArgs } from "../engine/llamacpp.ts";
 import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } from "../report/html.ts";
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier, FactsOf, KeyNumber } from "../tiers/tier.ts";
@@ -90,6 +92,7 @@ export function environmentSection(b: FactBook): Html {
       ["OS", codeText(str(jsonPath(m, "host.os")) ?? "?")],
       ["kernel", codeText(str(jsonPath(m, "host.kernel")) ?? "?")],
       ["CPU", h`${str(jsonPath(m, "host.cpu_model")) ?? "?"}, ${cores} cores, ${mem}`],
+      ...(cpuSetsLine(m) !== undefined ? [["CPU sets", cpuSetsLine(m)!.replace(/^CPU sets: /, "")]] : []),
       [
         "servelab",
         h`${
@@ -114,10 +117,14 @@ export function engineCommand(e: EngineEntry): string {
     const quoted = args.map((a) => /^[\w.,:/=+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`).join(
       " ",
     );
+    const cfg = parseServeConfig(e.config);
+    const pin = cfg.cpus !== undefined ? `taskset -c ${cfg.cpus} ` : "";
     return e.kind === "sim"
-      ? `./servelab sim serve ${quoted}`
+      ? `${pin}./servelab sim serve ${quoted}`
       : e.kind === "vllm"
-      ? `vllm serve ${quoted}`
+      ? `${pin}vllm serve ${quoted}`
+      : e.kind === "llamacpp"
+      ? `${pin}llama-server ${llamaServerArgs(cfg).join(" ")}`
       : `# external server: ${JSON.stringify(e.config.url ?? "")}`;
   } catch {
     return `# ${e.label}: ${JSON.stringify(e.config)}`;

@@ -35,7 +35,10 @@ Deno.test("runCpus: auto splits 1 + 1 on 2 CPUs; --cpus wins over SERVELAB_CPUS;
     const resumed = runCpus({}, "sim", flag, eight);
     assert.deepEqual([resumed.engine, resumed.source], ["2-3", "--cpus"], "a resumed run keeps its sets");
     assert.equal(runCpus({}, "sim", { ...env, isolation: "off" }, eight).isolation, "off");
-    assert.equal(runCpus({}, "sim", undefined, { cpus: [0], nodes: [{ node: 0, cpus: [0] }] }).isolation, "off");
+    assert.equal(
+      runCpus({}, "sim", undefined, { cpus: [0], nodes: [{ node: 0, cpus: [0] }] }).isolation,
+      "off",
+    );
   } finally {
     if (saved === undefined) Deno.env.delete("SERVELAB_CPUS");
     else Deno.env.set("SERVELAB_CPUS", saved);
