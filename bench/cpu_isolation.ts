@@ -101,7 +101,8 @@ async function clientPoint(
     String(o.max),
     String(o.seed),
   ], o.cpus);
-  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdout: "piped", stderr: "piped" })
+    .output();
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
   if (!out.success || !text.startsWith("{")) {
     throw new Error(`client failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-800)}`);
@@ -131,7 +132,9 @@ async function main(args: string[]): Promise<number> {
       `${plan.numa_nodes} NUMA node(s)); shared arm: both unpinned on ${plan.host}`,
   );
   console.log(
-    `${repeats} repeats x 2 arms (ABBA) x concurrency ${conc.join(",")}; ${requests} measured requests a point ` +
+    `${repeats} repeats x 2 arms (ABBA) x concurrency ${
+      conc.join(",")
+    }; ${requests} measured requests a point ` +
       `(at least 2c), ${prompt}-token prompts, ${max} output tokens; load average at start ${load1()}`,
   );
   const points: Point[] = [];
@@ -153,13 +156,17 @@ async function main(args: string[]): Promise<number> {
         points.push({ arm, repeat: r, concurrency: c, ...p, load1: (before + load1()) / 2, valid });
         console.log(
           `  repeat ${r} ${arm.padEnd(8)} c=${String(c).padStart(3)}: lag p99 ${f(p.lag_p99_ms)} ms, ` +
-            `${valid ? "valid" : "INVALID"}, ${p.failed}/${p.requests} failed, ${f(p.throughput_rps)} req/s, ` +
+            `${valid ? "valid" : "INVALID"}, ${p.failed}/${p.requests} failed, ${
+              f(p.throughput_rps)
+            } req/s, ` +
             `TTFT p50 ${f(p.ttft_p50_ms)} ms, load ${f((before + load1()) / 2, 2)}`,
         );
       }
     }
   }
-  console.log("\n| arm | points | valid | valid share | client lag p99 ms: median [min-max] | throughput req/s median | TTFT p50 ms median | load avg (1 min) median |");
+  console.log(
+    "\n| arm | points | valid | valid share | client lag p99 ms: median [min-max] | throughput req/s median | TTFT p50 ms median | load avg (1 min) median |",
+  );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const arm of ["isolated", "shared"] as Arm[]) {
     const ps = points.filter((p) => p.arm === arm);
@@ -178,11 +185,15 @@ async function main(args: string[]): Promise<number> {
   for (const c of conc) {
     const cell = (arm: Arm) => {
       const ps = points.filter((p) => p.arm === arm && p.concurrency === c);
-      return `${ps.filter((p) => p.valid).length}/${ps.length}, ${f(quantile(ps.map((p) => p.lag_p99_ms ?? NaN), 0.5))}`;
+      return `${ps.filter((p) => p.valid).length}/${ps.length}, ${
+        f(quantile(ps.map((p) => p.lag_p99_ms ?? NaN), 0.5))
+      }`;
     };
     console.log(`| ${c} | ${cell("isolated")} | ${cell("shared")} |`);
   }
-  if (kind === "sim") console.log("\nEngine numbers (throughput, TTFT) are SIMULATED; the client's lag is real.");
+  if (kind === "sim") {
+    console.log("\nEngine numbers (throughput, TTFT) are SIMULATED; the client's lag is real.");
+  }
   return 0;
 }
 

@@ -7,7 +7,10 @@
  * - `max_num_seqs` -> `-np` (default {@link LLAMACPP_DEFAULT_SLOTS}); `max_model_len` -> `-c max_model_len x
  *   slots` (each slot holds one request of max_model_len tokens); without it `-c 0` (the model's trained
  *   context, shared by the slots);
- * - `enable_prefix_caching: false` -> `--no-cache-prompt --cache-ram 0` (no slot reuse, no prompt cache);
+ * - `enable_prefix_caching: false` -> `--no-cache-prompt` (no reuse of a slot's cached prompt);
+ * - always `--cache-ram 0` (no host-RAM prompt cache beside the slots), `--slots` and `--slot-save-path`
+ *   (GET /slots, POST /slots/N?action=erase; nothing is saved unless asked): then erasing every slot empties
+ *   every cache, the lab's prefix-cache reset;
  * - `max_num_batched_tokens` -> `-b` (the logical batch); `seed` -> `-s`; `cpus` -> `-t` (threads = CPUs);
  * - `gpu_memory_utilization`, `kv_cache_memory_bytes`, `block_size`, `tensor_parallel_size` > 1 and a
  *   `dtype` other than auto/float32 have no llama-server equivalent: asking for them is an error, not a
@@ -19,6 +22,9 @@
 import type { ServeConfig } from "./config.ts";
 import { cpuCount } from "./cpus.ts";
 import { servedName } from "./config.ts";
+
+/** Where llama-server may save slots (the lab never asks it to; the flag enables the erase action). */
+export const LLAMACPP_SLOT_DIR = "/tmp/servelab-llamacpp-slots";
 
 /** Slots (`-np`) when `max_num_seqs` is not given. */
 export const LLAMACPP_DEFAULT_SLOTS = 4;
@@ -70,6 +76,11 @@ export function llamaServerArgs(c: ServeConfig): string[] {
     "-c",
     String(c.max_model_len !== undefined ? c.max_model_len * slots : 0),
     "--metrics",
+    "--slots",
+    "--slot-save-path",
+    LLAMACPP_SLOT_DIR,
+    "--cache-ram",
+    "0",
     "-lv",
     "4",
     "-s",
@@ -77,7 +88,7 @@ export function llamaServerArgs(c: ServeConfig): string[] {
   ];
   if (c.cpus !== undefined) out.push("-t", String(cpuCount(c.cpus)));
   if (c.max_num_batched_tokens !== undefined) out.push("-b", String(c.max_num_batched_tokens));
-  if (!c.enable_prefix_caching) out.push("--no-cache-prompt", "--cache-ram", "0");
+  if (!c.enable_prefix_caching) out.push("--no-cache-prompt");
   out.push(...c.extra_args);
   return out;
 }

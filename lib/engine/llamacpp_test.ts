@@ -26,7 +26,8 @@ Deno.test("llamacpp args: slots from max_num_seqs, -c = max_model_len x slots, t
   assert.equal(flag("-c"), String(4096 * 8));
   assert.equal(flag("-t"), "3");
   assert.equal(flag("-b"), "1024");
-  assert.equal(flag("--cache-ram"), "0");
+  assert.equal(flag("--cache-ram"), "0", "no host-RAM prompt cache: erasing the slots resets every cache");
+  assert.ok(a.includes("--slots"));
   assert.ok(a.includes("--no-cache-prompt") && a.includes("--metrics"));
   assert.deepEqual(a.slice(-2), ["--cache-reuse", "256"]);
   const d = llamaServerArgs(parseServeConfig(gguf));
