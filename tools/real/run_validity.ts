@@ -1,10 +1,10 @@
 /**
  * How many of a run's points are valid, per tier: the numbers an example's README states ("no tier with
  * more than 10 % invalid points"). A point is invalid when the lab's own checks say so:
- * - ttft: a point (`point_id` of ttft.csv) whose client self-check failed (`client_ok` false);
- * - prefix: a run of prefix_cache_runs.csv whose client self-check failed or whose cache reset failed;
+ * - ttft: a point (`point_id` of its request file) whose client self-check failed (`client_ok` false);
+ * - prefix: a run of its runs file whose client self-check failed or whose cache reset failed;
  * - kv: a sweep/probe point that failed outside the fit check (`points/kv/*.failed.json`), and a load step
- *   (kv_load_confirmation.csv) whose client self-check failed;
+ *   (its load-confirmation file) whose client self-check failed;
  * - batching: a concurrency or rate point-repeat with `valid` false.
  * Failed points (`points/<tier>/*.failed.json`) count as invalid in every tier.
  *
@@ -13,13 +13,23 @@
  */
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
+import { TIERS } from "../../lib/mod.ts";
 
-function rows(dir: string, file: string): Record<string, string>[] {
-  try {
-    return parse(Deno.readTextFileSync(join(dir, file)), { columns: true }) as Record<string, string>[];
-  } catch {
-    return [];
-  }
+/** The tier's CSV files (through TIERS, never by name) that have every one of `columns`. */
+function filesWith(tier: string, ...columns: string[]): string[] {
+  const t = TIERS.find((x) => x.key === tier);
+  if (!t) throw new Error(`No tier '${tier}' in TIERS.`);
+  return t.files.filter((f) => columns.every((c) => f.columns.includes(c))).map((f) => f.name);
+}
+
+function rows(dir: string, files: string[]): Record<string, string>[] {
+  return files.flatMap((file) => {
+    try {
+      return parse(Deno.readTextFileSync(join(dir, file)), { columns: true }) as Record<string, string>[];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function failed(dir: string, tier: string): number {
@@ -35,7 +45,7 @@ function failed(dir: string, tier: string): number {
 export function runValidity(dir: string): { tier: string; points: number; invalid: number; why: string }[] {
   const out: { tier: string; points: number; invalid: number; why: string }[] = [];
   const ttft = new Map<string, boolean>();
-  for (const r of rows(dir, "ttft.csv")) {
+  for (const r of rows(dir, filesWith("ttft", "point_id", "client_ok", "request_id"))) {
     ttft.set(r.point_id, (ttft.get(r.point_id) ?? true) && r.client_ok === "true");
   }
   const tf = failed(dir, "ttft");
@@ -46,7 +56,7 @@ export function runValidity(dir: string): { tier: string; points: number; invali
     invalid: tBad + tf,
     why: `${tBad} client self-check, ${tf} failed`,
   });
-  const pr = rows(dir, "prefix_cache_runs.csv");
+  const pr = rows(dir, filesWith("prefix", "reset_ok", "client_ok"));
   const lag = pr.filter((r) => r.client_ok !== "true").length;
   const reset = pr.filter((r) => r.client_ok === "true" && r.reset_ok !== "true").length;
   const pf = failed(dir, "prefix");
@@ -56,8 +66,8 @@ export function runValidity(dir: string): { tier: string; points: number; invali
     invalid: lag + reset + pf,
     why: `${lag} client self-check, ${reset} cache reset, ${pf} failed`,
   });
-  const kv = rows(dir, "kv_cache_scaling.csv");
-  const load = rows(dir, "kv_load_confirmation.csv");
+  const kv = rows(dir, filesWith("kv", "started", "kv_cache_tokens"));
+  const load = rows(dir, filesWith("kv", "requests_ok", "client_ok"));
   const kf = failed(dir, "kv"), lf = failed(dir, "kv_load");
   const lBad = load.filter((r) => r.client_ok !== "true").length;
   out.push({
@@ -66,7 +76,7 @@ export function runValidity(dir: string): { tier: string; points: number; invali
     invalid: kf + lf + lBad,
     why: `${kf + lf} failed, ${lBad} load steps with client self-check failed`,
   });
-  const b = [...rows(dir, "concurrency_sweep.csv"), ...rows(dir, "rate_sweep.csv")];
+  const b = rows(dir, filesWith("batching", "valid", "invalid_reason"));
   const bf = failed(dir, "batching");
   const bBad = b.filter((r) => r.valid !== "true").length;
   out.push({
