@@ -92,7 +92,9 @@ export function environmentSection(b: FactBook): Html {
       ["OS", codeText(str(jsonPath(m, "host.os")) ?? "?")],
       ["kernel", codeText(str(jsonPath(m, "host.kernel")) ?? "?")],
       ["CPU", h`${str(jsonPath(m, "host.cpu_model")) ?? "?"}, ${cores} cores, ${mem}`],
-      ...(cpuSetsLine(m) !== undefined ? [["CPU sets", cpuSetsLine(m)!.replace(/^CPU sets: /, "")]] : []),
+      ...(cpuSetsLine(m) !== undefined
+        ? [["CPU sets", codeText(cpuSetsLine(m)!.replace(/^CPU sets: /, ""))]]
+        : []),
       [
         "servelab",
         h`${
