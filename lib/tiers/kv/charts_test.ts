@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { assertRendersAndMatches } from "../../report/_snapshot.ts";
+import type { Row } from "../../report/fact.ts";
+import type { RunData } from "../../report/fact_book.ts";
 import { kvConcurrencyChart, kvLoadChart, kvMemoryChart } from "./charts.ts";
+import { KV_SCALING_FILE } from "./measure.ts";
 import type { KvLoadRow, KvLoadSample, KvRow } from "./rows.ts";
+import { kvTier } from "./tier.ts";
 
 // Synthetic rows (not a measurement): a fixed pool of 1,024 blocks of 16 tokens.
 const GiB = 2 ** 30;
@@ -131,4 +135,31 @@ Deno.test("kvLoadChart: one panel per step, the predicted rule, and the invalid 
   );
   const none = kvLoadChart({ load_rows: [], engine_label: LABEL }, []);
   assert.doesNotMatch(none.svg, /invalid: client too slow/);
+});
+
+/** A run whose only CSV is kv_cache_scaling.csv with `rows`, every cell as text (as readRunData reads it). */
+function runData(rows: readonly KvRow[]): RunData {
+  const text = rows.map((r): Row =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === undefined ? undefined : String(v)]))
+  );
+  return {
+    dir: "/run",
+    manifest: {},
+    csv: new Map([[KV_SCALING_FILE, text]]),
+    status: {},
+    files: [KV_SCALING_FILE],
+  };
+}
+
+Deno.test("kvTier.indexChart: the started sweep's max concurrency, a line and a dot per length; undefined with none (snapshot)", async () => {
+  const chart = kvTier.indexChart(runData(rows), "run test-fixture");
+  assert.ok(chart);
+  assert.equal(chart.title, "Max concurrency against max-model-len");
+  assert.equal(chart.subtitle, "run test-fixture");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "kv_index");
+  assert.equal(marksIn(svg, "dot").length, 3, "three started sweep points; util and fit probe left out");
+  assert.equal(marksIn(svg, "line").length, 1);
+  assert.equal(kvTier.indexChart(runData([]), "x"), undefined);
+  assert.equal(kvTier.indexChart({ ...runData(rows), csv: new Map() }, "x"), undefined, "no scaling file");
+  assert.equal(kvTier.indexChart(runData(rows.filter((r) => r.role !== "sweep")), "x"), undefined);
 });
