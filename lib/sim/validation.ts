@@ -296,6 +296,9 @@ export function loadResults(
   return out;
 }
 
+/** The metrics the issue's target names (TTFT p50, ITL p50, throughput). */
+export const TARGET_METRICS: readonly Metric[] = ["ttft_ms", "itl_ms", "throughput_req_s"];
+
 /** Target of the issue: median |error| per metric on held-out rows within 20 %. */
 export const TARGET_ABS_ERROR = 0.2;
 
@@ -328,7 +331,7 @@ export function profileValidation(gpuName: string): ProfileValidation {
 const LABEL: Record<Metric, string> = {
   ttft_ms: "TTFT",
   itl_ms: "ITL",
-  e2e_ms: "latency",
+  e2e_ms: "E2E latency",
   throughput_req_s: "throughput",
 };
 
@@ -362,5 +365,40 @@ export function validationNote(gpuName: string): string {
     .map(([k, e]) => `${LABEL[k]} ${(e.median_abs * 100).toFixed(0)} % (n=${e.n})`);
   return `GPU profile ${gpu.name}: validated against ${v.rows.length} published vLLM measurements; ` +
     `held-out error (median |predicted/measured - 1|) ${parts.join(", ")}` +
-    (v.within_target ? "" : "; outside the 20 % target") + " (docs/sim-validation.md)";
+    (v.within_target ? "" : "; outside the 20 % target") +
+    (TARGET_METRICS.some((k) => !v.held_out[k])
+      ? `; not validated: ${TARGET_METRICS.filter((k) => !v.held_out[k]).map((k) => LABEL[k]).join(", ")}`
+      : "") +
+    " (docs/sim-validation.md)";
+}
+
+/**
+ * The short form for an engine label: "validated on published vLLM runs: held-out error TTFT 23 %, ITL
+ * 2 %" or "not validated on a real GPU". Never throws (a label must render).
+ *
+ * @example
+ * ```ts
+ * validationShort("L4"); // "not validated on a real GPU"
+ * ```
+ */
+export function validationShort(gpuName: string): string {
+  let gpu: GpuSpec;
+  try {
+    gpu = loadGpu(gpuName);
+  } catch {
+    return "not validated (unknown profile)";
+  }
+  if (gpu.kind === "cpu") return gpu.timing ? "timing fitted to vLLM's CPU backend" : "not validated";
+  let v: ProfileValidation;
+  try {
+    v = profileValidation(gpu.name);
+  } catch {
+    return "not validated (no validation results)";
+  }
+  if (v.status === "not validated") return "not validated on a real GPU";
+  const parts = (Object.entries(v.held_out) as [Metric, MetricError][])
+    .map(([k, e]) => `${LABEL[k]} ${(e.median_abs * 100).toFixed(0)} %`);
+  const missing = TARGET_METRICS.filter((k) => !v.held_out[k]).map((k) => LABEL[k]);
+  return `validated on published vLLM runs: held-out error ${parts.join(", ")}` +
+    (missing.length ? `; ${missing.join(", ")} not validated` : "");
 }

@@ -66,7 +66,7 @@ export function fitLoss(gpu: GpuSpec, rows: ValidationRow[]): { loss: number; po
  * Coordinate search (a grid per parameter, narrowing each round) for the block that minimises
  * {@link fitLoss} on `rows` (which must be the profile's "fit" rows; the caller keeps held-out rows out).
  */
-export function fitTiming(gpu: GpuSpec, rows: ValidationRow[], rounds = 4): TimingFit {
+export function fitTiming(gpu: GpuSpec, rows: ValidationRow[], rounds = 7): TimingFit {
   if (rows.some((r) => r.split !== "fit")) {
     throw new Error("fitTiming got a held-out row: pass only rows with split 'fit'.");
   }
@@ -94,7 +94,7 @@ export function fitTiming(gpu: GpuSpec, rows: ValidationRow[], rounds = 4): Timi
           t[key] = cand[key];
         }
       }
-      span[key] = w / 3;
+      span[key] = w * 0.4;
     }
   }
   const round3 = (x: number) => Math.round(x * 1000) / 1000;

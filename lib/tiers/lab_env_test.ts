@@ -34,6 +34,7 @@ Deno.test("serveConfigFor merges tier overrides with lab settings", () => {
   assert.equal(cfg.sim.gpu, "L4");
   assert.deepEqual(cfg.extra_args, ["--swap-space", "4", "--x"]);
   assert.match(engineLabel(cfg), /^SIMULATED: embedded engine, L4 profile/);
+  assert.match(engineLabel(cfg), /L4 profile \(not validated on a real GPU\)/);
 });
 
 Deno.test("engineLabel says SIMULATED for an external server that reports the embedded engine's version", () => {
