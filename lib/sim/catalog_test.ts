@@ -53,8 +53,9 @@ Deno.test("model shapes are consistent: heads x head_dim matches hidden size unl
   for (const id of listModels()) {
     const m = loadModel(id);
     // Qwen3-4B sets head_dim 128 with 32 heads over a hidden size of 2560: a decoupled head_dim needs its source.
-    if (m.num_heads * m.head_dim !== m.hidden_size) assert.match(m.sources.head_dim, /kv-channels|head_dim/, id);
-    else assert.equal(m.num_heads * m.head_dim, m.hidden_size, id);
+    if (m.num_heads * m.head_dim !== m.hidden_size) {
+      assert.match(m.sources.head_dim, /kv-channels|head_dim/, id);
+    } else assert.equal(m.num_heads * m.head_dim, m.hidden_size, id);
   }
 });
 
