@@ -220,7 +220,7 @@ function main() {
       before: before.map((r) => ({ id: r.id, predicted: r.predicted, error: r.error })),
       rows: after,
     };
-    Deno.writeTextFileSync(new URL("validation/gpu_results.json", DATA), JSON.stringify(out, null, 1) + "\n");
+    Deno.writeTextFileSync(new URL("validation/gpu_results.json", DATA), JSON.stringify(out, null, 2) + "\n");
     console.log("\nwrote data/validation/gpu_results.json and the fitted timing blocks");
   }
 }
