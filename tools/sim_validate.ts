@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type GpuSpec, loadGpu } from "../lib/sim/catalog.ts";
+import { type GpuSpec, loadGpu, loadModel } from "../lib/sim/catalog.ts";
 import {
   evaluateRows,
   loadResults,
@@ -25,7 +25,7 @@ import {
 } from "../lib/sim/validation.ts";
 import {
   compareKernels,
-  fitKernelEfficiency,
+  fitKernelModel,
   fitTiming,
   type KernelPoint,
   type TimingFit,
@@ -150,14 +150,19 @@ function main() {
   if (values.kernels) {
     const gpu = loadGpu(values.gpu!);
     const { device, points } = kernelPoints(values.kernels);
-    const eff = fitKernelEfficiency(gpu, points);
+    const fit = fitKernelModel(gpu, points);
+    const eff = { eff_compute: fit.eff_compute, eff_memory: fit.eff_memory };
     console.log(`Kernel part of the step cost vs ${device} (${points.length} shapes), profile ${gpu.name}`);
     console.log(
       "| model | shape | measured ms | model ms (profile eff.) | error | model ms (kernel-fitted eff.) | error |",
     );
     console.log("|---|---|---:|---:|---:|---:|---:|");
     const now = compareKernels(gpu, points);
-    const fitted = compareKernels(gpu, points, eff);
+    const floor = (m: string) => loadModel(m).num_layers * fit.layer_floor_ms;
+    const fitted = compareKernels(gpu, points, eff).map((c) => {
+      const model_ms = c.model_ms + floor(c.model);
+      return { ...c, model_ms, error: (model_ms - c.measured_ms) / c.measured_ms };
+    });
     now.forEach((c, i) => {
       const shape = c.phase === "prefill" ? `prefill ${c.tokens}` : `decode B=${c.batch} L=${c.context}`;
       console.log(
@@ -167,7 +172,8 @@ function main() {
     });
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     console.log(
-      `\nkernel-fitted eff_compute ${eff.eff_compute.toFixed(3)}, eff_memory ${eff.eff_memory.toFixed(3)}; ` +
+      `\nkernel fit: eff_compute ${fit.eff_compute}, eff_memory ${fit.eff_memory}, ` +
+        `layer floor ${(fit.layer_floor_ms * 1000).toFixed(1)} us per layer; ` +
         `median |error| at the profile's efficiencies ${pct(med(now.map((c) => Math.abs(c.error))))}, ` +
         `kernel-fitted ${pct(med(fitted.map((c) => Math.abs(c.error))))}`,
     );

@@ -141,7 +141,7 @@ export function compareKernels(gpu: GpuSpec, points: KernelPoint[], eff?: Partia
     const cfg = parseServeConfig({
       engine: "sim",
       model: p.model,
-      max_model_len: 16384,
+      max_model_len: Math.min(model.max_position_embeddings, 8192),
       sim: { gpu: gpu.name },
     });
     const cost = makeStepCost(model, peak, cfg);
@@ -161,21 +161,37 @@ export function compareKernels(gpu: GpuSpec, points: KernelPoint[], eff?: Partia
 }
 
 /**
- * Efficiencies that fit the measured kernel times: eff_memory from memory-bound shapes, eff_compute from
- * compute-bound ones (each the median ratio of the time at peak to the measured time).
+ * The kernel model that fits measured kernel times: max(FLOPs / (peak x eff_compute), bytes / (bandwidth x
+ * eff_memory)) + layers x layer_floor_ms, the floor being what every layer costs however small (kernel
+ * latency inside a graph replay: a term the step-cost model does not have). Grid search on the squared log
+ * error; returns the fit and its median |error|.
  */
-export function fitKernelEfficiency(
-  gpu: GpuSpec,
-  points: KernelPoint[],
-): { eff_compute: number; eff_memory: number } {
+export function fitKernelModel(gpu: GpuSpec, points: KernelPoint[]): {
+  eff_compute: number;
+  eff_memory: number;
+  layer_floor_ms: number;
+  median_abs_error: number;
+} {
   const cs = compareKernels(gpu, points, { eff_compute: 1, eff_memory: 1 });
-  const med = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length ? s[s.length >> 1] : NaN;
+  const layers = points.map((p) => loadModel(p.model).num_layers);
+  const errs = (ec: number, em: number, fl: number) =>
+    cs.map((c, i) => Math.max(c.compute_ms_at_peak / ec, c.memory_ms_at_peak / em) + layers[i] * fl)
+      .map((m, i) => Math.log(m / cs[i].measured_ms));
+  let best = { ec: 0.4, em: 0.8, fl: 0, loss: Infinity };
+  for (let ec = 0.15; ec <= 0.8001; ec += 0.01) {
+    for (let em = 0.3; em <= 0.9501; em += 0.01) {
+      for (let fl = 0; fl <= 0.15001; fl += 0.0025) {
+        const loss = errs(ec, em, fl).reduce((a, e) => a + e * e, 0);
+        if (loss < best.loss) best = { ec, em, fl, loss };
+      }
+    }
+  }
+  const abs = errs(best.ec, best.em, best.fl).map((e) => Math.abs(Math.exp(e) - 1)).sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 10000) / 10000;
+  return {
+    eff_compute: r(best.ec),
+    eff_memory: r(best.em),
+    layer_floor_ms: r(best.fl),
+    median_abs_error: abs[abs.length >> 1],
   };
-  const mem = cs.filter((c) => c.memory_ms_at_peak > c.compute_ms_at_peak)
-    .map((c) => c.memory_ms_at_peak / c.measured_ms);
-  const comp = cs.filter((c) => c.compute_ms_at_peak >= c.memory_ms_at_peak)
-    .map((c) => c.compute_ms_at_peak / c.measured_ms);
-  return { eff_compute: med(comp), eff_memory: med(mem) };
 }

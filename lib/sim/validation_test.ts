@@ -13,7 +13,7 @@ import {
   type ValidationRow,
   validationShort,
 } from "./validation.ts";
-import { compareKernels, fitKernelEfficiency, fitTiming, withTiming } from "./validation_fit.ts";
+import { compareKernels, fitKernelModel, fitTiming, withTiming } from "./validation_fit.ts";
 
 const rows = loadValidationRows();
 
@@ -129,14 +129,32 @@ Deno.test("the kernel part of the step cost at peak is the step's bytes over ban
   assert.ok(c.memory_ms_at_peak > weights / gpu.mem_bandwidth_bytes_s * 1000);
   assert.ok(c.memory_ms_at_peak < 1.01 * weights / gpu.mem_bandwidth_bytes_s * 1000);
   assert.equal(c.model_ms, c.memory_ms_at_peak);
-  const eff = fitKernelEfficiency(gpu, [
-    {
+  // Points generated from a known kernel model (eff_memory 0.6, eff_compute 0.5, 30 us per layer) fit back.
+  const pts = [1, 64, 256].flatMap((batch) =>
+    ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-0.5B-Instruct"].map((model) => ({
+      model,
+      phase: "decode" as const,
+      batch,
+      context: 512,
+      measured_ms: 0,
+    }))
+  ).concat(
+    [{
       model: "meta-llama/Llama-3.1-8B-Instruct",
-      phase: "decode",
-      batch: 1,
-      context: 128,
-      measured_ms: c.memory_ms_at_peak / 0.5,
-    },
-  ]);
-  assert.ok(Math.abs(eff.eff_memory - 0.5) < 1e-9);
+      phase: "prefill" as const,
+      tokens: 4096,
+      measured_ms: 0,
+    }] as never[],
+  );
+  const peak = compareKernels(gpu, pts, { eff_compute: 1, eff_memory: 1 });
+  const known = pts.map((p, i) => ({
+    ...p,
+    measured_ms: Math.max(peak[i].compute_ms_at_peak / 0.5, peak[i].memory_ms_at_peak / 0.6) +
+      loadModel(p.model).num_layers * 0.03,
+  }));
+  const fit = fitKernelModel(gpu, known);
+  assert.ok(Math.abs(fit.eff_memory - 0.6) < 0.011, JSON.stringify(fit));
+  assert.ok(Math.abs(fit.eff_compute - 0.5) < 0.011, JSON.stringify(fit));
+  assert.ok(Math.abs(fit.layer_floor_ms - 0.03) < 0.0026, JSON.stringify(fit));
+  assert.ok(fit.median_abs_error < 0.01);
 });
