@@ -45,13 +45,20 @@ export function rowsTable(results: RowResult[], rows: ValidationRow[]): string {
     "| row | GPU | model | workload | metric | measured | predicted | error | in fit |",
     "|---|---|---|---|---|---:|---:|---:|---|",
   ];
+  const reasons: string[] = [];
+  const note = (why: string) => {
+    const key = why.replace(/\d[\d.]*/g, "N");
+    let i = reasons.findIndex((x) => x.replace(/\d[\d.]*/g, "N") === key);
+    if (i < 0) i = reasons.push(why) - 1;
+    return `excluded (${i + 1})`;
+  };
   for (const r of results) {
     const w = byId.get(r.id)!.workload;
     const wl = `${r.benchmark} ${w.input_tokens}/${w.output_tokens}` +
       (w.batch ? ` batch ${w.batch}` : w.concurrency ? ` c=${w.concurrency}` : ` ${w.num_prompts} prompts`);
     for (const k of METRICS) {
       if (r.measured[k] === undefined) continue;
-      const ex = r.excluded[k] ? ` (excluded: ${r.excluded[k]})` : "";
+      const ex = r.excluded[k] ? `, ${note(r.excluded[k]!)}` : "";
       lines.push(
         `| ${r.id} | ${r.gpu} | ${r.model} | ${wl} | ${k} | ${num(r.measured[k])} | ${
           num(r.predicted[k])
@@ -60,6 +67,7 @@ export function rowsTable(results: RowResult[], rows: ValidationRow[]): string {
       );
     }
   }
+  if (reasons.length) lines.push("", ...reasons.map((why, i) => `(${i + 1}) e.g. ${why}.`));
   return lines.join("\n");
 }
 
