@@ -136,6 +136,19 @@ function writeTiming(gpu: GpuSpec, fit: TimingFit, today: string) {
   Deno.writeTextFileSync(url, JSON.stringify(raw, null, 2) + "\n");
 }
 
+/**
+ * Re-evaluates every row (published and kept) with the catalog as it stands and rewrites
+ * data/validation/gpu_results.json, keeping the last fit's record. For `./servelab calibrate RUN --keep`.
+ */
+export function refreshResults(): { rows: number } {
+  const url = new URL("validation/gpu_results.json", DATA);
+  const prev = JSON.parse(Deno.readTextFileSync(url));
+  const rows = loadValidationRows();
+  const now = evaluateRows(rows, new Set(prev.fitted as string[]));
+  Deno.writeTextFileSync(url, JSON.stringify({ ...prev, rows: now }, null, 2) + "\n");
+  return { rows: now.length };
+}
+
 /** The profile without a timing block this tool wrote (so a refit starts from the constants). */
 function withoutFittedTiming(gpu: GpuSpec): GpuSpec {
   const timing = { ...gpu.timing };

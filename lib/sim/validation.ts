@@ -29,8 +29,13 @@ const posNum = z.number().positive();
 /** One published measurement. */
 export const ValidationRow = z.object({
   id: z.string().min(1),
-  /** Address of the page, issue or pull request the numbers were read from. */
-  source: z.string().url(),
+  /**
+   * Address of the page, issue or pull request the numbers were read from, or "servelab run RUN_ID" for a
+   * row kept from a lab run (`./servelab calibrate RUN --keep`).
+   */
+  source: z.string().refine((s) => /^https:\/\/\S+$/.test(s) || /^servelab run \S+/.test(s), {
+    message: "needs an https:// address or 'servelab run RUN_ID'",
+  }),
   /** Which table or comment of the source. */
   source_note: z.string().min(1),
   vllm_version: z.string().min(1),
@@ -61,6 +66,8 @@ export const ValidationRow = z.object({
     throughput_req_s: posNum.optional(),
   }).strict(),
   split: z.enum(["fit", "holdout"]),
+  /** Which statistic the measured TTFT / ITL / E2E are (default "mean", as the published sources give). */
+  measured_stat: z.enum(["mean", "median"]).optional(),
   /**
    * Metrics kept out of every summary and fit for a reason known when the row was transcribed (the
    * comparison would measure the lab's approximation of the workload, not the engine); still shown.
@@ -86,7 +93,29 @@ export type ValidationRow = z.infer<typeof ValidationRow>;
  * loadValidationRows().length >= 20; // true
  * ```
  */
-export function loadValidationRows(url: URL = new URL("gpu_published.json", DATA)): ValidationRow[] {
+export function loadValidationRows(
+  url: URL = new URL("gpu_published.json", DATA),
+  kept: URL | null = new URL("kept_runs.json", DATA),
+): ValidationRow[] {
+  const rows = readRows(url);
+  if (kept) {
+    try {
+      Deno.statSync(kept);
+    } catch {
+      return rows;
+    }
+    const ids = new Set(rows.map((r) => r.id));
+    for (const r of readRows(kept)) {
+      if (ids.has(r.id)) {
+        throw new Error(`Validation row id '${r.id}' is in ${url.pathname} and ${kept.pathname}.`);
+      }
+      rows.push(r);
+    }
+  }
+  return rows;
+}
+
+function readRows(url: URL): ValidationRow[] {
   let raw: unknown;
   try {
     raw = JSON.parse(Deno.readTextFileSync(url));
@@ -167,12 +196,13 @@ export function predictRow(row: ValidationRow, gpu?: GpuSpec): Partial<Record<Me
   }, { cold: false, keep_token_times: false, gpu });
   const out: Partial<Record<Metric, number>> = {};
   const m = row.measured;
-  if (m.ttft_ms !== undefined) out.ttft_ms = mean(r.records.map((x) => x.ttft_ms));
-  if (m.itl_ms !== undefined) out.itl_ms = mean(r.records.map((x) => x.tpot_ms ?? 0));
+  const stat = row.measured_stat === "median" ? median : mean;
+  if (m.ttft_ms !== undefined) out.ttft_ms = stat(r.records.map((x) => x.ttft_ms));
+  if (m.itl_ms !== undefined) out.itl_ms = stat(r.records.map((x) => x.tpot_ms ?? 0));
   if (m.e2e_ms !== undefined) {
     out.e2e_ms = row.benchmark === "latency"
       ? Math.max(...r.records.map((x) => x.end_ms)) - Math.min(...r.records.map((x) => x.arrival_ms))
-      : mean(r.records.map((x) => x.e2e_ms));
+      : stat(r.records.map((x) => x.e2e_ms));
   }
   if (m.throughput_req_s !== undefined) out.throughput_req_s = r.records.length / (r.duration_ms / 1000);
   return out;
