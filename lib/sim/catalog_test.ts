@@ -19,6 +19,7 @@ const MODELS = [
   "meta-llama/Llama-3.2-1B-Instruct",
   "meta-llama/Llama-3.2-3B-Instruct",
   "meta-llama/Llama-3.1-8B-Instruct",
+  "Qwen/Qwen3-0.6B",
   "Qwen/Qwen3-1.7B",
   "Qwen/Qwen3-4B",
   "Qwen/Qwen3-14B",

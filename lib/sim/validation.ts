@@ -16,7 +16,7 @@
 import { z } from "zod";
 import { parseServeConfig } from "../engine/config.ts";
 import { type GpuSpec, loadGpu, loadModel } from "./catalog.ts";
-import { simulate, syntheticRequests } from "./simulate.ts";
+import { type SimLoad, simulate, syntheticRequests } from "./simulate.ts";
 
 const DATA = new URL("../../data/validation/", import.meta.url);
 
@@ -33,8 +33,8 @@ export const ValidationRow = z.object({
    * Address of the page, issue or pull request the numbers were read from, or "servelab run RUN_ID" for a
    * row kept from a lab run (`./servelab calibrate RUN --keep`).
    */
-  source: z.string().refine((s) => /^https:\/\/\S+$/.test(s) || /^servelab run \S+/.test(s), {
-    message: "needs an https:// address or 'servelab run RUN_ID'",
+  source: z.string().refine((s) => /^https?:\/\/\S+$/.test(s) || /^servelab run \S+/.test(s), {
+    message: "needs the address read (http(s)://...) or 'servelab run RUN_ID'",
   }),
   /** Which table or comment of the source. */
   source_note: z.string().min(1),
@@ -55,6 +55,8 @@ export const ValidationRow = z.object({
     output_tokens: z.number().int().positive(),
     batch: z.number().int().positive().optional(),
     concurrency: z.number().int().positive().optional(),
+    /** Open-loop Poisson arrivals at this rate (vllm bench serve --request-rate). */
+    rate_rps: z.number().positive().optional(),
     num_prompts: z.number().int().positive().optional(),
     /** How the lab's fixed-length workload departs from the source's (e.g. ShareGPT lengths). */
     approximation: z.string().optional(),
@@ -66,6 +68,11 @@ export const ValidationRow = z.object({
     throughput_req_s: posNum.optional(),
   }).strict(),
   split: z.enum(["fit", "holdout"]),
+  /** Server flags of the source that change what the engine can hold (KV pool, context). */
+  engine_args: z.object({
+    gpu_memory_utilization: z.number().positive().max(1).optional(),
+    max_model_len: z.number().int().positive().optional(),
+  }).strict().optional(),
   /** Which statistic the measured TTFT / ITL / E2E are (default "mean", as the published sources give). */
   measured_stat: z.enum(["mean", "median"]).optional(),
   /**
@@ -76,7 +83,7 @@ export const ValidationRow = z.object({
     .optional(),
 }).strict().superRefine((r, ctx) => {
   const need = r.benchmark === "latency" ? "batch" : r.benchmark === "serve" ? "concurrency" : "num_prompts";
-  if (r.workload[need] === undefined) {
+  if (r.workload[need] === undefined && !(r.benchmark === "serve" && r.workload.rate_rps !== undefined)) {
     ctx.addIssue({ code: "custom", path: ["workload", need], message: `a ${r.benchmark} row needs ${need}` });
   }
   if (Object.keys(r.measured).length === 0) {
@@ -180,11 +187,19 @@ export function predictRow(row: ValidationRow, gpu?: GpuSpec): Partial<Record<Me
   const cfg = parseServeConfig({
     engine: "sim",
     model: row.model,
-    max_model_len: Math.max(4096, w.input_tokens + w.output_tokens),
+    max_model_len: row.engine_args?.max_model_len ?? Math.max(4096, w.input_tokens + w.output_tokens),
+    ...(row.engine_args?.gpu_memory_utilization
+      ? { gpu_memory_utilization: row.engine_args.gpu_memory_utilization }
+      : {}),
     sim: { gpu: row.gpu },
   });
-  const count = row.benchmark === "latency" ? w.batch! : w.num_prompts ?? w.concurrency!;
-  const n = row.benchmark === "latency" ? w.batch! : row.benchmark === "throughput" ? count : w.concurrency!;
+  // A serve row without its prompt count (not every source states it) runs max(10 x concurrency, 50).
+  const count = row.benchmark === "latency"
+    ? w.batch!
+    : w.num_prompts ?? Math.max(10 * (w.concurrency ?? 1), 50);
+  const load: SimLoad = row.benchmark === "serve" && w.concurrency === undefined
+    ? { kind: "rate", rps: w.rate_rps! }
+    : { kind: "concurrency", n: row.benchmark === "latency" ? w.batch! : w.concurrency ?? count };
   const r = simulate(cfg, {
     requests: syntheticRequests({
       count,
@@ -192,7 +207,7 @@ export function predictRow(row: ValidationRow, gpu?: GpuSpec): Partial<Record<Me
       max_tokens: w.output_tokens,
       seed: 7,
     }),
-    load: { kind: "concurrency", n },
+    load,
   }, { cold: false, keep_token_times: false, gpu });
   const out: Partial<Record<Metric, number>> = {};
   const m = row.measured;
