@@ -40,6 +40,8 @@ export const ManifestCpus = z.object({
   numa_nodes: z.number().int().nonnegative(),
   /** Why isolation is off, when it is. */
   reason: z.string().optional(),
+  /** /proc/loadavg's 1-minute load when the run started: above `host`'s CPU count, others share the sets. */
+  load_avg_1m: z.number().optional(),
 });
 export type ManifestCpus = z.infer<typeof ManifestCpus>;
 
@@ -56,7 +58,8 @@ export function cpuSetsLine(manifest: Record<string, unknown>): string | undefin
   const r = ManifestCpus.safeParse(manifest.cpus);
   if (!r.success) return undefined;
   const c = r.data;
-  const nodes = `${c.numa_nodes} NUMA node${c.numa_nodes === 1 ? "" : "s"}`;
+  const nodes = `${c.numa_nodes} NUMA node${c.numa_nodes === 1 ? "" : "s"}` +
+    (c.load_avg_1m !== undefined ? `, load average ${c.load_avg_1m} at start` : "");
   if (c.isolation === "off") {
     return `CPU sets: none, engine and client share CPUs ${c.host} (${nodes}; ${c.reason ?? c.source})`;
   }

@@ -16,5 +16,9 @@ Deno.test("cpuSetsLine: the one CPU-sets line of every page, from the manifest; 
     }),
     "CPU sets: none, engine and client share CPUs 0-1 (1 NUMA node; --cpus off)",
   );
+  assert.equal(
+    cpuSetsLine({ cpus: { ...on, load_avg_1m: 11.8 } }),
+    "CPU sets: engine 0, client 1 (auto split of 0-1, 1 NUMA node, load average 11.8 at start)",
+  );
   assert.equal(cpuSetsLine({}), undefined);
 });

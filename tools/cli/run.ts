@@ -302,6 +302,15 @@ export function runCpus(
   return { isolation: "on", ...plan };
 }
 
+/** /proc/loadavg's 1-minute load, undefined off Linux. */
+function loadAvg1m(): number | undefined {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Refuses a non-loopback engine URL unless --allow-remote (or SERVELAB_ALLOW_REMOTE=1), before any request. */
 function checkRunUrl(url: string, a: RunArgs): void {
   if (!URL.canParse(url)) {
@@ -371,6 +380,11 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     return 1;
   }
   const { run, engine, size, model, url, cpus } = started;
+  const load = loadAvg1m();
+  if (load !== undefined) {
+    cpus.load_avg_1m = load;
+    await updateManifest(run.manifestPath, (x) => ({ ...x, cpus }));
+  }
   console.log(`servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : ""}, size ${size}`);
   console.log(`  folder: ${run.dir}`);
   console.log(
@@ -378,6 +392,14 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
       ? `  CPU sets: engine ${cpus.engine}, client ${cpus.client} (${cpus.source})`
       : `  CPU sets: none (${cpus.reason})`,
   );
+  const nCpus = hostCpus().cpus.length;
+  if (cpus.isolation === "on" && load !== undefined && load > nCpus) {
+    console.log(
+      `  note: the load average (${load}) exceeds this host's ${nCpus} CPUs: other work runs on both sets, ` +
+        "which isolation cannot keep out (bench/results/2026-12-08-cpu_isolation.md measured it not helping " +
+        "then); results may carry that contention.",
+    );
+  }
 
   let code = 0;
   if (notebooks.length === 0) {
