@@ -35,6 +35,7 @@ const SIM_FLAGS: readonly { flag: string; key: SimKey; kind: "int" | "float" | "
   { flag: "--sim-gpu", key: "gpu", kind: "string" },
   { flag: "--sim-startup-time-scale", key: "startup_time_scale", kind: "float" },
   { flag: "--sim-ground-truth", key: "ground_truth", kind: "bool" },
+  { flag: "--sim-debug-heap", key: "debug_heap", kind: "bool" },
   { flag: "--sim-crash-after-requests", key: "faults.crash_after_requests", kind: "int" },
   { flag: "--sim-stall-after-tokens", key: "faults.stall_after_tokens", kind: "int" },
   { flag: "--sim-http-500-rate", key: "faults.http_500_rate", kind: "float" },

@@ -195,7 +195,16 @@ export function engineArgv(cfg: ServeConfig, opts: Pick<LaunchOptions, "vllm_com
         );
       }
       const config = filePath(new URL("../../deno.json", import.meta.url));
-      return [Deno.execPath(), "run", "-A", ...(exists(config) ? ["--config", config] : []), main, ...args];
+      const gc = cfg.sim.debug_heap ? ["--v8-flags=--expose-gc"] : [];
+      return [
+        Deno.execPath(),
+        "run",
+        "-A",
+        ...gc,
+        ...(exists(config) ? ["--config", config] : []),
+        main,
+        ...args,
+      ];
     }
     case "external":
       throw new Error("Engine 'external' has no process to start: launch() attaches to ServeConfig.url");
