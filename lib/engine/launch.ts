@@ -20,6 +20,7 @@ import { LogCapture } from "./log_capture.ts";
 import { stopGroup, type StopGroupResult } from "./process_group.ts";
 import { register, unregister } from "./registry.ts";
 import type { Engine, StartupReport } from "./types.ts";
+import { guardedFetch, RedirectRefusedError } from "../probe/guarded_fetch.ts";
 
 /** Options of {@link launch}. Every field is optional; defaults depend on the engine kind. */
 export interface LaunchOptions {
@@ -470,10 +471,13 @@ async function healthy(url: string, timeout_ms: number, signal?: AbortSignal): P
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeout_ms);
   try {
-    const res = await fetch(url, { signal: signal ? AbortSignal.any([ac.signal, signal]) : ac.signal });
+    const res = await guardedFetch(url, {
+      signal: signal ? AbortSignal.any([ac.signal, signal]) : ac.signal,
+    });
     await res.body?.cancel();
     return res.status === 200;
-  } catch {
+  } catch (err) {
+    if (err instanceof RedirectRefusedError) throw err;
     return false; // refused while loading, or this poll timed out
   } finally {
     clearTimeout(timer);

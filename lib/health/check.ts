@@ -19,6 +19,7 @@ import { scrapeMetrics } from "../scrape/scrape.ts";
 import type { ServerMetrics } from "../scrape/vllm_metrics.ts";
 import { type CanaryGpu, type CanaryMetrics, measureCanary, type Measured } from "./measure.ts";
 import type { CheckId, Thresholds } from "./thresholds.ts";
+import { guardedFetch, RedirectRefusedError } from "../probe/guarded_fetch.ts";
 
 /** A check's verdict. n/a (not measurable here) counts as passing but is shown with its reason. */
 export type CheckStatus = "ok" | "breach" | "n/a";
@@ -41,7 +42,14 @@ export interface CheckResult {
 }
 
 /** Why the check could not run (exit 2). */
-export type HealthFailure = "refused" | "unreachable" | "not_openai" | "no_model" | "api_key" | "thresholds";
+export type HealthFailure =
+  | "refused"
+  | "redirect"
+  | "unreachable"
+  | "not_openai"
+  | "no_model"
+  | "api_key"
+  | "thresholds";
 
 /** What {@link runHealth} returns; `exit_code` is the CLI's. */
 export type HealthResult =
@@ -144,12 +152,14 @@ async function discover(
   headers: Record<string, string>,
   model: string | undefined,
   timeout_ms: number,
+  allow_remote: boolean,
 ): Promise<Discovery> {
   const target = `${url}/v1/models`;
   let res: Response;
   try {
-    res = await fetch(target, { headers, signal: AbortSignal.timeout(timeout_ms) });
+    res = await guardedFetch(target, { headers, signal: AbortSignal.timeout(timeout_ms) }, { allow_remote });
   } catch (e) {
+    if (e instanceof RedirectRefusedError) return { failure: "redirect", error: e.message };
     return {
       failure: "unreachable",
       error: `Cannot reach ${target}: ${errorText(e)}. ` +
@@ -187,7 +197,9 @@ async function discover(
   }
   let version: string | undefined;
   try {
-    const v = await fetch(`${url}/version`, { headers, signal: AbortSignal.timeout(2000) });
+    const v = await guardedFetch(`${url}/version`, { headers, signal: AbortSignal.timeout(2000) }, {
+      allow_remote,
+    });
     const body = v.ok ? await v.json() as { version?: unknown } : (await v.body?.cancel(), {});
     if (typeof body.version === "string") version = body.version;
   } catch {
@@ -231,9 +243,10 @@ async function scrapeOrReason(
   headers: Record<string, string>,
   model: string,
   timeout_ms: number,
+  allow_remote: boolean,
 ): Promise<ServerMetrics | string> {
   try {
-    return (await scrapeMetrics(url, { headers, model_name: model, timeout_ms })).metrics;
+    return (await scrapeMetrics(url, { headers, model_name: model, timeout_ms, allow_remote })).metrics;
   } catch (e) {
     return (e as Error).message;
   }
@@ -283,7 +296,8 @@ export async function runHealth(
     headers.authorization = `Bearer ${key}`;
   }
 
-  const found = await discover(base, headers, opts.model, Math.min(5000, left()));
+  const allow_remote = opts.allow_remote ?? allowRemoteFromEnv();
+  const found = await discover(base, headers, opts.model, Math.min(5000, left()), allow_remote);
   if ("failure" in found) return fail(url, found.failure, found.error);
   const { model, version } = found;
   const simulated = version?.includes("servelab-sim") ?? false;
@@ -300,7 +314,13 @@ export async function runHealth(
     temperature: 0,
   });
 
-  const before = await scrapeOrReason(base, headers, model, Math.min(3000, Math.max(left() / 4, 200)));
+  const before = await scrapeOrReason(
+    base,
+    headers,
+    model,
+    Math.min(3000, Math.max(left() / 4, 200)),
+    allow_remote,
+  );
   const sampler = typeof before === "string"
     ? undefined
     : MetricsSampler.start(base, { interval_ms: opts.sample_interval_ms ?? 250, headers, model_name: model });
@@ -337,7 +357,7 @@ export async function runHealth(
   const samples = (await sampler?.stop()) ?? [];
   const after = typeof before === "string"
     ? undefined
-    : await scrapeOrReason(base, headers, model, Math.max(Math.min(1000, left()), 200));
+    : await scrapeOrReason(base, headers, model, Math.max(Math.min(1000, left()), 200), allow_remote);
   if (typeof after === "string") notes.push(`The scrape after the canary failed: ${after}`);
   const metrics: CanaryMetrics = typeof before === "string"
     ? { kind: "unavailable", reason: `no /metrics: ${before.split(". ")[0]}` }

@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { guardedFetch, RedirectRefusedError } from "./guarded_fetch.ts";
 import { createRng } from "../analysis/random.ts";
 
 const WORDS = (
@@ -75,7 +76,7 @@ export async function tokenize(
   const url = `${baseUrl.replace(/\/+$/, "")}/tokenize`;
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await guardedFetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...opts.headers },
       // `prompt` for vLLM (and the embedded engine), `content` for llama.cpp's server; each ignores the other.
@@ -88,6 +89,7 @@ export async function tokenize(
       signal: AbortSignal.timeout(opts.timeout_ms ?? 30_000),
     });
   } catch (e) {
+    if (e instanceof RedirectRefusedError) throw e;
     throw new Error(`Cannot tokenize through ${url}: ${(e as Error).message}. Is the engine running?`);
   }
   const body = await res.text();
