@@ -9,6 +9,8 @@ import type { Fact } from "./fact.ts";
 import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } from "./html.ts";
 import type { BatchingFacts, KvFacts, PrefixFacts, TtftFacts } from "./key_facts.ts";
 import { type FactBook, jsonPath, type RunData, WRITEUP_TIERS, type WriteupTierKey } from "./run_data.ts";
+import { shellLine } from "../report/shell.ts";
+import { redactUrl } from "../probe/target.ts";
 
 /** All facts of a run, by tier. */
 export interface RunFacts {
@@ -117,9 +119,7 @@ interface EngineEntry {
 export function engineCommand(e: EngineEntry): string {
   try {
     const args = buildServeArgs(parseServeConfig(e.config));
-    const quoted = args.map((a) => /^[\w.,:/=+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`).join(
-      " ",
-    );
+    const quoted = shellLine(args);
     return e.kind === "sim"
       ? `./servelab sim serve ${quoted}`
       : e.kind === "vllm"
@@ -141,10 +141,10 @@ export function engineCommand(e: EngineEntry): string {
 export function commandsSection(data: RunData): Html {
   const m = data.manifest;
   const params = (jsonPath(m, "params") ?? {}) as Record<string, unknown>;
-  const lab = ["./servelab run", `--engine ${str(jsonPath(m, "engine.kind")) ?? "?"}`];
-  if (params.size) lab.push(`--size ${params.size}`);
-  if (str(jsonPath(m, "model"))) lab.push(`--model ${jsonPath(m, "model")}`);
-  if (typeof params.url === "string") lab.push(`--url ${params.url}`);
+  const lab = ["./servelab", "run", "--engine", str(jsonPath(m, "engine.kind")) ?? "?"];
+  if (params.size) lab.push("--size", String(params.size));
+  if (str(jsonPath(m, "model"))) lab.push("--model", String(jsonPath(m, "model")));
+  if (typeof params.url === "string") lab.push("--url", redactUrl(params.url));
   const engines = (jsonPath(m, "engines") ?? []) as EngineEntry[];
   // The same command on another free port is the same command: one block, its labels listed.
   const byCommand = new Map<string, string[]>();
@@ -154,7 +154,7 @@ export function commandsSection(data: RunData): Html {
   }
   const lines = [...byCommand].map(([cmd, labels]) => `# ${labels.join(", ")}\n${cmd}`);
   return h`<h2 id="wu-commands-run">Commands run</h2><p>The lab (reruns every tier on the same engine and size):</p>${
-    preText(lab.join(" "))
+    preText(shellLine(lab))
   }<p>The engines the tiers started, in order (the port is the free one the lab picked):</p>${
     lines.length
       ? preText(lines.join("\n"))

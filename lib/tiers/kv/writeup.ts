@@ -21,6 +21,7 @@ import {
 } from "./findings.ts";
 import type { KvMeasurement } from "./measure.ts";
 import type { KvParams } from "./params.ts";
+import { shellEnv } from "../../report/shell.ts";
 
 /** The notes' file name in the run folder. */
 export const KV_NOTES_FILE = "kv_cache_scaling_notes.md";
@@ -127,9 +128,13 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
   ].join("\n");
   const commands = [
     "```",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} SERVELAB_MODEL=${lab.model} ./servelab run`,
+    `${
+      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
+    } ./servelab run`,
     "# or only this tier, with its parameters (SERVELAB_KV_*):",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} python tools/run_notebooks.py --out reports/<run> notebooks/03_kv_scaling.ipynb`,
+    `${
+      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
+    } python tools/run_notebooks.py --out reports/RUN_ID notebooks/03_kv_scaling.ipynb`,
     "```",
   ].join("\n");
   const notes = M.notes.length ? M.notes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
