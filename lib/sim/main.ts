@@ -11,7 +11,7 @@
  */
 import { parseServeArgs } from "../engine/argv.ts";
 import type { ServeConfig } from "../engine/config.ts";
-import { loadGpu, loadModel } from "./catalog.ts";
+import { catalogProblems, loadGpu, loadModel } from "./catalog.ts";
 import { CRASH_EXIT_CODE } from "./faults.ts";
 import { formatLogLine, type LogRecord, type ScriptStep, serverUpSteps, startupScript } from "./log.ts";
 import { planMemory, resolveEngineSettings } from "./memory.ts";
@@ -126,6 +126,7 @@ export async function main(
     return 2;
   }
   const scale = cfg.sim.startup_time_scale;
+  for (const p of catalogProblems()) io.err(`servelab-sim: warning: ${p.error} Skipped it.`);
   let steps: ScriptStep[];
   try {
     const model = loadModel(cfg.model);
