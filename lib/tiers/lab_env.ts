@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { EngineKind, parseServeConfig, type ServeConfig, type ServeConfigInput } from "../engine/config.ts";
 import { defaultEngineKind } from "../engine/default_engine.ts";
+import { redactUrl } from "../probe/target.ts";
 
 /** The default model: the design's first SLM. */
 export const DEFAULT_MODEL = "Qwen/Qwen2.5-1.5B-Instruct";
@@ -46,11 +47,34 @@ export const LabEnv = z.object({
   sim_gpu: z.string().min(1),
   size: RunSize,
   seed: z.number().int().nonnegative(),
-  api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").optional(),
+  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional(),
   engine_args: z.array(z.string()),
   startup_time_scale: z.number().positive().max(1),
 });
 export type LabEnv = z.infer<typeof LabEnv>;
+
+/**
+ * True for a valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+ *
+ * @example
+ * ```ts
+ * isEnvVarName("VLLM_API_KEY"); // true
+ * isEnvVarName("sk-abc123"); // false
+ * ```
+ */
+export function isEnvVarName(s: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s);
+}
+
+/**
+ * The error for an API-key variable setting that is not a variable name. Its value is never shown: it
+ * is most likely the key itself, pasted where the variable's name belongs.
+ */
+export const API_KEY_ENV_NOT_A_NAME = (where: string): string =>
+  `${where} is not a valid environment variable name (its value is not shown: it may be an API key ` +
+  `pasted by mistake). It takes the NAME of the variable that holds the key: export VLLM_API_KEY=... ` +
+  `then ${where.startsWith("--") ? `${where} VLLM_API_KEY` : `${where}=VLLM_API_KEY`}. Fix it or unset it.`;
 
 function fromEnv<T>(
   env: Record<string, string | undefined>,
@@ -61,6 +85,7 @@ function fromEnv<T>(
   if (raw === undefined || raw === "") return undefined;
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
+  if (name === "SERVELAB_API_KEY_ENV") throw new Error(API_KEY_ENV_NOT_A_NAME(name));
   const why = r.error.issues.map((i) => i.message).join("; ");
   throw new Error(
     `${name}='${raw}' is not valid: ${why}. It means: ${LAB_ENV_VARS[name]}. Fix it or unset it.`,
@@ -77,7 +102,8 @@ function fromEnv<T>(
  */
 export function labEnv(env: Record<string, string | undefined> = Deno.env.toObject()): LabEnv {
   const engine = fromEnv(env, "SERVELAB_ENGINE", EngineKind) ?? defaultEngineKind();
-  const url = fromEnv(env, "SERVELAB_URL", z.string().url());
+  // user:password@ is stripped here, so no page, manifest or error of a tier can show it.
+  const url = fromEnv(env, "SERVELAB_URL", z.string().url().transform(redactUrl));
   if (engine === "external" && !url) {
     throw new Error("SERVELAB_ENGINE=external needs SERVELAB_URL (e.g. http://127.0.0.1:8000).");
   }
