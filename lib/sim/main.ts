@@ -17,6 +17,7 @@ import { formatLogLine, type LogRecord, type ScriptStep, serverUpSteps, startupS
 import { planMemory, resolveEngineSettings } from "./memory.ts";
 import { serveSim, type SimServer } from "./server.ts";
 import { startupPhases } from "./timing.ts";
+import { watchParent } from "../engine/process_group.ts";
 
 const USAGE =
   "Usage: main.ts serve MODEL [vllm serve flags] [--sim-gpu NAME] [--sim-startup-time-scale X] ...";
@@ -170,10 +171,13 @@ export async function main(
 
   let stopRequested!: () => void;
   const stopped = new Promise<void>((r) => (stopRequested = r));
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   if (opts.signals !== false) { for (const s of signals) Deno.addSignalListener(s, stopRequested); }
+  // The engine runs in its own session: if the lab that launched it dies (even by SIGKILL), stop too.
+  const unwatch = opts.signals !== false ? watchParent(stopRequested) : () => {};
   opts.stop?.then(stopRequested);
   await stopped;
+  unwatch();
   stopStats();
   io.out(formatLogLine({ ...apiLine("Shutting down FastAPI HTTP server."), file: "launcher.py", line: 99 }, {
     pid: Deno.pid,
