@@ -13,6 +13,7 @@ import { type FactBook, factBook, readRunData, WRITEUP_TIERS } from "../writeup/
 import { h, htmlTable } from "../writeup/html.ts";
 import { runFacts } from "../writeup/writeup.ts";
 import type { Fact } from "../writeup/fact.ts";
+import { isEmbeddedEngine } from "../engine/identity.ts";
 
 /** What the index page shows. */
 export interface RunIndex {
@@ -48,7 +49,7 @@ const CSS = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em aut
  * ```
  */
 export function runIndexHtml(index: RunIndex): string {
-  const sim = index.engine === "sim";
+  const sim = index.engine === "sim" || isEmbeddedEngine(index.engine_version);
   const e = escapeHtml;
   const title = `servelab run ${index.run_id}${sim ? " (SIMULATED)" : ""}`;
   const rows: [string, string | undefined][] = [

@@ -14,6 +14,7 @@ import { z } from "zod";
 import { EngineKind, parseServeConfig, type ServeConfig, type ServeConfigInput } from "../engine/config.ts";
 import { defaultEngineKind } from "../engine/default_engine.ts";
 import { redactUrl } from "../probe/target.ts";
+import { isEmbeddedEngine } from "../engine/identity.ts";
 
 /** The default model: the design's first SLM. */
 export const DEFAULT_MODEL = "Qwen/Qwen2.5-1.5B-Instruct";
@@ -37,6 +38,8 @@ export const LAB_ENV_VARS = {
   SERVELAB_STARTUP_TIME_SCALE: "embedded engine: factor applied to simulated startup waits (default 0.02)",
   SERVELAB_ALLOW_REMOTE:
     "1 allows load to a non-loopback SERVELAB_URL (./servelab run --allow-remote sets it)",
+  SERVELAB_SIMULATED:
+    "1 when the external server is servelab's embedded engine (./servelab run sets it from the server's /version)",
 } as const;
 
 /** The lab-wide parameters. */
@@ -51,6 +54,8 @@ export const LabEnv = z.object({
     .optional(),
   engine_args: z.array(z.string()),
   startup_time_scale: z.number().positive().max(1),
+  /** The numbers come from the embedded engine (engine sim, or an external server that is it). */
+  simulated: z.boolean(),
 });
 export type LabEnv = z.infer<typeof LabEnv>;
 
@@ -122,6 +127,7 @@ export function labEnv(env: Record<string, string | undefined> = Deno.env.toObje
     api_key_env: fromEnv(env, "SERVELAB_API_KEY_ENV", LabEnv.shape.api_key_env.unwrap()),
     engine_args: (fromEnv(env, "SERVELAB_ENGINE_ARGS", z.string()) ?? "").split(/\s+/).filter(Boolean),
     startup_time_scale: scale ?? 0.02,
+    simulated: engine === "sim" || fromEnv(env, "SERVELAB_SIMULATED", z.enum(["0", "1"])) === "1",
   });
 }
 
@@ -165,7 +171,7 @@ export function engineLabel(cfg: ServeConfig, version?: string): string {
       return `vLLM${v}, model ${cfg.model}`;
     case "external":
       // A server the lab did not start can still be the embedded engine: its version says so.
-      return `${version?.includes("servelab-sim") ? "SIMULATED: " : ""}external server at ${cfg.url}${v}, ` +
+      return `${isEmbeddedEngine(version) ? "SIMULATED: " : ""}external server at ${cfg.url}${v}, ` +
         `model ${cfg.model}`;
     default: {
       const never: never = cfg.engine;

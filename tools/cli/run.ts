@@ -17,6 +17,7 @@
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
+import { isEmbeddedEngine, serverVersion } from "../../lib/engine/identity.ts";
 import { labEnv, serveConfigFor } from "../../lib/tiers/lab_env.ts";
 import { writeRunIndex } from "../../lib/report/run_index.ts";
 import { writeRunsIndex } from "../../lib/writeup/runs_index.ts";
@@ -197,6 +198,8 @@ interface Started {
   size: string;
   model?: string;
   url?: string;
+  /** The server is the embedded engine (engine sim, or external by its /version): numbers SIMULATED. */
+  simulated: boolean;
 }
 
 /** The environment the notebooks will see (the lab's variables over this process's). */
@@ -286,7 +289,15 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
       lock.release();
       throw err;
     }
-    return { run, lock, engine, size, model, url };
+    return {
+      run,
+      lock,
+      engine,
+      size,
+      model,
+      url,
+      simulated: engine === "sim" || isEmbeddedEngine(m.engine.version),
+    };
   }
   const engine = a.engine ?? fromEnv ?? await defaultEngineKind();
   const size = a.size ?? "default";
@@ -305,9 +316,11 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
   }
   const env = notebookEnv(engine, size, modelGiven, engine === "external" ? url : undefined);
   warn(await validateRunInputs(env));
-  if (engine === "external" && url) await checkExternal(url, a);
+  const version = engine === "external" && url ? await checkExternal(url, a) : undefined;
+  const simulated = engine === "sim" || isEmbeddedEngine(version);
   const run = await createRun({
     engine,
+    engine_version: version,
     root,
     model: modelGiven,
     params: {
@@ -320,7 +333,7 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
     },
     inputs: await hashInputs(await dataInputs(), ROOT),
   });
-  return { run, lock: acquireRunLock(run.dir), engine, size, model: modelGiven, url };
+  return { run, lock: acquireRunLock(run.dir), engine, size, model: modelGiven, url, simulated };
 }
 
 /** Refuses a non-loopback engine URL unless --allow-remote (or SERVELAB_ALLOW_REMOTE=1), before any request. */
@@ -340,17 +353,19 @@ function checkRunUrl(url: string, a: RunArgs): void {
  * Attaches to the external engine once, as the notebooks will (GET /v1/models, the model served), so a URL
  * that is not an OpenAI-compatible server fails here, before a run folder and a kernel exist.
  */
-async function checkExternal(url: string, a: RunArgs): Promise<void> {
+async function checkExternal(url: string, a: RunArgs): Promise<string | undefined> {
   const env: Record<string, string> = {
     ...Deno.env.toObject(),
     SERVELAB_ENGINE: "external",
     SERVELAB_URL: url,
   };
   if (a.model) env.SERVELAB_MODEL = a.model;
-  const engine = await launch(serveConfigFor(labEnv(env)), {
-    allow_remote: a.allow_remote || allowRemoteFromEnv(),
-  });
+  const allow_remote = a.allow_remote || allowRemoteFromEnv();
+  const engine = await launch(serveConfigFor(labEnv(env)), { allow_remote });
+  // Its identity: the embedded engine behind --engine external is still SIMULATED.
+  const version = await serverVersion(engine.baseUrl, { headers: engine.headers(), allow_remote });
   await engine.stop();
+  return version;
 }
 
 /** Where `run` looks and writes; tests point these at temporary folders. */
@@ -407,8 +422,13 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
 
 /** Runs the notebooks into a started run and writes its indexes; returns the exit code. */
 async function execute(a: RunArgs, notebooks: string[], started: Started): Promise<number> {
-  const { run, engine, size, model, url } = started;
-  console.log(`servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : ""}, size ${size}`);
+  const { run, engine, size, model, url, simulated } = started;
+  const what = engine === "external" && simulated
+    ? " (SIMULATED: the server is servelab's embedded engine)"
+    : "";
+  console.log(
+    `servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : what}, size ${size}`,
+  );
   console.log(`  folder: ${run.dir}`);
 
   let code = 0;
@@ -432,6 +452,7 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
       };
       if (model) env.SERVELAB_MODEL = model;
       if (url) env.SERVELAB_URL = url;
+      if (simulated) env.SERVELAB_SIMULATED = "1";
       if (a.force) env[FORCE_ENV] = "1";
       if (a.allow_remote) env[ALLOW_REMOTE_ENV] = "1";
       const r = await runNotebooks(notebooks, {

@@ -29,6 +29,7 @@ const NOT_DEFINING = new Set([
   "SERVELAB_VLLM_BIN",
   "SERVELAB_URL",
   "SERVELAB_API_KEY_ENV",
+  "SERVELAB_SIMULATED", // set by the lab from the server's identity
   // Compared on their own (engine, size, model), as the run resolved them.
   "SERVELAB_ENGINE",
   "SERVELAB_SIZE",

@@ -247,6 +247,7 @@ export function batchingProductOwnerText(F: BatchingFindings, engine: string): s
 export function batchingEngineShort(
   M: Pick<BatchingMeasurement, "engine_kind" | "engine_label" | "config">,
 ): string {
+  // An external server that is the embedded engine already has a label starting "SIMULATED:".
   return M.engine_kind === "sim" ? `${M.config.sim.gpu} profile, SIMULATED` : M.engine_label;
 }
 
@@ -260,7 +261,7 @@ export function batchingEngineShort(
  */
 export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
   const { measurement: M, findings: F, params: P } = input;
-  const sim = M.engine_kind === "sim";
+  const sim = M.engine_kind === "sim" || M.engine_label.startsWith("SIMULATED");
   const title = `# Batching under concurrency — benchmark${sim ? " (SIMULATED)" : ""}`;
   const simNote = sim
     ? `> **SIMULATED.** ${M.engine_label}. These numbers come from the embedded engine's model of vLLM on that ` +

@@ -34,8 +34,8 @@ export const KV_NOTES_FILE = "kv_cache_scaling_notes.md";
  * kvTitle("sim"); // "Tier 3a — KV cache scaling (SIMULATED)"
  * ```
  */
-export function kvTitle(engine: EngineKind): string {
-  return `Tier 3a — KV cache scaling${engine === "sim" ? " (SIMULATED)" : ""}`;
+export function kvTitle(engine: EngineKind, simulated: boolean = engine === "sim"): string {
+  return `Tier 3a — KV cache scaling${simulated || engine === "sim" ? " (SIMULATED)" : ""}`;
 }
 
 /** What the notes need. */
@@ -139,7 +139,7 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
   ].join("\n");
   const notes = M.notes.length ? M.notes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
   return [
-    `# ${kvTitle(lab.engine)}: notes`,
+    `# ${kvTitle(lab.engine, lab.simulated)}: notes`,
     "",
     lab.engine === "sim"
       ? "**SIMULATED**: every number below comes from the embedded engine's model of vLLM, not from a GPU."

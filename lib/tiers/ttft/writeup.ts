@@ -17,6 +17,7 @@ import { TTFT_VARIANTS, type TtftSummary, ttftSummary, type TtftVariant } from "
 import { TTFT_ENV_VARS, type TtftParams } from "./params.ts";
 import { readTtftTables, TTFT_FILES, type TtftTables } from "./tables.ts";
 import { shellEnv, shellLine } from "../../report/shell.ts";
+import { isEmbeddedEngine } from "../../engine/identity.ts";
 
 /** What the write-up states besides the measurements. */
 export interface TtftWriteupContext {
@@ -246,8 +247,9 @@ export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
  * ```
  */
 export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
-  const sim = ctx.config.engine === "sim";
   const st = s.startup;
+  // By identity: the embedded engine is SIMULATED however the lab reached it.
+  const sim = ctx.config.engine === "sim" || ctx.lab.simulated || isEmbeddedEngine(st.version);
   const label = engineLabel(ctx.config, st.version);
   const L: string[] = [];
   L.push(`# Tier 1 — Time to first token${sim ? " — SIMULATED" : ""}`, "");
