@@ -4,6 +4,8 @@ import assert from "node:assert/strict";
 import { engineCommand } from "../writeup/sections.ts";
 import { labEnv, serveConfigFor } from "../tiers/lab_env.ts";
 import { ttftCommands } from "../tiers/ttft/writeup.ts";
+import { kvParams } from "../tiers/kv/params.ts";
+import { kvNotesMarkdown } from "../tiers/kv/writeup.ts";
 import { shellEnv, shellLine, shellQuote } from "./shell.ts";
 
 const HOSTILE = `m'; touch /tmp/pwned #$(id) "x\` & y`;
@@ -54,4 +56,29 @@ Deno.test("every command written to a page parses in sh -n with a hostile model 
     ),
   )[0];
   assert.deepEqual(wordsOf(run.replace(/^\.\/servelab /, "")).slice(-2), ["--model", HOSTILE]);
+});
+
+Deno.test("the KV notes' rerun commands parse in sh -n and pass a hostile model name as one word", () => {
+  const lab = labEnv({ SERVELAB_ENGINE: "sim", SERVELAB_SIZE: "test", SERVELAB_MODEL: HOSTILE });
+  const text = kvNotesMarkdown({
+    lab,
+    params: kvParams(lab, {}),
+    measurement: {
+      run_id: "r1",
+      engine_label: "SIMULATED: embedded engine",
+      scaling_csv: "/x.csv",
+      rows: [],
+      load_rows: [],
+      notes: [],
+    },
+    capacity: [],
+  });
+  const blocks = [...text.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const cmds = blocks.flatMap((b) => b.split("\n")).filter((l) =>
+    l.includes("servelab run") || l.includes("run_notebooks")
+  );
+  assert.ok(cmds.length >= 2, text);
+  for (const cmd of cmds) assert.equal(shN(cmd).code, 0, `sh -n failed on: ${cmd}`);
+  const env = wordsOf(cmds[0].replace(/ \.\/servelab run$/, ""));
+  assert.ok(env.includes(`SERVELAB_MODEL=${HOSTILE}`), env.join(" | "));
 });
