@@ -75,6 +75,8 @@ export function buildServeArgs(c: ServeConfig): string[] {
       const v = f.key.startsWith("faults.")
         ? c.sim.faults[f.key.slice(7) as keyof ServeConfig["sim"]["faults"]]
         : c.sim[f.key as keyof ServeConfig["sim"]];
+      // A debug switch appears only when on, so command lines on pages stay the ones a user types.
+      if (f.key === "debug_heap" && v !== true) continue;
       emit(out, f.flag, f.kind, v);
     }
   }
