@@ -3,7 +3,7 @@
  *
  * ```
  * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
- *                [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS] [--tiers 01,02]
+ *                [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS] [--tiers ttft,prefix]
  *                [--allow-remote]
  * ```
  *
@@ -18,7 +18,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
 import { isEmbeddedEngine, serverVersion } from "../../lib/engine/mod.ts";
-import { labEnv, serveConfigFor } from "../../lib/mod.ts";
+import { labEnv, serveConfigFor, TIERS } from "../../lib/mod.ts";
 import { writeRunIndex, writeRunsIndex } from "../../lib/writeup/mod.ts";
 import {
   acquireRunLock,
@@ -39,9 +39,16 @@ import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost, redactUrl } from 
 import { definingEnv, resumeDifferences, validateRunInputs } from "./run_checks.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
+/** The names `--tiers` takes, each tier's one name (its key), and the notebook each runs; `writeup` is the
+ * day's write-up. */
+const TIER_NOTEBOOKS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(TIERS.map((t) => [t.key, t.notebook])),
+  writeup: "05_writeup",
+};
+
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
                       [--size default|test] [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS]
-                      [--tiers 01,02] [--allow-remote]
+                      [--tiers ttft,prefix] [--allow-remote]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
 the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.json and index.html.
@@ -55,7 +62,7 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --reports  the reports folder (default reports/): new runs go there, --resume looks only there
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
-  --tiers    only the tier notebooks whose names start with these prefixes, comma-separated (e.g. 01,02)
+  --tiers    only these tiers, by name, comma-separated: ttft, prefix, kv, batching, writeup (e.g. ttft,prefix)
   --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
 
 const Size = z.enum(["default", "test"]);
@@ -148,8 +155,17 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--tiers": {
         const v = value();
         const tiers = v.split(",").map((t) => t.trim()).filter(Boolean);
-        if (tiers.length === 0 || tiers.some((t) => !/^[0-9][\w.-]*$/.test(t))) {
-          throw new Error(`--tiers '${v}' is not a list of tier numbers; use e.g. --tiers 01,02.`);
+        const names = Object.keys(TIER_NOTEBOOKS);
+        const bad = tiers.filter((t) => !(t in TIER_NOTEBOOKS));
+        if (tiers.length === 0 || bad.length) {
+          throw new Error(
+            `--tiers '${v}' is not a list of tier names${
+              bad.length ? ` (unknown: ${bad.join(", ")})` : ""
+            }; ` +
+              `name tiers by their one name: ${
+                names.map((k) => `${k} (${TIER_NOTEBOOKS[k]})`).join(", ")
+              }, e.g. --tiers ttft,prefix.`,
+          );
         }
         r.tiers = tiers;
         break;
@@ -399,7 +415,9 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     return 0;
   }
   const all = await tierNotebooks(paths.notebooksDir);
-  const notebooks = a.tiers ? all.filter((nb) => a.tiers!.some((t) => basename(nb).startsWith(t))) : all;
+  const notebooks = a.tiers
+    ? all.filter((nb) => a.tiers!.some((t) => basename(nb, ".ipynb") === TIER_NOTEBOOKS[t]))
+    : all;
   if (a.tiers && notebooks.length === 0) {
     console.error(
       `servelab run: --tiers ${a.tiers.join(",")} matches no tier notebook; the tier notebooks are ${
