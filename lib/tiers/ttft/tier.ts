@@ -16,6 +16,7 @@ import {
   type TtftTables,
 } from "./tables.ts";
 import { TTFT_COMPARE_POINTS, ttftCompare } from "./compare.ts";
+import { ttftQuestions } from "./questions.ts";
 
 /** Tier 1. */
 export const ttftTier = {
@@ -46,7 +47,9 @@ export const ttftTier = {
     { label: "warm TTFT p50", fact: f.warm_p50, index: "warm TTFT p50" },
     { label: "warm TTFT p95", fact: f.warm_p95 },
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
+    { label: "warm end-to-end latency p50", fact: f.warm_e2e_p50 },
   ],
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
+  questions: (f, all) => ttftQuestions(f, all),
 } satisfies Tier<TtftFacts, TtftParams, TtftMeasurement, TtftTables>;
