@@ -28,7 +28,8 @@ export interface TraceProblem {
 const NUMBER = /^[~≈x×+\-−]?\d[\d,]*(?:\.\d+)?(?:%|x|×|[a-zA-Z]{1,4}|-[a-zA-Z]+)?$/;
 const STRIP = /^[\s"'“”‘’([{<:;,.!?]+|[\s"'“”‘’)\]}>:;,.!?]+$/g;
 const EXEMPT = new Set(["CODE", "PRE", "TIME", "SCRIPT", "STYLE", "SVG", "TITLE", "TEXTAREA"]);
-const PROMPT_CLASSES = ["jp-InputPrompt", "jp-OutputPrompt", "fact"];
+// "seed": text quoted word for word from the seed document (its questions, its template), not a measurement.
+const PROMPT_CLASSES = ["jp-InputPrompt", "jp-OutputPrompt", "fact", "seed"];
 
 /** True when a token of visible text is a number under the rule above. */
 export function isNumberToken(token: string): boolean {

@@ -132,7 +132,15 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
     `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} python tools/run_notebooks.py --out reports/<run> notebooks/03_kv_scaling.ipynb`,
     "```",
   ].join("\n");
-  const notes = M.notes.length ? M.notes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
+  const allNotes = [
+    ...M.notes,
+    ...M.load_rows.filter((r) => r.client_ok === false).map((r) =>
+      `Load step ${r.concurrent} failed the client self-check (${
+        r.client_reason ?? "client lagged"
+      }): its numbers are shown, not concluded from.`
+    ),
+  ];
+  const notes = allNotes.length ? allNotes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
   return [
     `# ${kvTitle(lab.engine)}: notes`,
     "",
