@@ -30,6 +30,8 @@ export interface KvFacts {
   q13_gib?: Fact;
   q13_fit?: Fact;
   q13_safe_len?: Fact;
+  /** KV pool at the largest / smallest max-model-len (1: flat). */
+  pool_ratio?: Fact;
   /** Relative difference measured vs computed bytes per token ((measured - computed) / computed). */
   bytes_diff?: Fact;
 }
@@ -116,6 +118,13 @@ export function kvFacts(b: FactBook, target?: Fact): KvFacts {
       stat: "count",
     });
   }
+  k.pool_ratio = b.derive(
+    "kv_pool_ratio",
+    "KV pool at the largest / at the smallest max-model-len",
+    "x",
+    "ratio",
+    [k.rows.at(-1)?.kv_tokens, k.rows[0]?.kv_tokens],
+  );
   k.bytes_diff = b.derive(
     "kv_bytes_per_token_diff",
     "bytes per token, measured - computed",

@@ -55,6 +55,7 @@ export const kvTier = {
     tierFile(KV_LOAD_FILES.samples, KvLoadSample, "one /metrics sample during the load confirmation"),
   ],
   writeup: KV_NOTES_FILE,
+  artifacts: [KV_SCALING_FILE, KV_NOTES_FILE],
   after: ["batching"],
   params: (lab, env) => kvParams(lab, env),
   measure: (run, lab, params) => measureKv(run, lab, params),
