@@ -363,7 +363,19 @@ export function prefixWriteup(f: PrefixFindings, ctx: PrefixWriteupContext): str
         `a few dozen requests; on a full-size pool it appears at proportionally larger working sets).`
       : `### Eviction cliff\n\nNot measured in this run.`,
     ctx.charts?.length ? `## Charts\n\n${ctx.charts.map((c) => `![${c}](${c})`).join("\n\n")}` : "",
-    `## Observations\n\n${bullets(prefixObservations(f))}`,
+    `## Observations\n\n${
+      f.client_not_ok > 0 && f.client_not_ok * 2 >= f.runs_total
+        ? `> **Read as indicative.** ${f.client_not_ok} of ${f.runs_total} runs failed the client self-check ` +
+          "(see Invalid points): every observation below rests on runs whose latencies carry client delay. " +
+          "Rerun on a less loaded client machine before acting on the magnitudes.\n\n"
+        : ""
+    }${bullets(prefixObservations(f))}`,
+    `## Invalid points\n\n${
+      f.client_invalid.length
+        ? `${f.client_invalid.length} of ${f.runs_total} runs failed the client self-check (kept, marked in ` +
+          `prefix_cache_runs.csv's client_ok column):\n\n${bullets(f.client_invalid)}`
+        : "None: every run passed the client self-check."
+    }`,
     `## When to enable it\n\n${bullets(advice.enable)}`,
     `## When to be careful\n\n${bullets(advice.careful)}`,
     ctx.notes?.length ? `## Notes\n\n${bullets(ctx.notes.map(escapeMarkdown))}` : "",
