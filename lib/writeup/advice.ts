@@ -6,6 +6,7 @@
 import { codeText, h, type Html, htmlList, htmlTable } from "../report/html.ts";
 import type { BatchingFacts } from "../tiers/mod.ts";
 import { prefixUnsharedText } from "../tiers/prefix/questions.ts";
+import { cachingAdvice } from "./day_advice.ts";
 
 /** Memory was the limit when KV usage came near full or requests were preempted; undefined when KV usage was
  * not measured (then no statement about memory is made). */
@@ -30,15 +31,11 @@ import { jsonPath, type RunData } from "./run_data.ts";
 
 /** A first-cut service config: model, max-model-len, concurrency target, prefix caching, memory share. */
 export function serviceConfigSection(data: RunData, f: RunFacts): Html {
-  const { prefix: p, kv: k, batching: b } = f;
+  const { kv: k, batching: b } = f;
   const model = typeof jsonPath(data.manifest, "model") === "string"
     ? String(jsonPath(data.manifest, "model"))
     : "the run's model";
-  const caching = p.long?.speedup
-    ? p.long.speedup.value > 1
-      ? h`on: requests sharing a long prefix started ${p.long.speedup} faster; unshared traffic: ${p.share_none?.speedup}`
-      : h`off: it did not speed up even the longest shared prefix (${p.long.speedup})`
-    : h`on (vLLM's default): the prefix tier left no data to judge`;
+  const caching = cachingAdvice(f);
   return h`<h2 id="wu-first-cut-service-config">First-cut service config</h2>${
     htmlTable(["setting", "value", "why"], [
       [codeText("model"), model, "the model this run measured"],
@@ -54,8 +51,8 @@ export function serviceConfigSection(data: RunData, f: RunFacts): Html {
       ],
       [
         codeText("--enable-prefix-caching"),
-        p.long?.speedup && p.long.speedup.value <= 1 ? "off" : "on",
-        caching,
+        caching.on ? "on" : "off",
+        caching.why,
       ],
       [
         codeText("--gpu-memory-utilization"),
@@ -77,8 +74,18 @@ export function rulesSection(f: RunFacts): Html {
       h`Put the shared text first and keep it byte-identical: a long shared prefix made TTFT ${p.long?.speedup} faster; ${
         prefixUnsharedText(p.share_none, p.share_none_hit)
       }.`,
-      h`Size max-model-len to the longest request you serve, not the model's maximum: it costs concurrency (${k.safe_len_concurrency} full-length requests at ${k.safe_len}), not memory.`,
-      h`Cap concurrency per replica at the sweet spot (${b.target.concurrency}: the highest concurrency meeting the SLO, capped at the knee); goodput's peak (${b.ceiling}) is the ceiling, and at ${b.top.concurrency} throughput was ${b.top.throughput_rps} against ${b.target.throughput_rps} while TTFT p95 reached ${b.top.ttft_p95_ms}.`,
+      k.safe_len
+        ? h`Size max-model-len to the longest request you serve, not the model's maximum: it costs concurrency (${k.safe_len_concurrency} full-length requests at ${k.safe_len}), not memory.`
+        : h`Size max-model-len to the longest request you serve, not the model's maximum: it costs concurrency, not memory (the pool was ${
+          k.rows[0]?.kv_tokens
+        } at ${k.rows[0]?.max_model_len} and ${k.rows.at(-1)?.kv_tokens} at ${
+          k.rows.at(-1)?.max_model_len
+        }, holding ${k.rows[0]?.max_concurrency} and ${
+          k.rows.at(-1)?.max_concurrency
+        } full-length requests).`,
+      b.target.concurrency
+        ? h`Cap concurrency per replica at the sweet spot (${b.target.concurrency}: the highest concurrency meeting the SLO, capped at the knee); goodput's peak (${b.ceiling}) is the ceiling, and at ${b.top.concurrency} throughput was ${b.top.throughput_rps} against ${b.target.throughput_rps} while TTFT p95 reached ${b.top.ttft_p95_ms}.`
+        : h`Take the concurrency cap from a sweep whose points are valid: this run's concurrency target is not measured (${b.invalid_points} of ${b.rows} point repeats invalid), so it gives no number to cap at.`,
       h`Watch five numbers, each with its threshold (thresholds.json): TTFT p95, end-to-end p95, output tok/s, GPU utilisation and VRAM headroom; the queue, KV usage and preemptions say why one moved.`,
     ], true)
   }`;

@@ -38,6 +38,13 @@ export function cachingAdvice(f: RunFacts): { on: boolean; why: Html } {
   if (!p.long?.speedup) {
     return { on: true, why: h`on, vLLM's default: the prefix tier's effect was not measured in this run` };
   }
+  if (p.runs_client_bad && p.runs && p.runs_client_bad.value * 2 >= p.runs.value) {
+    return {
+      on: true,
+      why:
+        h`on, vLLM's default, not decided by this run: ${p.runs_client_bad} of its ${p.runs} prefix runs failed the client self-check (indicatively, requests sharing ${p.long_tokens} started ${p.long.speedup} faster)`,
+    };
+  }
   return p.long.speedup.value > 1
     ? {
       on: true,

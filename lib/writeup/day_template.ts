@@ -173,7 +173,13 @@ export function keyNumbersTemplate(data: RunData, f: RunFacts, tiers: readonly A
   return h`<h2 id="wu-key-numbers">Key Numbers</h2>${
     htmlList([
       h`<strong><span class="seed">Cold TTFT / Warm TTFT:</span></strong> ${t.cold_p50} / ${t.warm_p50} (p50; ${t.cold_warm}); warm p95 ${t.warm_p95}.`,
-      h`<strong><span class="seed">Throughput tok/s (1 vs N concurrent):</span></strong> ${b.one.output_tok_s} at concurrency ${b.one.concurrency} vs ${b.target.output_tok_s} at the concurrency target ${b.target.concurrency} (${b.tok_gain}); requests/s ${b.one.throughput_rps} vs ${b.target.throughput_rps}.`,
+      b.one.concurrency
+        ? h`<strong><span class="seed">Throughput tok/s (1 vs N concurrent):</span></strong> ${b.one.output_tok_s} at concurrency ${b.one.concurrency} vs ${b.target.output_tok_s} at the concurrency target ${b.target.concurrency} (${b.tok_gain}); requests/s ${b.one.throughput_rps} vs ${b.target.throughput_rps}.`
+        : h`<strong><span class="seed">Throughput tok/s (1 vs N concurrent):</span></strong> <em>not measured</em>: ${
+          b.rows
+            ? h`every one of the ${b.rows} point repeats of the concurrency sweep was invalid (${b.invalid_points}; the batching write-up lists why)`
+            : h`the batching tier left no data`
+        }.`,
       h`<strong><span class="seed">Prefix caching impact (TTFT, tok/s, memory):</span></strong> at ${p.long_tokens} shared, TTFT p50 ${p.long?.off} off vs ${p.long?.on} on (${p.long?.speedup} faster); output tok/s ${p.long_tok_s_off} vs ${p.long_tok_s_on} (${p.long_tok_gain}); peak KV usage ${p.long_kv_off} vs ${p.long_kv_on}; hit rate ${p.long_hit_rate}.`,
       h`<strong><span class="seed">KV scaling table (max-model-len vs VRAM used):</span></strong> below; the KV cache memory is what the engine reserved for KV at each length, the GPU memory used what the device reported (not measured without a GPU).`,
     ])
@@ -234,11 +240,16 @@ export function observationsTemplate(data: RunData, f: RunFacts, tiers: readonly
       h`queueing under load: TTFT p95 ${b.top.ttft_p95_ms} at concurrency ${b.top.concurrency} with up to ${b.top.waiting_max} waiting`,
     );
   }
+  const mostlyBad = !!(p.runs_client_bad && p.runs && p.runs_client_bad.value * 2 >= p.runs.value);
   const helped = p.long?.speedup
-    ? h`Yes where requests shared a long start: at ${p.long_tokens} shared, ${p.long.off} to ${p.long.on} (${p.long.speedup}), hit rate ${p.long_hit_rate}. Not for a shared part shorter than a block (${p.short_tokens}: ${p.short?.speedup}); ${
+    ? h`${
+      mostlyBad
+        ? h`Indicatively only (${p.runs_client_bad} of ${p.runs} prefix runs failed the client self-check): yes`
+        : h`Yes`
+    } where requests shared a long start: at ${p.long_tokens} shared, ${p.long.off} to ${p.long.on} (${p.long.speedup}), hit rate ${p.long_hit_rate}. Not for a shared part shorter than a block (${p.short_tokens}: ${p.short?.speedup}); ${
       prefixUnsharedText(p.share_none, p.share_none_hit)
     }; and past the eviction cliff (hit rate ${p.cliff_over_hit} at ${p.cliff_over} the pool).${
-      p.runs_client_bad?.value
+      p.runs_client_bad?.value && !mostlyBad
         ? h` ${p.runs_client_bad} of ${p.runs} prefix runs failed the client self-check: indicative numbers.`
         : h``
     }`
