@@ -65,6 +65,10 @@ Deno.test("steps that failed the client self-check are not judged, and the notes
     capacity: [],
   });
   assert.match(notes, /## Run notes\n- Load step 253 failed the client self-check/);
+  // Units: fractions say so; bytes per token is the computed value with the measured beside it.
+  assert.match(notes, /\| gpu-memory-utilization \(fraction\) \|/);
+  assert.match(notes, /\| KV usage max \(fraction\) \|/);
+  assert.match(notes, /\| bytes\/token computed \(measured\) \|/);
 });
 
 Deno.test("waiting with the pool at 12 % is not explained by block shortage", () => {

@@ -66,14 +66,14 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
     [
       "point",
       "max-model-len",
-      "util",
+      "gpu-memory-utilization (fraction)",
       "started",
       "KV tokens",
       "blocks",
       "max concurrency",
       "KV GiB",
       "GPU mem GiB",
-      "bytes/token",
+      "bytes/token computed (measured)",
       "fit error",
     ],
     M.rows.map((r) => [
@@ -86,7 +86,9 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
       r.max_concurrency,
       r.available_kv_gib,
       r.gpu_mem_used_gib,
-      r.kv_bytes_per_token_measured,
+      r.kv_bytes_per_token_computed === undefined && r.kv_bytes_per_token_measured === undefined
+        ? undefined
+        : `${r.kv_bytes_per_token_computed ?? "n/a"} (${r.kv_bytes_per_token_measured ?? "n/a"})`,
       r.fit_error_kind ? `${r.fit_error_kind} (est. ${r.fit_error_estimated_max_model_len ?? "n/a"})` : "",
     ]),
   );
@@ -97,7 +99,7 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
       "running max",
       "waiting max",
       "preemptions",
-      "KV usage max",
+      "KV usage max (fraction)",
       "TTFT max ms",
       "limited",
     ],
