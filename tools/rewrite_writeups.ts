@@ -13,10 +13,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import * as batching from "../lib/tiers/batching/mod.ts";
-import * as prefix from "../lib/tiers/prefix/mod.ts";
-import * as kv from "../lib/tiers/kv/mod.ts";
-import { labEnv } from "../lib/tiers/mod.ts";
+import * as tiers from "../lib/tiers/mod.ts";
 import { readCsv, writeCsv } from "../lib/run/mod.ts";
 import { buildWriteup, traceRunDir, writeWriteupFiles } from "../lib/writeup/mod.ts";
 
@@ -44,7 +41,7 @@ export async function rewriteWriteups(
   const env: Record<string, string> = { SERVELAB_ENGINE: o.engine, SERVELAB_SIZE: o.size };
   if (o.model) env.SERVELAB_MODEL = o.model;
   if (o.engine_args) env.SERVELAB_ENGINE_ARGS = o.engine_args;
-  const lab = labEnv(env);
+  const lab = tiers.labEnv(env);
   const manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
   const run_id = String(manifest.run_id ?? "");
   const version = String(manifest.engine?.version ?? "");
@@ -53,21 +50,21 @@ export async function rewriteWriteups(
   }`;
   const written: string[] = [];
 
-  const F = batching.BATCHING_FILES;
+  const F = tiers.BATCHING_FILES;
   if (await exists(join(dir, F.concurrency)) && await exists(join(dir, F.requests))) {
     const points = [
-      ...await readCsv(join(dir, F.concurrency), batching.BatchingPointRow),
-      ...(await exists(join(dir, F.rate)) ? await readCsv(join(dir, F.rate), batching.BatchingPointRow) : []),
+      ...await readCsv(join(dir, F.concurrency), tiers.BatchingPointRow),
+      ...(await exists(join(dir, F.rate)) ? await readCsv(join(dir, F.rate), tiers.BatchingPointRow) : []),
     ];
-    const requests = await readCsv(join(dir, F.requests), batching.BatchingRequestRow);
-    const P = batching.batchingParams(o.size as "test" | "default", {});
-    const findings = batching.batchingFindings(points, requests, P);
+    const requests = await readCsv(join(dir, F.requests), tiers.BatchingRequestRow);
+    const P = tiers.batchingParams(o.size as "test" | "default", {});
+    const findings = tiers.batchingFindings(points, requests, P);
     await writeCsv(
       join(dir, F.summary),
-      batching.batchingSummaryRows(findings),
-      batching.BATCHING_SUMMARY_COLUMNS,
+      tiers.batchingSummaryRows(findings),
+      tiers.BATCHING_SUMMARY_COLUMNS,
     );
-    const md = batching.batchingBenchmarkMd({
+    const md = tiers.batchingBenchmarkMd({
       run_id,
       size: o.size,
       params: P,
@@ -87,15 +84,15 @@ export async function rewriteWriteups(
     written.push(F.summary, F.benchmark);
   }
 
-  const PF = prefix.PREFIX_FILES;
+  const PF = tiers.PREFIX_FILES;
   if (await exists(join(dir, PF.requests)) && await exists(join(dir, PF.runs))) {
-    const { requests, runs } = await prefix.readPrefixResults(dir);
-    const f = prefix.prefixFindings(requests, runs);
+    const { requests, runs } = await tiers.readPrefixResults(dir);
+    const f = tiers.prefixFindings(requests, runs);
     const present: string[] = [];
-    for (const c of Object.values(prefix.PREFIX_CHART_FILES)) if (await exists(join(dir, c))) present.push(c);
-    const md = prefix.prefixWriteup(f, {
+    for (const c of Object.values(tiers.PREFIX_CHART_FILES)) if (await exists(join(dir, c))) present.push(c);
+    const md = tiers.prefixWriteup(f, {
       lab,
-      params: prefix.prefixParams(lab, {}),
+      params: tiers.prefixParams(lab, {}),
       runs,
       run_id,
       charts: present,
@@ -104,20 +101,20 @@ export async function rewriteWriteups(
     written.push(PF.writeup);
   }
 
-  if (await exists(join(dir, kv.KV_SCALING_FILE))) {
-    const rows = await readCsv(join(dir, kv.KV_SCALING_FILE), kv.KvRow);
-    const loadPath = join(dir, kv.KV_LOAD_FILES.rows);
-    const load_rows = await exists(loadPath) ? await readCsv(loadPath, kv.KvLoadRow) : [];
-    const ctx = await kv.kvContext(lab);
-    const P = kv.kvParams(lab, {});
+  if (await exists(join(dir, tiers.KV_SCALING_FILE))) {
+    const rows = await readCsv(join(dir, tiers.KV_SCALING_FILE), tiers.KvRow);
+    const loadPath = join(dir, tiers.KV_LOAD_FILES.rows);
+    const load_rows = await exists(loadPath) ? await readCsv(loadPath, tiers.KvLoadRow) : [];
+    const ctx = await tiers.kvContext(lab);
+    const P = tiers.kvParams(lab, {});
     const M = {
       run_id,
       engine_label,
-      scaling_csv: join(dir, kv.KV_SCALING_FILE),
+      scaling_csv: join(dir, tiers.KV_SCALING_FILE),
       rows,
       load_rows,
       notes: [],
-      planner: kv.kvPlannerContext(ctx),
+      planner: tiers.kvPlannerContext(ctx),
       model_config_source: ctx.model?.source,
       model_shape: ctx.model && {
         num_layers: ctx.model.spec.num_layers,
@@ -129,14 +126,14 @@ export async function rewriteWriteups(
       },
       device_name: ctx.device_name,
     };
-    const md = kv.kvNotesMarkdown({
+    const md = tiers.kvNotesMarkdown({
       lab,
       params: P,
       measurement: M,
-      capacity: kv.kvCapacityAnswers(M, P.question),
+      capacity: tiers.kvCapacityAnswers(M, P.question),
     });
-    await Deno.writeTextFile(join(dir, kv.KV_NOTES_FILE), md);
-    written.push(kv.KV_NOTES_FILE);
+    await Deno.writeTextFile(join(dir, tiers.KV_NOTES_FILE), md);
+    written.push(tiers.KV_NOTES_FILE);
   }
 
   const w = await buildWriteup(dir);

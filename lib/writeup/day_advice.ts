@@ -5,6 +5,7 @@
  * An unmeasured value shows "not measured"; no advice branches on it.
  * @module
  */
+import { SEED_CHECKS } from "../health/thresholds.ts";
 import { codeText, h, type Html } from "../report/html.ts";
 import type { AnyTier, SeedAnswer } from "../tiers/tier.ts";
 import type { DerivedCheck, DerivedThresholds } from "./derive.ts";
@@ -12,14 +13,12 @@ import { seedAnswers } from "./questions.ts";
 import { jsonPath, type RunData } from "./run_data.ts";
 import type { RunFacts } from "./sections.ts";
 
-/** The seed's five dashboard metrics, in its order, as health check ids. */
-export const SEED_DASHBOARD = [
-  { id: "ttft_p95_ms", name: "TTFT (p95)" },
-  { id: "e2e_p95_ms", name: "p95 latency (end to end)" },
-  { id: "output_tok_s", name: "tok/s (output)" },
-  { id: "gpu_util_max", name: "GPU util" },
-  { id: "gpu_memory_headroom_gib", name: "VRAM headroom" },
-] as const;
+/** The seed's five dashboard metrics in words, in the order of lib/health's SEED_CHECKS. */
+const SEED_NAMES = ["TTFT (p95)", "p95 latency (end to end)", "tok/s (output)", "GPU util", "VRAM headroom"];
+
+/** The seed's five dashboard metrics, in its order: the health check id and its name. */
+export const SEED_DASHBOARD = SEED_CHECKS.map((id, i) => ({ id, name: SEED_NAMES[i] }));
+const [TTFT_CHECK, E2E_CHECK, TOK_CHECK, UTIL_CHECK, HEADROOM_CHECK] = SEED_CHECKS;
 
 const op = (o: string) => o === "<=" ? "at most" : "at least";
 
@@ -74,13 +73,13 @@ export function feynmanSection(data: RunData, f: RunFacts, d: DerivedThresholds)
     codeText(model)
   }; max-model-len ${k.safe_len}, the largest length measured that still holds the concurrency target at full length; a concurrency target of ${b.target.concurrency} requests in flight per replica (the sweet spot: the highest concurrency meeting the SLO, capped at the knee; goodput's peak at ${b.ceiling} is the ceiling, not a target), where throughput was ${b.target.throughput_rps} and TTFT p95 ${b.target.ttft_p95_ms}; prefix caching ${caching.why}. More users means more replicas, not more requests per replica.</p>
 <p><strong>The health-check dashboard.</strong> Five numbers, each with the threshold this run supports: TTFT p95 ${
-    thresholdText(byId.get("ttft_p95_ms"))
-  }; p95 end-to-end latency ${thresholdText(byId.get("e2e_p95_ms"))}; output tok/s ${
-    thresholdText(byId.get("output_tok_s"))
+    thresholdText(byId.get(TTFT_CHECK))
+  }; p95 end-to-end latency ${thresholdText(byId.get(E2E_CHECK))}; output tok/s ${
+    thresholdText(byId.get(TOK_CHECK))
   }; GPU utilisation ${
-    thresholdText(byId.get("gpu_util_max"))
+    thresholdText(byId.get(UTIL_CHECK))
   } (a fraction; nvidia-smi, or DCGM_FI_DEV_GPU_UTIL on the dashboard); VRAM headroom ${
-    thresholdText(byId.get("gpu_memory_headroom_gib"))
+    thresholdText(byId.get(HEADROOM_CHECK))
   }. Beside them, the server's queue (vllm:num_requests_waiting), KV usage and preemptions say why a number moved. ${
     codeText("./servelab health")
   } checks them against a live server; ${codeText("grafana-dashboard.json")} draws them.</p>`;
