@@ -33,7 +33,15 @@ export function batchingQuestions(f: BatchingFacts, _all: Readonly<Record<string
     ? h` ${f.invalid_points} of the ${f.rows} point repeats were invalid and are left out (batching_benchmark.md, "Invalid points", says why).`
     : h``;
   const q16 = noTarget(f) ??
-    h`Concurrency ${f.target.concurrency} per replica (fine from ${f.range_lo} to ${f.range_hi}). The rule: the highest concurrency whose TTFT p95 and TPOT p95 meet the SLO (at most ${f.slo_ttft} and ${f.slo_tpot}), with every lower concurrency meeting it too, capped at the knee (${f.knee}). There throughput was ${f.target.throughput_rps} (${f.target.output_tok_s}), ${f.gain} the ${f.one.throughput_rps} at concurrency ${f.one.concurrency}, with TTFT p95 ${f.target.ttft_p95_ms}. Goodput peaked at concurrency ${f.ceiling}: that is the ceiling, not a second target.${invalid} What would change it: a different SLO, or a sweep whose points past the knee stay valid and within the SLO.`;
+    h`Concurrency ${f.target.concurrency} per replica${
+      f.range_lo && f.range_hi && f.range_lo.value < f.range_hi.value
+        ? h` (fine from ${f.range_lo} to ${f.range_hi})`
+        : h``
+    }. The rule: the highest concurrency whose TTFT p95 and TPOT p95 meet the SLO (at most ${f.slo_ttft} and ${f.slo_tpot}), with every lower concurrency meeting it too, capped at the knee (${f.knee}). There throughput was ${f.target.throughput_rps} (${f.target.output_tok_s}), ${f.gain} the ${f.one.throughput_rps} at concurrency ${f.one.concurrency}, with TTFT p95 ${f.target.ttft_p95_ms}. ${
+      f.ceiling && f.target.concurrency && f.ceiling.value !== f.target.concurrency.value
+        ? h`Goodput peaked at concurrency ${f.ceiling}: that is the ceiling, not a second target.`
+        : h`Goodput peaked there too (${f.ceiling}).`
+    }${invalid} What would change it: a different SLO, or a sweep whose points past the knee stay valid and within the SLO.`;
   const q17 = f.knee
     ? h`Throughput flattened at the knee, concurrency ${f.knee}: past it a doubling no longer bought the tier's minimum gain. At the highest concurrency, ${f.top.concurrency}, throughput was ${f.top.throughput_rps} against ${f.target.throughput_rps} at the target, while TTFT p95 was ${f.top.ttft_p95_ms} against ${f.target.ttft_p95_ms} and the server held up to ${f.top.waiting_max} requests waiting. For a product owner: "up to ${f.target.concurrency} users at once per replica, each sees first words within ${f.target.ttft_p95_ms} at p95; more users on one replica buy little extra throughput and make everyone wait: add replicas instead."${invalid}`
     : f.one.concurrency
