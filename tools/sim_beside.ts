@@ -11,8 +11,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadGpu, loadModel } from "../lib/sim/catalog.ts";
-import { besideMarkdown, besideRun } from "../lib/sim/beside.ts";
+import { besideMarkdown, loadGpu, loadModel } from "../lib/sim/mod.ts";
+import { besideRun } from "../lib/writeup/mod.ts";
 
 function main() {
   const { values, positionals } = parseArgs({

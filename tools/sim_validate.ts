@@ -12,7 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type GpuSpec, loadGpu, loadModel } from "../lib/sim/catalog.ts";
+import { type GpuSpec, loadGpu, loadModel } from "../lib/sim/mod.ts";
 import {
   evaluateRows,
   loadResults,
@@ -22,7 +22,7 @@ import {
   type RowResult,
   summarizeErrors,
   type ValidationRow,
-} from "../lib/sim/validation.ts";
+} from "../lib/sim/mod.ts";
 import {
   compareKernels,
   fitKernelModel,
@@ -30,7 +30,7 @@ import {
   type KernelPoint,
   type TimingFit,
   withTiming,
-} from "../lib/sim/validation_fit.ts";
+} from "../lib/sim/mod.ts";
 
 const DATA = new URL("../data/", import.meta.url);
 const MIN_FIT_ROWS = 3;

@@ -131,6 +131,12 @@ export function parseThresholds(text: string, source: string): Thresholds {
     throw new Error(`Thresholds file ${source} is invalid:\n${lines.join("\n")}\n${FIX}`);
   }
   const problems: string[] = [];
+  if (r.data.checks.length === 0) {
+    problems.push(
+      "  checks: the list is empty, so every server would pass; add at least one check (the defaults " +
+        "are in docs/adr/0009-health-check.md, or leave --thresholds out to use them)",
+    );
+  }
   const seen = new Set<string>();
   r.data.checks.forEach((c, i) => {
     if (c.unit !== CHECK_UNITS[c.id]) {

@@ -8,10 +8,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parse } from "csv-parse/sync";
-import { besideMarkdown, besideRun } from "../../lib/sim/beside.ts";
-import { loadGpu, loadModel } from "../../lib/sim/catalog.ts";
-import type { ValidationRow } from "../../lib/sim/validation.ts";
+import { besideMarkdown, loadGpu, loadModel, type ValidationRow } from "../../lib/sim/mod.ts";
+import { besideRun, keptRunRows } from "../../lib/writeup/mod.ts";
 import { refreshResults } from "../sim_validate.ts";
 
 /** Where main writes; tests pass their own. */
@@ -22,55 +20,6 @@ export interface Io {
 
 const USAGE = "Usage: ./servelab calibrate RUN [--profile NAME] [--model ID_OR_DIR] [--model-label TEXT] " +
   "[--keep]   (RUN: a run id under reports/ or a folder)";
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-/**
- * The run's batching points as validation rows (serve, medians, held out): one per concurrency point with
- * its median prompt and output lengths.
- */
-export function keptRows(dir: string, runId: string, profile: string, model: string): ValidationRow[] {
-  const read = (f: string) =>
-    parse(Deno.readTextFileSync(`${dir}/${f}`), { columns: true }) as Record<string, string>[];
-  const points = read("concurrency_sweep.csv");
-  const reqs = read("batching_requests.csv");
-  const rows: ValidationRow[] = [];
-  for (const p of points) {
-    const mine = reqs.filter((r) => r.point_id === p.point_id && r.ok === "true" && r.phase === "measure");
-    const ttft = Number(p.ttft_p50_ms), tpot = Number(p.tpot_p50_ms), e2e = Number(p.e2e_p50_ms);
-    if (mine.length === 0 || !(ttft > 0)) continue;
-    rows.push({
-      id: `run-${runId}-${p.point_id}`,
-      source: `servelab run ${runId}`,
-      source_note:
-        `batching tier, concurrency_sweep.csv point ${p.point_id} (medians over its measured requests)`,
-      vllm_version: "as the run's manifest states",
-      gpu: profile,
-      gpu_as_reported: profile,
-      model,
-      model_as_reported: model,
-      benchmark: "serve",
-      workload: {
-        input_tokens: Math.round(median(mine.map((r) => Number(r.prompt_tokens)))),
-        output_tokens: Math.max(1, Math.round(median(mine.map((r) => Number(r.completion_tokens))))),
-        concurrency: Number(p.concurrency),
-        num_prompts: mine.length,
-      },
-      measured: {
-        ttft_ms: ttft,
-        ...(tpot > 0 ? { itl_ms: tpot } : {}),
-        ...(e2e > 0 ? { e2e_ms: e2e } : {}),
-      },
-      measured_stat: "median",
-      split: "holdout",
-    });
-  }
-  return rows;
-}
 
 /** Runs the verb. */
 export function main(
@@ -129,7 +78,7 @@ export function main(
     io.out(`wrote ${dir}/predicted_vs_measured.md (${rows.length} measured numbers beside the prediction)`);
     if (values.keep) {
       const kept = options.kept ?? new URL("../../data/validation/kept_runs.json", import.meta.url).pathname;
-      const mine = keptRows(dir, runId, profile, model);
+      const mine = keptRunRows(dir, runId, profile, model);
       let doc: { description: string; rows: ValidationRow[] } = {
         description: "Rows kept from lab runs (./servelab calibrate RUN --keep); held out of every fit.",
         rows: [],

@@ -15,6 +15,7 @@ import { BatchingSummaryRow } from "./analyze.ts";
 import { type BatchingResults, readBatchingResults } from "./results.ts";
 import { BATCHING_COMPARE_POINTS, batchingCompare } from "./compare.ts";
 import { batchingQuestions } from "./questions.ts";
+import { batchingBeside, batchingKeptRows } from "./beside.ts";
 
 /** Tier 3b. */
 export const batchingTier = {
@@ -82,6 +83,8 @@ export const batchingTier = {
     });
   },
   health: (book, facts) => batchingHealth(book, facts),
+  beside: (dir, o) => batchingBeside(dir, o),
+  keptRows: (dir, runId, profile, model) => batchingKeptRows(dir, runId, profile, model),
   comparePoints: BATCHING_COMPARE_POINTS,
   compare: batchingCompare,
   questions: (f, all) => batchingQuestions(f, all),

@@ -21,6 +21,7 @@ import {
 } from "./findings.ts";
 import type { KvMeasurement } from "./measure.ts";
 import type { KvParams } from "./params.ts";
+import { shellEnv } from "../../report/shell.ts";
 
 /** The notes' file name in the run folder. */
 export const KV_NOTES_FILE = "kv_cache_scaling_notes.md";
@@ -33,8 +34,8 @@ export const KV_NOTES_FILE = "kv_cache_scaling_notes.md";
  * kvTitle("sim"); // "Tier 3a — KV cache scaling (SIMULATED)"
  * ```
  */
-export function kvTitle(engine: EngineKind): string {
-  return `Tier 3a — KV cache scaling${engine === "sim" ? " (SIMULATED)" : ""}`;
+export function kvTitle(engine: EngineKind, simulated: boolean = engine === "sim"): string {
+  return `Tier 3a — KV cache scaling${simulated || engine === "sim" ? " (SIMULATED)" : ""}`;
 }
 
 /** What the notes need. */
@@ -129,9 +130,13 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
   ].join("\n");
   const commands = [
     "```",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} SERVELAB_MODEL=${lab.model} ./servelab run`,
+    `${
+      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
+    } ./servelab run`,
     "# or only this tier, with its parameters (SERVELAB_KV_*):",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} python tools/run_notebooks.py --out reports/<run> notebooks/03_kv_scaling.ipynb`,
+    `${
+      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
+    } python tools/run_notebooks.py --out reports/RUN_ID notebooks/03_kv_scaling.ipynb`,
     "```",
   ].join("\n");
   const allNotes = [
@@ -144,7 +149,7 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
   ];
   const notes = allNotes.length ? allNotes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
   return [
-    `# ${kvTitle(lab.engine)}: notes`,
+    `# ${kvTitle(lab.engine, lab.simulated)}: notes`,
     "",
     lab.engine === "sim"
       ? "**SIMULATED**: every number below comes from the embedded engine's model of vLLM, not from a GPU."

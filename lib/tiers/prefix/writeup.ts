@@ -22,6 +22,7 @@ import {
 } from "./charts.ts";
 import { prefixServeConfig, type PrefixSlot } from "./engines.ts";
 import type { PrefixParams } from "./params.ts";
+import { shellLine, shellQuote } from "../../report/shell.ts";
 
 const n0 = (x?: number) => (x === undefined ? "n/a" : Math.round(x).toLocaleString("en-US"));
 const ms = (x?: number) => (x === undefined ? "n/a" : `${x.toFixed(1)} ms`);
@@ -293,17 +294,17 @@ export interface PrefixWriteupContext {
 
 function serveCommands(ctx: PrefixWriteupContext): string[] {
   const { lab, runs } = ctx;
-  if (lab.engine === "external") return [`(external server at ${lab.url}: the lab did not start it)`];
+  if (lab.engine === "external") return [`# external server at ${lab.url}: the lab did not start it`];
   const bin = lab.engine === "sim" ? "./servelab sim serve" : "vllm serve";
   const slots: PrefixSlot[] = ["off", "on"];
-  const lines = slots.map((s) => `# ${s}\n${bin} ${buildServeArgs(prefixServeConfig(lab, s)).join(" ")}`);
+  const lines = slots.map((s) => `# ${s}\n${bin} ${shellLine(buildServeArgs(prefixServeConfig(lab, s)))}`);
   const cliff = runs.find((r) => r.sweep === "cliff");
   if (cliff?.num_gpu_blocks !== undefined) {
     const cfg = prefixServeConfig(lab, "cliff", {
       num_gpu_blocks: cliff.num_gpu_blocks,
       max_model_len: (cliff.num_gpu_blocks - 1) * cliff.block_size,
     });
-    lines.push(`# cliff (small KV pool)\n${bin} ${buildServeArgs(cfg).join(" ")}`);
+    lines.push(`# cliff (small KV pool)\n${bin} ${shellLine(buildServeArgs(cfg))}`);
   }
   return lines;
 }
@@ -343,7 +344,7 @@ export function prefixWriteup(f: PrefixFindings, ctx: PrefixWriteupContext): str
     ]),
     `## Commands\n\n` +
     "```\n" +
-    `# the whole lab\n./servelab run --engine ${ctx.lab.engine}${
+    `# the whole lab\n./servelab run --engine ${shellQuote(ctx.lab.engine)}${
       ctx.lab.size === "test" ? " --size test" : ""
     }\n` +
     serveCommands(ctx).join("\n") + "\n```",

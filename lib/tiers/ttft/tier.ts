@@ -17,6 +17,7 @@ import {
 } from "./tables.ts";
 import { TTFT_COMPARE_POINTS, ttftCompare } from "./compare.ts";
 import { ttftQuestions } from "./questions.ts";
+import { ttftBeside } from "./beside.ts";
 
 /** Tier 1. */
 export const ttftTier = {
@@ -49,6 +50,7 @@ export const ttftTier = {
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
     { label: "warm end-to-end latency p50", fact: f.warm_e2e_p50 },
   ],
+  beside: (dir, o) => ttftBeside(dir, o),
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
   questions: (f, all) => ttftQuestions(f, all),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { besideMarkdown, besideRun } from "./beside.ts";
+import { besideMarkdown } from "../sim/mod.ts";
+import { besideRun } from "./beside.ts";
 
 const TTFT_HEAD = "series,prompt_tokens_target,endpoint,ok,prompt_tokens,completion_tokens,ttft_ms,tpot_ms";
 const SWEEP_HEAD = "point_id,concurrency,ttft_p50_ms,tpot_p50_ms,throughput_rps";
@@ -50,5 +51,5 @@ Deno.test("the page labels the prediction SIMULATED and names the profile; a fol
   assert.match(md, /`H100-80GB` profile/);
   assert.match(md, /\| ttft \| warm \| ttft_ms \| 2 \| 40\.0 \|/);
   assert.doesNotMatch(md, /NaN|undefined/);
-  assert.throws(() => besideRun(Deno.makeTempDirSync(), O), /nothing to replay/);
+  assert.throws(() => besideRun(Deno.makeTempDirSync(), O), /has no points to replay/);
 });
