@@ -18,7 +18,7 @@ import { MetricsSampler } from "../scrape/sampler.ts";
 import { scrapeMetrics } from "../scrape/scrape.ts";
 import type { ServerMetrics } from "../scrape/vllm_metrics.ts";
 import { type CanaryGpu, type CanaryMetrics, measureCanary, type Measured } from "./measure.ts";
-import type { CheckId, Thresholds } from "./thresholds.ts";
+import { type CheckId, SEED_CHECKS, type Thresholds } from "./thresholds.ts";
 import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
 
 /** A check's verdict. n/a (not measurable here) counts as passing but is shown with its reason. */
@@ -90,7 +90,15 @@ export type HealthResult =
  * ```
  */
 export function judge(measured: Measured, thresholds: Thresholds): CheckResult[] {
-  return thresholds.checks.map((c) => {
+  // The seed's five first, in its order; the rest as the file lists them.
+  const rank = (id: string) => {
+    const i = SEED_CHECKS.indexOf(id as CheckId);
+    return i < 0 ? SEED_CHECKS.length : i;
+  };
+  const ordered = thresholds.checks.map((c, i) => ({ c, i })).sort((a, b) =>
+    rank(a.c.id) - rank(b.c.id) || a.i - b.i
+  ).map((x) => x.c);
+  return ordered.map((c) => {
     const base = { id: c.id, op: c.op, threshold: c.value, unit: c.unit, why: c.why };
     const v = measured.values[c.id];
     const failed = measured.failed?.[c.id];
@@ -399,6 +407,62 @@ export async function runHealth(
   };
 }
 
+/** The embedded engine's simulated device: GET /servelab/gpu polled during the canary; utilization is the
+ * busy share between two readings. Every value is SIMULATED, and its source says so. */
+async function startSimGpu(url: string): Promise<{ stop: () => Promise<CanaryGpu> }> {
+  const source = "SIMULATED: the embedded engine's model of its GPU (/servelab/gpu)";
+  type Reading = { memory_total_mib: number; memory_used_mib: number; busy_ms_total: number; now_ms: number };
+  const read = async (): Promise<Reading | undefined> => {
+    try {
+      const r = await guardedFetch(new URL("/servelab/gpu", url), { signal: AbortSignal.timeout(2000) });
+      if (!r.ok) {
+        await r.body?.cancel();
+        return undefined;
+      }
+      return await r.json() as Reading;
+    } catch {
+      return undefined;
+    }
+  };
+  const first = await read();
+  if (!first) {
+    return {
+      stop: () =>
+        Promise.resolve({
+          kind: "unavailable",
+          reason: "the embedded engine did not answer /servelab/gpu (an older version?)",
+        } as CanaryGpu),
+    };
+  }
+  const samples: GpuSample[] = [];
+  let last = first;
+  const take = async () => {
+    const now = await read();
+    if (!now) return;
+    const dt = now.now_ms - last.now_ms;
+    samples.push({
+      t_ms: performance.now(),
+      index: 0,
+      memory_total_mib: now.memory_total_mib,
+      memory_used_mib: now.memory_used_mib,
+      utilization_gpu_pct: dt > 0
+        ? Math.min(100, 100 * (now.busy_ms_total - last.busy_ms_total) / dt)
+        : undefined,
+    });
+    last = now;
+  };
+  let busy = Promise.resolve();
+  const timer = setInterval(() => busy = busy.then(take), 250);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await busy;
+      await take();
+      return { kind: "sampled", samples, source };
+    },
+  };
+}
+
 /** GPU memory during the canary, only where this host's GPUs are the server's. */
 async function startGpu(
   url: string,
@@ -409,7 +473,7 @@ async function startGpu(
   const na = (reason: string) => ({
     stop: () => Promise.resolve({ kind: "unavailable", reason } as CanaryGpu),
   });
-  if (simulated) return na("the embedded engine simulates its GPU; there is no GPU memory to read");
+  if (simulated) return await startSimGpu(url);
   if (!isLoopbackHost(new URL(url).hostname)) {
     return na("the server is remote: this host's GPUs are not the server's");
   }

@@ -201,9 +201,25 @@ export function batchingObservations(F: BatchingFindings): string[] {
 export function batchingProductOwnerText(F: BatchingFindings, engine: string): string {
   const s = F.sweet;
   if (s.kind !== "sweet_spot") {
+    const valid = F.concurrency.filter((x) => x.valid);
+    if (valid.length === 0) {
+      const why = [...new Set(F.invalid.map((i) => i.reason.replace(/\s*\(.*\)$/, "")))].join("; ");
+      return `No concurrency point of this run was valid (${why || "no points"}), so the data support no ` +
+        `statement about what one replica (${engine}) can serve: the points were rejected for the ` +
+        "measurement, not for the server. Rerun the sweep on a less loaded client machine before choosing a " +
+        "concurrency." + (F.concurrency[0]?.latency.ttft_ms[95].value !== undefined
+          ? ` (Taken at face value, c=${F.concurrency[0].concurrency} had p95 TTFT ${
+            n3(F.concurrency[0].latency.ttft_ms[95].value)
+          } ms against the SLO's ${F.slo.ttft_p95_ms} ms; an invalid point decides nothing.)`
+          : "");
+    }
+    const low = valid[0];
     return `At this SLO (95% of first tokens within ${F.slo.ttft_p95_ms} ms, at most ${F.slo.tpot_p95_ms} ms per ` +
-      `token), one replica (${engine}) cannot serve even one request at a time in time: loosen the SLO, shorten ` +
-      "prompts, or use a faster GPU or a smaller model.";
+      `token), one replica (${engine}) missed the SLO even at the lowest valid concurrency (c=${low.concurrency}: ` +
+      `p95 TTFT ${n3(low.latency.ttft_ms[95].value)} ms, p95 TPOT ${
+        n3(low.latency.tpot_ms[95].value)
+      } ms): ` +
+      "loosen the SLO, shorten prompts, or use a faster GPU or a smaller model.";
   }
   const p = F.concurrency.find((x) => x.concurrency === s.concurrency)!;
   const tps = p.latency.tpot_ms[50].value;

@@ -67,14 +67,14 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
     [
       "point",
       "max-model-len",
-      "util",
+      "gpu-memory-utilization (fraction)",
       "started",
       "KV tokens",
       "blocks",
       "max concurrency",
       "KV GiB",
       "GPU mem GiB",
-      "bytes/token",
+      "bytes/token computed (measured)",
       "fit error",
     ],
     M.rows.map((r) => [
@@ -87,7 +87,9 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
       r.max_concurrency,
       r.available_kv_gib,
       r.gpu_mem_used_gib,
-      r.kv_bytes_per_token_measured,
+      r.kv_bytes_per_token_computed === undefined && r.kv_bytes_per_token_measured === undefined
+        ? undefined
+        : `${r.kv_bytes_per_token_computed ?? "n/a"} (${r.kv_bytes_per_token_measured ?? "n/a"})`,
       r.fit_error_kind ? `${r.fit_error_kind} (est. ${r.fit_error_estimated_max_model_len ?? "n/a"})` : "",
     ]),
   );
@@ -98,7 +100,7 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
       "running max",
       "waiting max",
       "preemptions",
-      "KV usage max",
+      "KV usage max (fraction)",
       "TTFT max ms",
       "limited",
     ],
@@ -137,7 +139,15 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
     } python tools/run_notebooks.py --out reports/RUN_ID notebooks/03_kv_scaling.ipynb`,
     "```",
   ].join("\n");
-  const notes = M.notes.length ? M.notes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
+  const allNotes = [
+    ...M.notes,
+    ...M.load_rows.filter((r) => r.client_ok === false).map((r) =>
+      `Load step ${r.concurrent} failed the client self-check (${
+        r.client_reason ?? "client lagged"
+      }): its numbers are shown, not concluded from.`
+    ),
+  ];
+  const notes = allNotes.length ? allNotes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
   return [
     `# ${kvTitle(lab.engine, lab.simulated)}: notes`,
     "",
