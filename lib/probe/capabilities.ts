@@ -362,3 +362,25 @@ export function missingCapability(
       return c.token_id_prompts === false ? "the server refuses token-id prompts" : undefined;
   }
 }
+
+/**
+ * One line for the terminal: what is missing, or that everything the lab uses is served.
+ *
+ * @example
+ * ```ts
+ * capabilitySummary(caps); // "no /tokenize, no /metrics; usage only on request; no cached_tokens"
+ * ```
+ */
+export function capabilitySummary(c: Capabilities): string {
+  if (!c.probed) return `not probed (${c.why ?? "no reason given"})`;
+  const parts: string[] = [];
+  const missing = CAPABILITY_ENDPOINTS.filter((e) => !c.endpoints[e].ok).map((e) =>
+    ENDPOINT_PATHS[e].split(" ")[1]
+  );
+  parts.push(missing.length ? `no ${missing.join(", no ")}` : "every endpoint served");
+  if (c.token_id_prompts === false) parts.push("text prompts only");
+  parts.push(c.usage === "on_request" ? "usage on request" : `usage ${c.usage}`);
+  if (c.cached_tokens === "not_reported") parts.push("no cached_tokens");
+  if (c.metric_family) parts.push(`${METRIC_FAMILIES[c.metric_family].label} metric names`);
+  return parts.join("; ");
+}

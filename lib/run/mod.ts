@@ -77,3 +77,11 @@ export {
   RUN_DIR_ENV,
   runDirFromEnv,
 } from "./run_dir.ts";
+export {
+  exitCodeOf,
+  outcomeLines,
+  overallOutcome,
+  type RunOutcome,
+  TierOutcome,
+  tierOutcomes,
+} from "./outcome.ts";
