@@ -11,7 +11,10 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { readJsonIfExists } from "./atomic.ts";
-import { PointFailure } from "./points.ts";
+
+/** The part of a point's `.failed.json` (points.ts PointFailure) read here; not imported, so that manifest.ts
+ * (which stores outcomes) does not import points.ts. */
+const PointFailure = z.looseObject({ error: z.string() });
 
 /** One tier's outcome. "not_run": no point file at all (the tier was skipped or not selected). */
 export const TierOutcome = z.object({

@@ -196,7 +196,10 @@ export function ttftKeyNumbers(s: TtftSummary): TtftKeyNumber[] {
 const num = (x: number | undefined, d: number): string =>
   x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(d);
 const esc = (x: unknown): string => escapeMarkdown(String(x));
-const row = (cells: readonly unknown[]): string => `| ${cells.map((c) => String(c)).join(" | ")} |`;
+const row = (cells: readonly unknown[]): string =>
+  `| ${
+    cells.map((c) => (c === undefined || c === null || String(c) === "" ? "–" : String(c))).join(" | ")
+  } |`;
 const head = (cells: readonly string[]): string[] => [row(cells), row(cells.map(() => "---"))];
 
 /**
