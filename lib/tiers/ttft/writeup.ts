@@ -13,7 +13,7 @@ import { writeTextAtomic } from "../../run/atomic.ts";
 import { readManifest } from "../../run/manifest.ts";
 import type { Run } from "../../run/run_dir.ts";
 import { engineLabel, type LabEnv, serveConfigFor } from "../lab_env.ts";
-import { TTFT_VARIANTS, type TtftSummary, ttftSummary, type TtftVariant } from "./analyze.ts";
+import { MIN_TREND_R2, TTFT_VARIANTS, type TtftSummary, ttftSummary, type TtftVariant } from "./analyze.ts";
 import { TTFT_ENV_VARS, type TtftParams } from "./params.ts";
 import { readTtftTables, TTFT_FILES, type TtftTables } from "./tables.ts";
 
@@ -379,8 +379,10 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
         `${num(fit.slope_ms_per_token, 5)} ms/token x prompt tokens (R² = ${
           num(fit.r2, 4)
         }, ${fit.n_points} lengths), ` +
-        `i.e. ${num(fit.slope_ms_per_token * 1000, 2)} ms per 1,000 prompt tokens, about ` +
-        `${num(s.length.prefill_tokens_per_s, 0)} prompt tokens/s of prefill for one request.`
+        (s.length.clear_trend
+          ? `i.e. ${num(fit.slope_ms_per_token * 1000, 2)} ms per 1,000 prompt tokens, about ` +
+            `${num(s.length.prefill_tokens_per_s, 0)} prompt tokens/s of prefill for one request.`
+          : `no clear trend (R² below ${MIN_TREND_R2} or a slope that is not positive): no prefill rate is drawn from it.`)
       : "No fit: fewer than two prompt lengths succeeded.",
     "",
   );
@@ -516,7 +518,13 @@ export function ttftObservations(s: TtftSummary, ctx: Pick<TtftWriteupContext, "
   }
   const fit = s.length.fit;
   const pts = s.length.points;
-  if (fit && pts.length >= 2) {
+  if (fit && pts.length >= 2 && !s.length.clear_trend) {
+    out.push(
+      `${tag}TTFT shows no clear trend with the prompt between ${pts[0].prompt_tokens} and ${
+        pts[pts.length - 1].prompt_tokens
+      } tokens (fit R² ${num(fit.r2, 4)}, below ${MIN_TREND_R2}): no prefill cost is stated.`,
+    );
+  } else if (fit && pts.length >= 2) {
     out.push(
       `${tag}TTFT ${s.length.grows ? "grows" : "does not grow"} with the prompt: ${
         num(pts[0].median_ms, 2)
