@@ -18,12 +18,12 @@ import type { Fact } from "../report/fact.ts";
 import { outcomeLines, type TierOutcome } from "../run/outcome.ts";
 import { Capabilities, capabilityRows } from "../probe/capabilities.ts";
 
-/** Issue 20: a failed or partial tier's status, with its cause; undefined for the others. */
+/** Issue 20: a failed or partial tier's status (its cause is under Failures, in code); undefined for the others.
+ * No digits: every number on the index is a fact span (lib/writeup/trace.ts). */
 function outcomeText(o: TierOutcome | undefined): string | undefined {
-  if (!o || (o.status !== "failed" && o.status !== "partial")) return undefined;
-  return `${o.status}: ${o.points_failed} of ${
-    o.points_done + o.points_failed
-  } points failed; first (${o.failed_point}): ${o.cause ?? "no message"}`;
+  if (o?.status === "failed") return "failed: every point failed (the cause is under Failures)";
+  if (o?.status === "partial") return "partial: some points failed (the first cause is under Failures)";
+  return undefined;
 }
 
 /** What the index page shows. */
@@ -108,8 +108,10 @@ export function runIndexHtml(index: RunIndex): string {
       : "",
     index.capabilities?.length
       ? `<h2>Server capabilities</h2><table>${
-        index.capabilities.map(([k, v]) => `<tr><td>${e(k)}</td><td>${e(v)}</td></tr>`).join("")
-      }</table>`
+        // Values with digits (HTTP statuses) in code: every bare number on the index is a fact span.
+        index.capabilities.map(([k, v]) =>
+          `<tr><td>${e(k)}</td><td>${/\d/.test(v) ? `<code>${e(v)}</code>` : e(v)}</td></tr>`
+        ).join("")}</table>`
       : "",
     "<h2>Notebooks</h2>",
     index.notebooks.length

@@ -21,6 +21,7 @@ import { type DerivedThresholds, deriveThresholds } from "./derive.ts";
 import type { Fact } from "../report/fact.ts";
 import { codeText, h, type Html, htmlTable } from "../report/html.ts";
 import { describeSource } from "../report/fact.ts";
+import { outcomeSection } from "./outcome_section.ts";
 import { type FactBook, factBook, readRunData, type RunData } from "./run_data.ts";
 import {
   artifactsSection,
@@ -98,6 +99,8 @@ export async function buildWriteup(dir: string, tiers: readonly AnyTier[] = TIER
   }`;
   const sections = [
     { id: "title", html: h`<h1>${title}</h1>${simulatedBanner(data)}` },
+    // Issue 20: each tier's outcome and first failure, on the page.
+    { id: "outcome", html: await outcomeSection(dir, tiers) },
     { id: "environment", html: environmentSection(book) },
     { id: "commands", html: commandsSection(data) },
     { id: "key_numbers", html: keyNumbersSection(data, facts, tiers) },

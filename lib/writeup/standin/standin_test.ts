@@ -10,6 +10,8 @@ import { tinyModelSpec } from "../../tinymodel/spec.ts";
 import { writeTinyModel } from "../../tinymodel/write.ts";
 import { readManifest } from "../../run/manifest.ts";
 import { runPages, runTiersAgainst } from "./run_tiers.ts";
+import { buildWriteup } from "../writeup.ts";
+import { numbersOutsideFacts } from "../trace.ts";
 
 /** Lines of a page that show a value that is not one: undefined, NaN, Infinity, an empty table cell. */
 export function badValues(name: string, text: string): string[] {
@@ -48,11 +50,16 @@ async function withStandIn(
   }
 }
 
-async function assertCleanPages(dir: string) {
+async function assertCleanPages(dir: string): Promise<string> {
   const pages = await runPages(dir);
+  // The write-up page (05) as the notebook shows it: its sections' HTML.
+  const writeup = (await buildWriteup(dir)).sections.map((s) => s.html.html).join("\n");
+  pages.set("05_writeup.sections.html", writeup);
+  assert.deepEqual(numbersOutsideFacts(pages.get("index.html")!), [], "every number on the index is a fact");
   assert.ok(pages.has("index.html") && pages.has("first_token_latency.md"), [...pages.keys()].join(", "));
   const bad = [...pages].flatMap(([name, text]) => badValues(name, text));
   assert.deepEqual(bad, [], bad.join("\n"));
+  return writeup;
 }
 
 Deno.test("a bare server (no /tokenize, /metrics, /version; usage on request; no cached_tokens): every tier measures through the model's tokenizer, and no page shows undefined, NaN or an empty value", async () => {
@@ -62,10 +69,11 @@ Deno.test("a bare server (no /tokenize, /metrics, /version; usage on request; no
     for (const key of ["ttft", "prefix", "kv", "batching"]) {
       assert.equal(m.tiers?.[key].status, "complete", `${key}: ${JSON.stringify(m.tiers?.[key])}`);
     }
-    await assertCleanPages(run.dir);
+    const writeup = await assertCleanPages(run.dir);
+    assert.match(writeup, /No tier had a failed point/);
     const index = await Deno.readTextFile(`${run.dir}/index.html`);
     assert.match(index, /Server capabilities/);
-    assert.match(index, /POST \/tokenize<\/td><td>not served \(HTTP 404/);
+    assert.match(index, /POST \/tokenize<\/td><td><code>not served \(HTTP 404/);
     assert.match(index, /only with stream_options.include_usage/);
     const kv = await Deno.readTextFile(`${run.dir}/kv_cache_scaling_notes.md`);
     assert.match(kv, /KV pool is not measured \(it exports no cache_config_info/);
@@ -98,6 +106,7 @@ Deno.test("without /tokenize and without a local tokenizer, the tiers fail with 
     assert.match(errors.batching ?? m.tiers?.batching.cause ?? "", /SERVELAB_TOKENIZER=/);
     const index = await Deno.readTextFile(`${run.dir}/index.html`);
     assert.match(index, /<h2>Failures<\/h2>.*ttft: failed .*SERVELAB_TOKENIZER=/s);
-    await assertCleanPages(run.dir);
+    const writeup = await assertCleanPages(run.dir);
+    assert.match(writeup, /Run outcome.*failed: every point failed; first failure.*SERVELAB_TOKENIZER=/s);
   });
 });
