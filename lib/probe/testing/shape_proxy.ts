@@ -179,7 +179,6 @@ export function shapeProxy(upstream: string, shape: ServerShape = {}): Promise<S
         method: req.method,
         headers,
         body: bodyText,
-        signal: req.signal,
       });
     } catch (e) {
       return new Response(`upstream: ${(e as Error).message}`, { status: 502 });
