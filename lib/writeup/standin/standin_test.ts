@@ -102,8 +102,10 @@ Deno.test("without /tokenize and without a local tokenizer, the tiers fail with 
     assert.equal(m.tiers?.ttft.status, "failed");
     assert.match(m.tiers?.ttft.cause ?? "", /no \/tokenize .* Set SERVELAB_TOKENIZER=/);
     assert.equal(m.tiers?.prefix.status, "failed");
-    // Tier 04 builds its workload before its points: the notebook fails loudly with the same cause.
-    assert.match(errors.batching ?? m.tiers?.batching.cause ?? "", /SERVELAB_TOKENIZER=/);
+    // Tier 04 builds its workload before its points: each point fails with the cause, and the tier throws it.
+    assert.equal(m.tiers?.batching.status, "failed");
+    assert.match(m.tiers?.batching.cause ?? "", /SERVELAB_TOKENIZER=/);
+    assert.match(errors.batching ?? "", /SERVELAB_TOKENIZER=/);
     const index = await Deno.readTextFile(`${run.dir}/index.html`);
     assert.match(index, /<h2>Failures<\/h2>.*ttft: failed .*SERVELAB_TOKENIZER=/s);
     const writeup = await assertCleanPages(run.dir);
