@@ -13,6 +13,8 @@ import { writeTextAtomic } from "../../run/atomic.ts";
 import { readManifest } from "../../run/manifest.ts";
 import type { Run } from "../../run/run_dir.ts";
 import { engineLabel, type LabEnv, serveConfigFor } from "../lab_env.ts";
+import { runCapabilities } from "../capabilities.ts";
+import { missingCapability } from "../../probe/capabilities.ts";
 import { MIN_TREND_R2, TTFT_VARIANTS, type TtftSummary, ttftSummary, type TtftVariant } from "./analyze.ts";
 import { TTFT_ENV_VARS, type TtftParams } from "./params.ts";
 import { readTtftTables, TTFT_FILES, type TtftTables } from "./tables.ts";
@@ -26,6 +28,8 @@ export interface TtftWriteupContext {
   config: ServeConfig;
   /** From the run's manifest: host, GPU and code version lines (already plain text). */
   environment: string[];
+  /** Issue 20: why the server's metrics cannot be read, from the run's capability probe (undefined: not known). */
+  missing_metrics?: string;
 }
 
 /** Which tools report each TTFT variant as "TTFT" (shared/reference/peers.md §11). */
@@ -406,7 +410,12 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
   L.push("## Client TTFT vs the server's histogram", "");
   const sv = s.server;
   if (!sv.measured) {
-    L.push("Not measured: the engine's `/metrics` could not be scraped around the warm series.", "");
+    L.push(
+      ctx.missing_metrics
+        ? `Not measured: ${esc(ctx.missing_metrics)}.`
+        : "Not measured: the engine's `/metrics` could not be scraped around the warm series.",
+      "",
+    );
   } else {
     L.push(
       ...head(["", "client (ttft_ms, first content)", `server (${esc(sv.metric)})`, "client - server"]),
@@ -654,6 +663,7 @@ export async function writeTtftReport(run: Run, lab: LabEnv, params: TtftParams)
     params,
     config: serveConfigFor(lab),
     environment: await environmentLines(run),
+    missing_metrics: missingCapability(await runCapabilities(run), "metrics"),
   };
   const markdown = ttftWriteup(summary, context);
   const path = join(run.dir, TTFT_FILES.writeup);

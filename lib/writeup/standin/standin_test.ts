@@ -75,6 +75,9 @@ Deno.test("a bare server (no /tokenize, /metrics, /version; usage on request; no
     assert.match(index, /Server capabilities/);
     assert.match(index, /POST \/tokenize<\/td><td><code>not served \(HTTP 404/);
     assert.match(index, /only with stream_options.include_usage/);
+    const ttft = await Deno.readTextFile(`${run.dir}/first_token_latency.md`);
+    assert.match(ttft, /Not measured: the server has no \/metrics \(HTTP 404/);
+    assert.match(ttft, /Cold TTFT not measured: the lab cannot restart an external engine/);
     const kv = await Deno.readTextFile(`${run.dir}/kv_cache_scaling_notes.md`);
     assert.match(kv, /KV pool is not measured \(it exports no cache_config_info/);
     const prefixRuns = await Deno.readTextFile(`${run.dir}/prefix_cache_runs.csv`);
