@@ -36,6 +36,8 @@ export const LAB_ENV_VARS = {
   SERVELAB_STARTUP_TIME_SCALE: "embedded engine: factor applied to simulated startup waits (default 0.02)",
   SERVELAB_ALLOW_REMOTE:
     "1 allows load to a non-loopback SERVELAB_URL (./servelab run --allow-remote sets it)",
+  SERVELAB_TOKENIZER:
+    "a tokenizer.json (or model folder) for servers without /tokenize: prompts are cut with the model's own tokens",
 } as const;
 
 /** The lab-wide parameters. */
