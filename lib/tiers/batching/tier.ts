@@ -14,6 +14,7 @@ import { BatchingPointRow, BatchingRequestRow, BatchingServerRow } from "./point
 import { BatchingSummaryRow } from "./analyze.ts";
 import { type BatchingResults, readBatchingResults } from "./results.ts";
 import { BATCHING_COMPARE_POINTS, batchingCompare } from "./compare.ts";
+import { batchingBeside, batchingKeptRows } from "./beside.ts";
 
 /** Tier 3b. */
 export const batchingTier = {
@@ -71,6 +72,8 @@ export const batchingTier = {
     });
   },
   health: (book, facts) => batchingHealth(book, facts),
+  beside: (dir, o) => batchingBeside(dir, o),
+  keptRows: (dir, runId, profile, model) => batchingKeptRows(dir, runId, profile, model),
   comparePoints: BATCHING_COMPARE_POINTS,
   compare: batchingCompare,
 } satisfies Tier<BatchingFacts, BatchingParams, BatchingMeasurement, BatchingResults>;

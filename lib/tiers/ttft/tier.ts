@@ -16,6 +16,7 @@ import {
   type TtftTables,
 } from "./tables.ts";
 import { TTFT_COMPARE_POINTS, ttftCompare } from "./compare.ts";
+import { ttftBeside } from "./beside.ts";
 
 /** Tier 1. */
 export const ttftTier = {
@@ -47,6 +48,7 @@ export const ttftTier = {
     { label: "warm TTFT p95", fact: f.warm_p95 },
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
   ],
+  beside: (dir, o) => ttftBeside(dir, o),
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
 } satisfies Tier<TtftFacts, TtftParams, TtftMeasurement, TtftTables>;
