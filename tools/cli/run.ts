@@ -38,6 +38,10 @@ import {
 import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost, redactUrl } from "../../lib/base/mod.ts";
 import { definingEnv, resumeDifferences, validateRunInputs } from "./run_checks.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
+import { capabilitySummary } from "../../lib/probe/mod.ts";
+import { exitCodeOf } from "../../lib/run/mod.ts";
+import { recordCapabilities } from "./run_capabilities.ts";
+import { recordOutcomes } from "./run_outcome.ts";
 
 /** The names `--tiers` takes, each tier's one name (its key), and the notebook each runs; `writeup` is the
  * day's write-up. */
@@ -63,7 +67,9 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
   --tiers    only these tiers, by name, comma-separated: ttft, prefix, kv, batching, writeup (e.g. ttft,prefix)
-  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
+  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)
+Exit status: 0 complete; 1 failed (a notebook failed, or a tier whose points all failed; the cause is printed);
+3 partial (some points failed); 130 interrupted; 2 bad arguments.`;
 
 const Size = z.enum(["default", "test"]);
 
@@ -457,6 +463,16 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
     `servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : what}, size ${size}`,
   );
   console.log(`  folder: ${run.dir}`);
+  // Issue 20: the capability probe, into the manifest (tools/cli/run_capabilities.ts).
+  if (!a.resume) {
+    const caps = await recordCapabilities(run, {
+      SERVELAB_ENGINE: engine,
+      SERVELAB_SIZE: size,
+      ...(url ? { SERVELAB_URL: url } : {}),
+      ...(model ? { SERVELAB_MODEL: model } : {}),
+    }, !!(a.allow_remote || allowRemoteFromEnv()));
+    console.log(`  capabilities: ${capabilitySummary(caps)}`);
+  }
 
   let code = 0;
   if (notebooks.length === 0) {
@@ -490,6 +506,9 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
       });
       const failed = r.summary?.notebooks.filter((n) => n.status !== "ok").map((n) => basename(n.notebook)) ??
         [];
+      // Issue 20: each tier's outcome from its points; a tier whose points failed fails the run, with its cause.
+      const outcome = await recordOutcomes(run, notebooks);
+      for (const line of outcome.lines) console.error(`servelab run: ${line}`);
       if (interrupted || r.code === 130) {
         await finishRun(run, "interrupted", `interrupted; rerun with --resume ${run.id}`);
         code = 130;
@@ -497,9 +516,14 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
         await finishRun(
           run,
           "failed",
-          failed.length ? `failed: ${failed.join(", ")}` : `runner exited ${r.code}`,
+          [failed.length ? `failed: ${failed.join(", ")}` : `runner exited ${r.code}`, ...outcome.lines].join(
+            "\n",
+          ),
         );
         code = 1;
+      } else if (outcome.overall !== "complete") {
+        await finishRun(run, outcome.overall, outcome.lines.join("\n"));
+        code = exitCodeOf(outcome.overall);
       } else {
         await finishRun(run, "complete");
       }
@@ -510,7 +534,15 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
   const index = await writeRunIndex(run);
   await writeRunsIndex(dirname(run.dir));
   console.log(
-    `servelab run: ${code === 0 ? "done" : code === 130 ? "interrupted" : "finished with failures"}`,
+    `servelab run: ${
+      code === 0
+        ? "done"
+        : code === 130
+        ? "interrupted"
+        : code === 3
+        ? "partial: some points failed"
+        : "finished with failures"
+    }`,
   );
   console.log(index);
   return code;
