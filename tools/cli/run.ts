@@ -24,6 +24,7 @@ import {
   FORCE_ENV,
   hashInputs,
   openRun,
+  PROGRESS_FILE,
   readManifest,
   type Run,
   RUN_DIR_ENV,
@@ -31,6 +32,7 @@ import {
 } from "../../lib/run/mod.ts";
 import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/base/mod.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
+import { liveProgress } from "../_progress.ts";
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
                       [--size default|test] [--resume RUN_ID] [--force] [--timeout SECONDS]
@@ -324,12 +326,16 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
       if (url) env.SERVELAB_URL = url;
       if (a.force) env[FORCE_ENV] = "1";
       if (a.allow_remote) env[ALLOW_REMOTE_ENV] = "1";
+      // Live progress (tools/_progress.ts): a progress.json left by an earlier attempt is not this one's.
+      await Deno.remove(join(run.dir, PROGRESS_FILE)).catch(() => {});
+      const live = liveProgress({ runDir: run.dir, notebooks });
       const r = await runNotebooks(notebooks, {
         out: run.dir,
         env,
         timeoutS: a.timeout_s,
         signal: abort.signal,
-      });
+        onLine: (l) => live.line(l),
+      }).finally(() => live.stop());
       const failed = r.summary?.notebooks.filter((n) => n.status !== "ok").map((n) => basename(n.notebook)) ??
         [];
       if (interrupted || r.code === 130) {
