@@ -374,7 +374,22 @@ export async function unitTestFiles(root = ROOT): Promise<string[]> {
 }
 
 /** Runs the gate; returns the exit code. */
+/** `./servelab test --help`. */
+export const OK_USAGE = `Usage: ./servelab test [--only step,...] [--skip step,...] [--no-notebooks] [--real]
+       (or: deno task ok ...)
+
+The whole test suite, one step after another, ending with one line "N passed, N failed".
+Steps: ${STEPS.join(", ")} (opt-in: real).
+  --only STEPS     run only these steps, e.g. --only test
+  --skip STEPS     leave these steps out, e.g. --skip notebooks,browser
+  --no-notebooks   skip the notebooks and browser steps
+  --real           also the real-engine step (installs llama.cpp's server)`;
+
 export async function main(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(OK_USAGE);
+    return 0;
+  }
   let parsed: OkArgs;
   try {
     parsed = parseOkArgs(args);
