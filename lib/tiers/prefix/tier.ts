@@ -9,7 +9,9 @@ import { PREFIX_FILES } from "./files.ts";
 import { measurePrefix, type PrefixMeasurement } from "./measure.ts";
 import { type PrefixParams, prefixParams } from "./params.ts";
 import { PrefixRequestRow, PrefixRunRow, readPrefixResults } from "./analyze.ts";
-import { PREFIX_COMPARE_POINTS, prefixCompare } from "./compare.ts";
+import { PREFIX_COMPARE_POINTS, prefixCompare, prefixCompareCurves } from "./compare.ts";
+import { prefixIndexChartOptions } from "./charts.ts";
+import { plot } from "../../report/plot.ts";
 
 /** Tier 2. */
 export const prefixTier = {
@@ -44,6 +46,11 @@ export const prefixTier = {
       index: "prefix caching speedup, longest shared prefix",
     },
   ],
+  indexChart: (data, subtitle) => {
+    const o = prefixIndexChartOptions(data.csv.get(PREFIX_FILES.requests) ?? [], subtitle);
+    return o ? plot(o) : undefined;
+  },
   comparePoints: PREFIX_COMPARE_POINTS,
   compare: prefixCompare,
+  compareCurves: prefixCompareCurves,
 } satisfies Tier<PrefixFacts, PrefixParams, PrefixMeasurement, Awaited<ReturnType<typeof readPrefixResults>>>;

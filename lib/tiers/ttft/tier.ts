@@ -15,7 +15,8 @@ import {
   TtftStartupRow,
   type TtftTables,
 } from "./tables.ts";
-import { TTFT_COMPARE_POINTS, ttftCompare } from "./compare.ts";
+import { TTFT_COMPARE_POINTS, ttftCompare, ttftCompareCurves } from "./compare.ts";
+import { ttftIndexChart } from "./charts.ts";
 
 /** Tier 1. */
 export const ttftTier = {
@@ -47,6 +48,8 @@ export const ttftTier = {
     { label: "warm TTFT p95", fact: f.warm_p95 },
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
   ],
+  indexChart: (data, subtitle) => ttftIndexChart(data.csv.get(TTFT_FILES.requests) ?? [], subtitle),
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
+  compareCurves: ttftCompareCurves,
 } satisfies Tier<TtftFacts, TtftParams, TtftMeasurement, TtftTables>;
