@@ -13,7 +13,7 @@ import type { Page } from "playwright-core";
 import { writeComparePage } from "../../lib/compare/mod.ts";
 import { createRun, finishRun, openRun, updateManifest } from "../../lib/run/mod.ts";
 import { TIERS } from "../../lib/tiers/mod.ts";
-import { writeRunIndex } from "../../lib/writeup/mod.ts";
+import { writeRunIndex, writeRunsIndex } from "../../lib/writeup/mod.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 import { openBrowser, problemsText, watchPage } from "./chromium.ts";
 import { serveFolder } from "./static_server.ts";
@@ -128,7 +128,11 @@ Deno.test({
       assert.equal(glance, TIERS.length, "one glance card per tier");
       const drawn = await assertChartsLinked(index, "run index", 1);
       const chartTiers = new Set(drawn.map((c) => c.tier));
-      assert.equal(chartTiers.size, await index.locator(".glance .chart").count(), "one linked chart per card");
+      assert.equal(
+        chartTiers.size,
+        await index.locator(".glance .chart").count(),
+        "one linked chart per card",
+      );
       console.log(`run index: charts of ${[...chartTiers].join(", ")}`);
       await index.screenshot({ path: join(shots, "run_index.png"), fullPage: true });
       assert.equal(problemsText(p1), undefined, `run index: ${problemsText(p1)}`);
@@ -145,6 +149,19 @@ Deno.test({
       assert.equal(made.differ.length, 0, JSON.stringify(made.differ));
       await cmp.screenshot({ path: join(shots, "compare.png"), fullPage: true });
       assert.equal(problemsText(p2), undefined, `compare page: ${problemsText(p2)}`);
+
+      // reports/index.html: tick A then B; it shows the command and links the compare page written above.
+      await writeRunsIndex(root);
+      const runs = await browser.context.newPage();
+      const p3 = watchPage(runs);
+      assert.ok((await runs.goto(`${srv.url}index.html`, { waitUntil: "load" }))?.ok());
+      await runs.locator(`input[name="run"][value="${a}"]`).check();
+      await runs.locator(`input[name="run"][value="${b}"]`).check();
+      assert.equal(await runs.locator("#compare-command").innerText(), `./servelab compare ${a} ${b}`);
+      await runs.locator("#compare-page a").click();
+      await runs.waitForURL(/\/compare\/.*_vs_.*\.html$/);
+      assert.match(await runs.locator("h1").innerText(), /Compare 2 runs/);
+      assert.equal(problemsText(p3), undefined, `runs index: ${problemsText(p3)}`);
       console.log(`screenshots: ${join(shots, "run_index.png")}, ${join(shots, "compare.png")}`);
     } finally {
       await Deno.remove(root, { recursive: true }).catch(() => {});

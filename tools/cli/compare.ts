@@ -7,7 +7,9 @@
  * measured by one run only are left out and listed.
  * @module
  */
+import { dirname } from "node:path";
 import { type CompareResult, type CompareRow, compareRuns, writeComparePage } from "../../lib/compare/mod.ts";
+import { writeRunsIndex } from "../../lib/writeup/mod.ts";
 
 /** Where main writes; tests pass their own. */
 export interface Io {
@@ -98,6 +100,8 @@ export async function main(
   if (html) {
     try {
       const { path } = await writeComparePage(runs, options);
+      // reports/index.html lists the compare pages.
+      await writeRunsIndex(dirname(dirname(path)));
       (json ? io.err : io.out)(`compare page: ${path}`);
     } catch (e) {
       io.err(`servelab compare: the HTML page could not be written: ${(e as Error).message}`);
