@@ -49,7 +49,8 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
   --tiers    only the tier notebooks whose names start with these prefixes, comma-separated (e.g. 01,02)
-  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
+  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)
+  --dry-run  check the options and list the notebooks that would run; run nothing`;
 
 const Size = z.enum(["default", "test"]);
 
@@ -66,6 +67,8 @@ export interface RunArgs {
   tiers?: string[];
   /** Allow `--url` on a non-loopback host (set only by the flag). */
   allow_remote?: boolean;
+  /** Check the options and list the notebooks; run nothing. */
+  dry_run?: boolean;
   help: boolean;
 }
 
@@ -138,6 +141,9 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
         break;
       case "--allow-remote":
         r.allow_remote = true;
+        break;
+      case "--dry-run":
+        r.dry_run = true;
         break;
       case "--help":
       case "-h":
@@ -291,6 +297,16 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
       }.`,
     );
     return 2;
+  }
+  if (a.dry_run) {
+    console.log(
+      `servelab run --dry-run: would run ${
+        notebooks.map((nb) => basename(nb)).join(", ") || "no notebook"
+      } on ${a.engine ?? "the default engine"}, size ${a.size ?? "default"}${
+        a.model ? `, model ${a.model}` : ""
+      }${a.resume ? `, resuming ${a.resume}` : ""}`,
+    );
+    return 0;
   }
   let started: Awaited<ReturnType<typeof startRun>>;
   try {

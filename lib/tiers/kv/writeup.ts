@@ -127,9 +127,9 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
   ].join("\n");
   const commands = [
     "```",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} SERVELAB_MODEL=${lab.model} ./servelab run`,
-    "# or only this tier, with its parameters (SERVELAB_KV_*):",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} python tools/run_notebooks.py --out reports/<run> notebooks/03_kv_scaling.ipynb`,
+    `./servelab run --engine ${lab.engine} --size ${lab.size} --model ${lab.model}`,
+    "# or only this tier (its parameters: SERVELAB_KV_* variables before the command):",
+    `./servelab run --engine ${lab.engine} --size ${lab.size} --model ${lab.model} --tiers 03`,
     "```",
   ].join("\n");
   const notes = M.notes.length ? M.notes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";

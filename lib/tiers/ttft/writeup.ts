@@ -209,7 +209,7 @@ const head = (cells: readonly string[]): string[] => [row(cells), row(cells.map(
  */
 export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
   const args = buildServeArgs(config).map((a) => (/^[\w./:=,-]+$/.test(a) ? a : `'${a}'`)).join(" ")
-    .replace(/--port 0\b/, "--port <free port>");
+    .replace(/--port 0\b/, "--port 8000");
   const run = `./servelab run --engine ${lab.engine} --size ${lab.size} --model ${config.model}`;
   switch (config.engine) {
     case "sim":
