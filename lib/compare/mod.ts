@@ -11,6 +11,7 @@ export {
 } from "./compare.ts";
 export { checkPoints, type PointCheck, type PointSpec } from "./points.ts";
 export {
+  compareNotebook,
   type ComparePage,
   comparePage,
   comparePagePath,

@@ -11,10 +11,11 @@ import * as Plot from "@observablehq/plot";
 import { parse } from "csv-parse/sync";
 import { basename, join, relative } from "node:path";
 import { escapeHtml } from "../report/bundle.ts";
-import { plot } from "../report/plot.ts";
+import { type Chart, plot } from "../report/plot.ts";
 import { writeTextAtomic } from "../run/atomic.ts";
 import { type Manifest, readManifest } from "../run/manifest.ts";
 import { openRun, reportsRoot } from "../run/run_dir.ts";
+import { REPO_ROOT } from "../run/host.ts";
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier, CompareCurve, CsvTextRow } from "../tiers/tier.ts";
 import { type CompareResult, compareRuns, noiseVerdict } from "./compare.ts";
@@ -46,8 +47,8 @@ export interface ComparePage {
   runs: string[];
   /** Manifest fields whose values are not the same in every run: field, then one value per run. */
   differ: { field: string; values: string[] }[];
-  /** Charts drawn, by tier key and curve id. */
-  charts: { tier: string; curve: string }[];
+  /** Charts drawn, by tier key and curve id, with the chart (to show in a notebook). */
+  charts: { tier: string; curve: string; chart: Chart }[];
   differences: CurveDifference[];
 }
 
@@ -215,7 +216,7 @@ export async function comparePage(
         t,
         differences,
       );
-      charts.push({ tier: t.key, curve: cid });
+      charts.push({ tier: t.key, curve: cid, chart });
       const link = `${href(runs[0].dir)}${t.notebook}.html`;
       const imgs = [...chart.html.matchAll(/<img [^>]*>/g)].map((m) => m[0]).join("<br>");
       return `<figure data-tier="${e(t.key)}" data-curve="${e(cid)}"><div class="title">${
@@ -314,6 +315,56 @@ export async function comparePage(
   return { html, runs: runs.map((r) => r.id), differ, charts, differences };
 }
 
+/**
+ * A notebook that redraws the page's charts of these runs (open it in `./servelab lab`, or run it): its
+ * parameters cell names the runs; it imports the lab from `lib/mod.ts` relative to where it is written.
+ */
+export function compareNotebook(ids: readonly string[], libMod: string): string {
+  const code = (src: string) => ({
+    cell_type: "code",
+    execution_count: null,
+    metadata: {},
+    outputs: [],
+    source: src.split("\n").map((l, i, a) => (i < a.length - 1 ? `${l}\n` : l)),
+  });
+  const cells = [
+    {
+      cell_type: "markdown",
+      metadata: {},
+      source: [
+        "# Compare runs\n",
+        "\n",
+        "Each tier's curves of every run on one chart; ringed: a point that differs from the first run beyond noise.",
+      ],
+    },
+    code(`import { comparePage, show, table } from ${JSON.stringify(libMod)};`),
+    {
+      ...code(
+        `// Parameters: the runs (ids under reports/ or folder paths); the first is the baseline.\nconst RUNS = ${
+          JSON.stringify(ids)
+        };`,
+      ),
+      metadata: { tags: ["parameters"] },
+    },
+    code(
+      "const page = await comparePage(RUNS);\n" +
+        'await show(table(page.differ.map((d) => ({ field: d.field, ...Object.fromEntries(d.values.map((v, i) => [String.fromCharCode(65 + i), v])) })), { caption: "Parameters that differ" }));\n' +
+        "for (const c of page.charts) await show(c.chart);",
+    ),
+  ];
+  const nb = {
+    // nbformat 4.5 wants an id per cell.
+    cells: cells.map((c, i) => ({ id: `compare-${i}`, ...c })),
+    metadata: {
+      kernelspec: { display_name: "Deno", language: "typescript", name: "deno" },
+      language_info: { name: "typescript" },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
+  return JSON.stringify(nb, null, 1) + "\n";
+}
+
 /** The page's path for some runs: `<root>/compare/<A>_vs_<B>[_vs_<C>...].html`. */
 export function comparePagePath(ids: readonly string[], root: string = reportsRoot()): string {
   const names = ids.map((id) => id.replace(/\/+$/, "").split("/").at(-1)!);
@@ -331,7 +382,7 @@ export function comparePagePath(ids: readonly string[], root: string = reportsRo
 export async function writeComparePage(
   ids: readonly string[],
   options: { root?: string; tiers?: readonly AnyTier[] } = {},
-): Promise<{ path: string; page: ComparePage }> {
+): Promise<{ path: string; notebook: string; page: ComparePage }> {
   const root = options.root ?? reportsRoot();
   const path = comparePagePath(ids, root);
   const dirOf = (p: string) => p.slice(0, p.lastIndexOf("/"));
@@ -339,6 +390,21 @@ export async function writeComparePage(
     ...options,
     hrefBase: (dir) => `${relative(dirOf(path), dir) || "."}/`,
   });
-  await writeTextAtomic(path, page.html);
-  return { path, page };
+  const notebook = path.replace(/\.html$/, ".ipynb");
+  const nbName = escapeHtml(notebook.split("/").at(-1)!);
+  await writeTextAtomic(
+    path,
+    page.html.replace(
+      "</body>",
+      `<p class="note">These charts as a notebook you can rerun: <a href="${
+        escapeHtml(encodeURI(notebook.split("/").at(-1)!))
+      }">${nbName}</a> (open it in <code>./servelab lab</code>).</p></body>`,
+    ),
+  );
+  const libMod = relative(dirOf(path), join(REPO_ROOT, "lib", "mod.ts"));
+  await writeTextAtomic(
+    notebook,
+    compareNotebook(page.runs, libMod.startsWith(".") ? libMod : `./${libMod}`),
+  );
+  return { path, notebook, page };
 }

@@ -52,7 +52,12 @@ Deno.test("comparePage: curves of every run overlaid, differences beyond noise l
     assert.match(page.html, /<a href="..\/run-a\/03_kv_scaling.html" class="tier-link"/);
     assert.equal((page.html.match(/<img src="data:image\/svg\+xml;base64,/g) ?? []).length >= 2, true);
 
-    const { path } = await writeComparePage(["run-a", "run-b"], { root });
+    const { path, notebook } = await writeComparePage(["run-a", "run-b"], { root });
+    const nb = JSON.parse(await Deno.readTextFile(notebook));
+    const src = nb.cells.map((c: { source: string[] }) => c.source.join("")).join("\n");
+    assert.match(src, /const RUNS = \["run-a","run-b"\];/);
+    assert.match(src, /from "\.\.\/\.\.\/[^"]*lib\/mod\.ts"/, "lib/mod.ts relative to the notebook");
+    assert.match(await Deno.readTextFile(path), /<a href="run-a_vs_run-b\.ipynb">/);
     assert.equal(path, comparePagePath(["run-a", "run-b"], root));
     assert.equal(path, join(root, "compare", "run-a_vs_run-b.html"));
     await assert.rejects(() => comparePage(["run-a"], { root }), /two runs or more/);
