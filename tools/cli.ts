@@ -29,7 +29,7 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     load: () => import("./cli/sim.ts"),
   },
   compare: {
-    summary: "two runs side by side: compare RUN_A RUN_B [--json]",
+    summary: "runs against the first, with noise verdicts and a page of overlaid curves: compare A B [C ...]",
     load: () => import("./cli/compare.ts"),
   },
   health: {
