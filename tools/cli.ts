@@ -40,6 +40,10 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     summary: "benchmarks of servelab itself (bench/*.ts) -> bench/results/<date>-<name>.md",
     load: () => import("./cli/bench.ts"),
   },
+  calibrate: {
+    summary: "the embedded engine's prediction beside a real run's numbers: calibrate RUN [--keep]",
+    load: () => import("./cli/calibrate.ts"),
+  },
   "tiny-model": {
     summary:
       "write the lab's tiny Llama model (random weights, own tokenizer) as an HF folder: tiny-model DIR",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as Plot from "@observablehq/plot";
-import { fileURLToPath } from "node:url";
+import { assertSnapshot, decodeImgs, roundNumbers } from "./_snapshot.ts";
 import { $display } from "./bundle.ts";
 import { plot, plotSvg } from "./plot.ts";
 
@@ -9,19 +9,7 @@ const rows = [1, 2, 4, 8, 16].map((c) => ({
   ttft_ms: 40 + 3.3 * c,
   kind: c < 8 ? "low" : "high",
 }));
-// .snap, not .svg: deno fmt reformats .svg files.
-const SNAPSHOT = fileURLToPath(new URL("./testdata/ttft_line.svg.snap", import.meta.url));
-
-/** Rounds every decimal number in an SVG to 2 places, so snapshots survive float noise. */
-function roundNumbers(svg: string): string {
-  return svg.replace(/-?\d+\.\d+/g, (n) => String(Math.round(Number(n) * 100) / 100));
-}
-
-function decodeImgs(html: string): string[] {
-  return [...html.matchAll(/<img src="data:image\/svg\+xml;base64,([^"]+)"/g)].map((m) =>
-    new TextDecoder().decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0)))
-  );
-}
+const SNAPSHOT = new URL("./testdata/ttft_line.svg.snap", import.meta.url);
 
 Deno.test("plotSvg matches the snapshot (numbers rounded)", async () => {
   const svg = roundNumbers(plotSvg({
@@ -34,12 +22,7 @@ Deno.test("plotSvg matches the snapshot (numbers rounded)", async () => {
     ],
   }));
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-  if (Deno.env.get("SERVELAB_UPDATE_SNAPSHOTS") === "1") await Deno.writeTextFile(SNAPSHOT, svg);
-  assert.equal(
-    svg,
-    await Deno.readTextFile(SNAPSHOT),
-    "run with SERVELAB_UPDATE_SNAPSHOTS=1 to accept a change",
-  );
+  await assertSnapshot(svg, SNAPSHOT);
 });
 
 Deno.test("plot() emits an <img> data URL with the chart and escaped title and caption", () => {

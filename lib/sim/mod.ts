@@ -112,3 +112,43 @@ export { ARRIVAL_HEADER, createSimHandler, serveSim } from "./server.ts";
 export type { ServeSimOptions, SimServer } from "./server.ts";
 export { main as simCli, parseCli as parseSimCli } from "./main.ts";
 export type { CliIo } from "./main.ts";
+export {
+  evaluateRows,
+  implausibleTtft,
+  loadResults,
+  loadValidationRows,
+  type Metric,
+  type MetricError,
+  METRICS,
+  predictRow,
+  type ProfileValidation,
+  profileValidation,
+  ResultsFile,
+  type RowResult,
+  summarizeErrors,
+  TARGET_ABS_ERROR,
+  TARGET_METRICS,
+  validationNote,
+  ValidationRow,
+  validationShort,
+} from "./validation.ts";
+export {
+  compareKernels,
+  fitKernelModel,
+  fitLoss,
+  type FittedTiming,
+  fitTiming,
+  type KernelComparison,
+  type KernelPoint,
+  type TimingFit,
+  withTiming,
+} from "./validation_fit.ts";
+export {
+  besideConfig,
+  besideMarkdown,
+  besideMedian,
+  type BesideOptions,
+  besideRequests,
+  type BesideRow,
+  besideRow,
+} from "./beside.ts";

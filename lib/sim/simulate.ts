@@ -24,7 +24,7 @@
  */
 import { z } from "zod";
 import type { ServeConfig } from "../engine/config.ts";
-import { loadGpu, loadModel } from "./catalog.ts";
+import { type GpuSpec, loadGpu, loadModel } from "./catalog.ts";
 import { type EngineSettings, planMemory, resolveEngineSettings } from "./memory.ts";
 import { createScheduler, schedulerOptionsFor } from "./scheduler.ts";
 import { frontendOverheadMs, idlePenaltyMs, makeStepTime, warmupPenaltyMs } from "./timing.ts";
@@ -80,6 +80,11 @@ export interface SimulateOptions {
   keep_token_times?: boolean;
   /** Minimum virtual ms between two samples of the time series (default 0: every step). */
   sample_every_ms?: number;
+  /**
+   * A device profile used instead of the catalog's `cfg.sim.gpu` (calibration fits try timing blocks
+   * without writing data/gpus/).
+   */
+  gpu?: GpuSpec;
 }
 
 /** One request's outcome, in virtual ms from the start. */
@@ -203,7 +208,7 @@ function rateSchedule(count: number, rps: number, poisson: boolean, seed: number
 export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOptions = {}): SimResult {
   const load = SimLoad.parse(workload.load);
   const model = loadModel(cfg.model);
-  const gpu = loadGpu(cfg.sim.gpu);
+  const gpu = opts.gpu ?? loadGpu(cfg.sim.gpu);
   const settings = resolveEngineSettings(model, gpu, cfg);
   const plan = planMemory(model, gpu, cfg);
   if (plan.fit_error) {

@@ -28,7 +28,15 @@ async function code(path: string): Promise<string> {
   );
 }
 
-const literal = (s: string) => new RegExp(`["'\`]${s.replaceAll(".", "\\.")}["'\`]`);
+// A file name as a whole word anywhere in code: a string, a template (`${dir}/ttft.csv`), a path.
+const word = (s: string) => new RegExp(`(?<![\\w.-])${s.replaceAll(".", "\\.")}(?![\\w])`);
+// A column name as a string.
+const literal = (s: string) => new RegExp(`["'\`]${s}["'\`]`);
+
+/** Files that may name a tier's files, each with the reason. */
+const NAMES_ALLOWED: Readonly<Record<string, string>> = {
+  "lib/writeup/questions.ts": "the seed's 20 questions, word for word, name the day's files",
+};
 
 Deno.test("no tier's CSV file name appears as a string outside its tier's folder (lib, tools, bench)", async () => {
   const files = [
@@ -39,10 +47,11 @@ Deno.test("no tier's CSV file name appears as a string outside its tier's folder
   const found: string[] = [];
   for (const t of TIERS) {
     for (const p of files.filter((p) => !p.includes(`/lib/tiers/${t.key}/`))) {
+      if (relative(ROOT, p) in NAMES_ALLOWED) continue;
       const text = await code(p);
-      for (const f of t.files) if (literal(f.name).test(text)) found.push(`${relative(ROOT, p)}: ${f.name}`);
+      for (const f of t.files) if (word(f.name).test(text)) found.push(`${relative(ROOT, p)}: ${f.name}`);
       for (const md of [t.writeup].filter((x): x is string => !!x)) {
-        if (literal(md).test(text)) found.push(`${relative(ROOT, p)}: ${md}`);
+        if (word(md).test(text)) found.push(`${relative(ROOT, p)}: ${md}`);
       }
     }
   }

@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { EngineKind, parseServeConfig, type ServeConfig, type ServeConfigInput } from "../engine/config.ts";
 import { defaultEngineKind } from "../engine/default_engine.ts";
+import { validationShort } from "../sim/validation.ts";
 
 /** The default model: the design's first SLM. */
 export const DEFAULT_MODEL = "Qwen/Qwen2.5-1.5B-Instruct";
@@ -134,7 +135,9 @@ export function engineLabel(cfg: ServeConfig, version?: string): string {
   const v = version ? ` ${version}` : "";
   switch (cfg.engine) {
     case "sim":
-      return `SIMULATED: embedded engine${v}, ${cfg.sim.gpu} profile, model ${cfg.model}`;
+      return `SIMULATED: embedded engine${v}, ${cfg.sim.gpu} profile (${
+        validationShort(cfg.sim.gpu)
+      }), model ${cfg.model}`;
     case "vllm":
       return `vLLM${v}, model ${cfg.model}`;
     case "external":

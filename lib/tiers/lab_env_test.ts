@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_MODEL, engineLabel, labEnv, serveConfigFor } from "./lab_env.ts";
+import { validationShort } from "../sim/validation.ts";
 
 Deno.test("labEnv reads SERVELAB_* variables and fills defaults", () => {
   const lab = labEnv({ SERVELAB_ENGINE: "sim", SERVELAB_SIZE: "test", SERVELAB_SEED: "7" });
@@ -34,6 +35,7 @@ Deno.test("serveConfigFor merges tier overrides with lab settings", () => {
   assert.equal(cfg.sim.gpu, "L4");
   assert.deepEqual(cfg.extra_args, ["--swap-space", "4", "--x"]);
   assert.match(engineLabel(cfg), /^SIMULATED: embedded engine, L4 profile/);
+  assert.ok(engineLabel(cfg).includes(`L4 profile (${validationShort("L4")})`), engineLabel(cfg));
 });
 
 Deno.test("engineLabel says SIMULATED for an external server that reports the embedded engine's version", () => {

@@ -25,6 +25,7 @@ import type { Chart } from "../report/plot.ts";
 import type { CheckId } from "../health/thresholds.ts";
 import type { Run } from "../run/run_dir.ts";
 import type { LabEnv } from "./lab_env.ts";
+import type { BesideOptions, BesideRow, ValidationRow } from "../sim/mod.ts";
 
 /** A zod object schema of one CSV row. */
 // deno-lint-ignore no-explicit-any
@@ -54,7 +55,9 @@ export interface TierFile<S extends RowSchema = RowSchema> {
  */
 export function tierFile<S extends RowSchema>(name: string, schema: S, about: string): TierFile<S> {
   if (!/^[a-z0-9_]+\.csv$/.test(name)) {
-    throw new Error(`Tier file name '${name}' is not valid: use snake_case ending in .csv, e.g. ttft.csv.`);
+    throw new Error(
+      `Tier file name '${name}' is not valid: use snake_case ending in .csv, e.g. latency_sweep.csv.`,
+    );
   }
   return { name, schema, columns: Object.keys(schema.shape), about };
 }
@@ -181,6 +184,11 @@ export interface Tier<F = unknown, P = unknown, M = unknown, R = unknown> {
   compare(rows: CompareRows): CompareMetric[];
   /** The tier's curves of one run for compare's page (several runs overlaid); none: no chart there. */
   compareCurves?(rows: RunRows): CompareCurve[];
+  /** What the embedded engine predicts beside a kept run's points of this tier (SIMULATED), when the tier
+   * can be replayed; [] when the run has no such points. */
+  beside?(dir: string, o: BesideOptions): BesideRow[];
+  /** A kept run's points of this tier as held-out validation rows of the embedded engine's profile. */
+  keptRows?(dir: string, runId: string, profile: string, model: string): ValidationRow[];
   /** Its answers to the seed's learning questions of its tier, from its facts (`all`: every tier's). */
   questions?(facts: F, all: Readonly<Record<string, unknown>>): SeedAnswer[];
 }

@@ -44,3 +44,4 @@ export { type AnsweredQuestion, SEED_QUESTIONS, seedAnswers, type SeedQuestion }
 export { numbersOutsideFacts, type TraceProblem, traceRunDir } from "./trace.ts";
 export { type RunIndex, runIndexHtml, writeRunIndex } from "./run_index.ts";
 export { type RunListing, runsIndexHtml, writeRunsIndex } from "./runs_index.ts";
+export { besideRun, keptRunRows } from "./beside.ts";

@@ -14,6 +14,8 @@ import { BatchingSummaryRow } from "./analyze.ts";
 import { type BatchingResults, readBatchingResults } from "./results.ts";
 import { BATCHING_COMPARE_POINTS, batchingCompare, batchingCompareCurves } from "./compare.ts";
 
+import { batchingBeside, batchingKeptRows } from "./beside.ts";
+
 /** Tier 3b. */
 export const batchingTier = {
   key: "batching" as const,
@@ -69,6 +71,8 @@ export const batchingTier = {
     );
   },
   health: (book, facts) => batchingHealth(book, facts),
+  beside: (dir, o) => batchingBeside(dir, o),
+  keptRows: (dir, runId, profile, model) => batchingKeptRows(dir, runId, profile, model),
   comparePoints: BATCHING_COMPARE_POINTS,
   compare: batchingCompare,
   compareCurves: batchingCompareCurves,

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { $display } from "../../report/bundle.ts";
-import type { Chart } from "../../report/plot.ts";
+import { assertRendersAndMatches } from "../../report/_snapshot.ts";
+import type { Row } from "../../report/fact.ts";
+import type { RunData } from "../../report/fact_book.ts";
 import { kvConcurrencyChart, kvLoadChart, kvMemoryChart } from "./charts.ts";
+import { KV_SCALING_FILE } from "./measure.ts";
 import type { KvLoadRow, KvLoadSample, KvRow } from "./rows.ts";
+import { kvTier } from "./tier.ts";
 
 // Synthetic rows (not a measurement): a fixed pool of 1,024 blocks of 16 tokens.
 const GiB = 2 ** 30;
@@ -79,36 +81,6 @@ const samples: KvLoadSample[] = load_rows.flatMap((r) =>
   }))
 );
 
-/** Rounds every decimal number in an SVG to 2 places, so snapshots survive float noise (as plot_test.ts). */
-function roundNumbers(svg: string): string {
-  return svg.replace(/-?\d+\.\d+/g, (n) => String(Math.round(Number(n) * 100) / 100));
-}
-
-function decodeImgs(html: string): string[] {
-  return [...html.matchAll(/<img src="data:image\/svg\+xml;base64,([^"]+)"/g)].map((m) =>
-    new TextDecoder().decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0)))
-  );
-}
-
-/** The chart shows as an <img> data URL of its SVG (no inline <svg>), and its SVG matches the snapshot. */
-async function assertRendersAndMatches(chart: Chart, name: string): Promise<string> {
-  const html = String(chart[$display]()["text/html"]);
-  assert.ok(!html.includes("<svg"), "inline SVG is stripped in untrusted notebooks; it must be an image");
-  assert.equal(decodeImgs(html).at(-1), chart.svg, "the last <img> is the chart's SVG");
-  assert.doesNotMatch(html, /undefined|NaN/);
-  const svg = roundNumbers(chart.svg);
-  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-  // .snap, not .svg: deno fmt reformats .svg files.
-  const snapshot = fileURLToPath(new URL(`./testdata/${name}.svg.snap`, import.meta.url));
-  if (Deno.env.get("SERVELAB_UPDATE_SNAPSHOTS") === "1") await Deno.writeTextFile(snapshot, svg);
-  assert.equal(
-    svg,
-    await Deno.readTextFile(snapshot),
-    "run with SERVELAB_UPDATE_SNAPSHOTS=1 to accept a change",
-  );
-  return svg;
-}
-
 /** The groups `<g ... aria-label="NAME">` whose attributes match `attrs`: their marks' markup, in order. */
 function marksIn(svg: string, name: string, attrs?: RegExp): string[] {
   return [...svg.matchAll(new RegExp(`<g ([^>]*)aria-label="${name}">([\\s\\S]*?)</g>`, "g"))]
@@ -120,7 +92,7 @@ Deno.test("kvConcurrencyChart: the started sweep's reports as labelled dots, in 
   const chart = kvConcurrencyChart({ rows, engine_label: LABEL });
   assert.equal(chart.title, "Max concurrency against max-model-len (log-log)");
   assert.equal(chart.subtitle, LABEL);
-  const svg = await assertRendersAndMatches(chart, "kv_concurrency");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "kv_concurrency");
   assert.equal(marksIn(svg, "dot").length, 3, "three started sweep points; util and fit probe left out");
   assert.deepEqual(
     [...svg.matchAll(/<g [^>]*aria-label="text">([\s\S]*?)<\/g>/g)].flatMap((m) =>
@@ -135,7 +107,7 @@ Deno.test("kvConcurrencyChart: the started sweep's reports as labelled dots, in 
 
 Deno.test("kvMemoryChart: memory used and the KV pool, labelled at the longest length (snapshot)", async () => {
   const chart = kvMemoryChart({ rows, engine_label: LABEL });
-  const svg = await assertRendersAndMatches(chart, "kv_memory");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "kv_memory");
   assert.equal(marksIn(svg, "dot").length, 6);
   assert.equal(marksIn(svg, "line", /stroke-dasharray="4 3"/).length, 1, "the KV pool dashed");
   assert.match(svg, />GPU memory used</);
@@ -144,7 +116,7 @@ Deno.test("kvMemoryChart: memory used and the KV pool, labelled at the longest l
 
 Deno.test("kvLoadChart: one panel per step, the predicted rule, and the invalid step named (snapshot)", async () => {
   const chart = kvLoadChart({ load_rows, engine_label: LABEL }, samples);
-  const svg = await assertRendersAndMatches(chart, "kv_load");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "kv_load");
   // Faceted: each mark's group holds one <g transform="translate(0,Y)"> per panel (c=4 at 0, c=5 below).
   assert.equal(
     (svg.match(/stroke="red" fill="none"><path /g) ?? []).length,
@@ -163,4 +135,31 @@ Deno.test("kvLoadChart: one panel per step, the predicted rule, and the invalid 
   );
   const none = kvLoadChart({ load_rows: [], engine_label: LABEL }, []);
   assert.doesNotMatch(none.svg, /invalid: client too slow/);
+});
+
+/** A run whose only CSV is kv_cache_scaling.csv with `rows`, every cell as text (as readRunData reads it). */
+function runData(rows: readonly KvRow[]): RunData {
+  const text = rows.map((r): Row =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === undefined ? undefined : String(v)]))
+  );
+  return {
+    dir: "/run",
+    manifest: {},
+    csv: new Map([[KV_SCALING_FILE, text]]),
+    status: {},
+    files: [KV_SCALING_FILE],
+  };
+}
+
+Deno.test("kvTier.indexChart: the started sweep's max concurrency, a line and a dot per length; undefined with none (snapshot)", async () => {
+  const chart = kvTier.indexChart(runData(rows), "run test-fixture");
+  assert.ok(chart);
+  assert.equal(chart.title, "Max concurrency against max-model-len");
+  assert.equal(chart.subtitle, "run test-fixture");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "kv_index");
+  assert.equal(marksIn(svg, "dot").length, 3, "three started sweep points; util and fit probe left out");
+  assert.equal(marksIn(svg, "line").length, 1);
+  assert.equal(kvTier.indexChart(runData([]), "x"), undefined);
+  assert.equal(kvTier.indexChart({ ...runData(rows), csv: new Map() }, "x"), undefined, "no scaling file");
+  assert.equal(kvTier.indexChart(runData(rows.filter((r) => r.role !== "sweep")), "x"), undefined);
 });

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { $display } from "../../report/bundle.ts";
-import type { Chart } from "../../report/plot.ts";
+import { assertRendersAndMatches } from "../../report/_snapshot.ts";
 import { ttftSummary } from "./analyze.ts";
 import {
   ttftIdleChart,
@@ -97,36 +95,6 @@ const server: TtftServerRow[] = [["0.01", 2], ["0.02", 4], ["+Inf", 4]].map(([le
 const tables: TtftTables = { requests, startup, server };
 const s = ttftSummary(tables);
 
-/** Rounds every decimal number in an SVG to 2 places, so snapshots survive float noise (as plot_test.ts). */
-function roundNumbers(svg: string): string {
-  return svg.replace(/-?\d+\.\d+/g, (n) => String(Math.round(Number(n) * 100) / 100));
-}
-
-function decodeImgs(html: string): string[] {
-  return [...html.matchAll(/<img src="data:image\/svg\+xml;base64,([^"]+)"/g)].map((m) =>
-    new TextDecoder().decode(Uint8Array.from(atob(m[1]), (c) => c.charCodeAt(0)))
-  );
-}
-
-/** The chart shows as an <img> data URL of its SVG (no inline <svg>), and its SVG matches the snapshot. */
-async function assertRendersAndMatches(chart: Chart, name: string): Promise<string> {
-  const html = String(chart[$display]()["text/html"]);
-  assert.ok(!html.includes("<svg"), "inline SVG is stripped in untrusted notebooks; it must be an image");
-  assert.equal(decodeImgs(html).at(-1), chart.svg, "the last <img> is the chart's SVG");
-  assert.doesNotMatch(html, /undefined|NaN/);
-  const svg = roundNumbers(chart.svg);
-  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-  // .snap, not .svg: deno fmt reformats .svg files.
-  const snapshot = fileURLToPath(new URL(`./testdata/${name}.svg.snap`, import.meta.url));
-  if (Deno.env.get("SERVELAB_UPDATE_SNAPSHOTS") === "1") await Deno.writeTextFile(snapshot, svg);
-  assert.equal(
-    svg,
-    await Deno.readTextFile(snapshot),
-    "run with SERVELAB_UPDATE_SNAPSHOTS=1 to accept a change",
-  );
-  return svg;
-}
-
 /** The marks of a group `<g ... aria-label="NAME">` whose attributes match `attrs`, counted. */
 function marksIn(svg: string, name: string, attrs?: RegExp): number {
   const groups = [...svg.matchAll(new RegExp(`<g ([^>]*)aria-label="${name}">([\\s\\S]*?)</g>`, "g"))]
@@ -147,7 +115,7 @@ Deno.test("ttftStartupChart: one bar per log phase, longest first, SIMULATED nam
   const chart = ttftStartupChart(s, startup);
   assert.equal(chart.title, "Startup phases from the engine log (SIMULATED durations)");
   assert.equal(chart.subtitle, "Mean of 3 launch(es); ready (launcher, compressed wall clock): 0.500 s");
-  const svg = await assertRendersAndMatches(chart, "ttft_startup");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "ttft_startup");
   assert.equal(marksIn(svg, "bar"), 3, "three log phases; the launcher's ready is not a bar");
   const order = ["weights_load", "engine_init", "graph_capture"].map((p) => svg.indexOf(`>${p}<`));
   assert.ok(order.every((i, k) => i > 0 && (k === 0 || i > order[k - 1])), `phase order ${order}`);
@@ -155,7 +123,7 @@ Deno.test("ttftStartupChart: one bar per log phase, longest first, SIMULATED nam
 
 Deno.test("ttftWarmupChart: a line per launch and the invalid launch's requests crossed in red (snapshot)", async () => {
   const chart = ttftWarmupChart(s, requests);
-  const svg = await assertRendersAndMatches(chart, "ttft_warmup");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "ttft_warmup");
   assert.equal(marksIn(svg, "line"), 3, "one line per launch, the invalid one included");
   assert.equal(marksIn(svg, "dot"), 20, "15 requests, and 5 of them crossed");
   assert.equal(crosses(svg), 5, "launch-2's cold and four warm requests");
@@ -172,7 +140,7 @@ Deno.test("ttftLengthChart: every length request a dot, the fit in the subtitle 
       fit.r2!.toFixed(4)
     })`,
   );
-  const svg = await assertRendersAndMatches(chart, "ttft_length");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "ttft_length");
   assert.equal(crosses(svg), 1, "launch-2's one length request crossed");
   assert.equal(marksIn(svg, "line", /stroke="red"/), 1, "the fit line");
   assert.equal(marksIn(svg, "dot"), 8, "7 length requests, one of them crossed");
@@ -183,7 +151,7 @@ Deno.test("ttftLengthChart: every length request a dot, the fit in the subtitle 
 Deno.test("ttftIdleChart: the idle gap in the title and the warm p50 and p95 rules (snapshot)", async () => {
   const chart = ttftIdleChart(s, requests);
   assert.equal(chart.title, "First requests after 2.0 s idle against the warm series");
-  const svg = await assertRendersAndMatches(chart, "ttft_idle");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "ttft_idle");
   assert.equal(marksIn(svg, "rule"), 2, "warm p50 and p95");
   assert.equal(marksIn(svg, "rule", /stroke-dasharray="4,3"/), 1, "p95 dashed");
   assert.equal(marksIn(svg, "dot"), 18, "12 warm requests and 2 after idle; launch-2's 4 warm crossed");
@@ -199,7 +167,7 @@ Deno.test("ttftServerChart: client and server mean as two bars, the gap in the s
       s.server.outside_mean_ms!.toFixed(2)
     } ms (${share}%) of the client's TTFT is outside the engine's measurement`,
   );
-  const svg = await assertRendersAndMatches(chart, "ttft_server");
+  const svg = await assertRendersAndMatches(chart, import.meta.url, "ttft_server");
   assert.equal(marksIn(svg, "bar"), 2);
   const none = ttftServerChart(ttftSummary({ ...tables, server: [] }));
   assert.match(none.subtitle ?? "", /^n\/a ms \(n\/a%\)/, "not measured reads n/a, never NaN");

@@ -18,6 +18,8 @@ import {
 import { TTFT_COMPARE_POINTS, ttftCompare, ttftCompareCurves } from "./compare.ts";
 import { ttftIndexChart } from "./charts.ts";
 
+import { ttftBeside } from "./beside.ts";
+
 /** Tier 1. */
 export const ttftTier = {
   key: "ttft" as const,
@@ -49,6 +51,7 @@ export const ttftTier = {
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
   ],
   indexChart: (data, subtitle) => ttftIndexChart(data.csv.get(TTFT_FILES.requests) ?? [], subtitle),
+  beside: (dir, o) => ttftBeside(dir, o),
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
   compareCurves: ttftCompareCurves,

@@ -1,0 +1,99 @@
+/**
+ * `./servelab calibrate RUN [--profile NAME] [--model ID_OR_DIR] [--model-label TEXT] [--keep]`: the
+ * embedded engine's prediction beside every measured TTFT and batching number of a kept real-engine run
+ * (`predicted_vs_measured.md` in the run's folder, lib/sim/beside.ts). With --keep, the run's batching points
+ * join the profile's validation table (data/validation/kept_runs.json, held out of every fit) and
+ * data/validation/gpu_results.json is re-evaluated, so the profile's stated error includes them.
+ * Exit 0 done, 1 refused (nothing to replay, model or profile unknown), 2 bad arguments.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { besideMarkdown, loadGpu, loadModel, type ValidationRow } from "../../lib/sim/mod.ts";
+import { besideRun, keptRunRows } from "../../lib/writeup/mod.ts";
+import { refreshResults } from "../sim_validate.ts";
+
+/** Where main writes; tests pass their own. */
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const USAGE = "Usage: ./servelab calibrate RUN [--profile NAME] [--model ID_OR_DIR] [--model-label TEXT] " +
+  "[--keep]   (RUN: a run id under reports/ or a folder)";
+
+/** Runs the verb. */
+export function main(
+  args: string[],
+  io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) },
+  options: { root?: string; kept?: string } = {},
+): Promise<number> {
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        profile: { type: "string" },
+        model: { type: "string" },
+        "model-label": { type: "string" },
+        keep: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (e) {
+    io.err(`servelab calibrate: ${(e as Error).message}\n\n${USAGE}`);
+    return Promise.resolve(2);
+  }
+  if (values.help) {
+    io.out(USAGE);
+    return Promise.resolve(0);
+  }
+  if (positionals.length !== 1) {
+    io.err(`servelab calibrate: expected one run, got '${args.join(" ")}'.\n\n${USAGE}`);
+    return Promise.resolve(2);
+  }
+  const root = options.root ?? "reports";
+  const run = positionals[0];
+  const dir = (() => {
+    try {
+      return Deno.statSync(run).isDirectory ? run : `${root}/${run}`;
+    } catch {
+      return `${root}/${run}`;
+    }
+  })();
+  try {
+    const manifest = JSON.parse(Deno.readTextFileSync(`${dir}/manifest.json`));
+    const gpuName: string | undefined = manifest.gpu?.name;
+    const profile = loadGpu(
+      values.profile ?? (!gpuName || manifest.gpu?.kind === "none" ? "cpu-calibrated" : gpuName),
+    ).name;
+    const model = loadModel(values.model ?? manifest.model).id;
+    const rows = besideRun(dir, { profile, model });
+    const engine = `${manifest.engine?.kind ?? "engine"} ${manifest.engine?.version ?? ""}`.trim();
+    const runId = manifest.run_id ?? run;
+    Deno.writeTextFileSync(
+      `${dir}/predicted_vs_measured.md`,
+      besideMarkdown(rows, { profile, model: values["model-label"] ?? model, run: runId, engine }),
+    );
+    io.out(`wrote ${dir}/predicted_vs_measured.md (${rows.length} measured numbers beside the prediction)`);
+    if (values.keep) {
+      const kept = options.kept ?? new URL("../../data/validation/kept_runs.json", import.meta.url).pathname;
+      const mine = keptRunRows(dir, runId, profile, model);
+      let doc: { description: string; rows: ValidationRow[] } = {
+        description: "Rows kept from lab runs (./servelab calibrate RUN --keep); held out of every fit.",
+        rows: [],
+      };
+      try {
+        doc = JSON.parse(Deno.readTextFileSync(kept));
+      } catch { /* first kept run */ }
+      doc.rows = doc.rows.filter((r) => r.source !== `servelab run ${runId}`).concat(mine);
+      Deno.writeTextFileSync(kept, JSON.stringify(doc, null, 2) + "\n");
+      io.out(`kept ${mine.length} rows of run ${runId} for profile ${profile} in ${kept}`);
+      if (!options.kept) io.out(`re-evaluated ${refreshResults().rows} validation rows (gpu_results.json)`);
+    }
+    return Promise.resolve(0);
+  } catch (e) {
+    io.err(`servelab calibrate: ${(e as Error).message}`);
+    return Promise.resolve(1);
+  }
+}
