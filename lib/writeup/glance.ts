@@ -8,7 +8,7 @@
  */
 import { escapeHtml } from "../report/bundle.ts";
 import type { RunData } from "../report/fact_book.ts";
-import { type Fact } from "../report/fact.ts";
+import type { Fact } from "../report/fact.ts";
 import { h, htmlTable } from "../report/html.ts";
 import type { AnyTier } from "../tiers/tier.ts";
 import { engineText } from "./sections.ts";
