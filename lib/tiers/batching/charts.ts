@@ -513,6 +513,7 @@ export function batchingIndexChart(
       width: 640,
       height: last ? 200 : 180,
       marginLeft: 60,
+      marginRight: 24,
       x: {
         ...X_CONC,
         domain: [cs[0], cs.at(-1)!],
