@@ -66,6 +66,17 @@ export {
   writePoint,
 } from "./points.ts";
 export {
+  durationText,
+  pointParams,
+  PROGRESS_FILE,
+  progressLine,
+  ProgressState,
+  readProgress,
+  type SweepProgress,
+  sweepProgress,
+  writeProgress,
+} from "./progress_file.ts";
+export {
   createRun,
   type CreateRunOptions,
   finishRun,

@@ -12,7 +12,7 @@ import { escapeHtml } from "../report/bundle.ts";
 import { type FactBook, factBook, readRunData } from "./run_data.ts";
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier } from "../tiers/tier.ts";
-import { h, htmlTable } from "../report/html.ts";
+import { GLANCE_CSS, glanceHtml } from "./glance.ts";
 import { runFacts } from "./writeup.ts";
 import type { Fact } from "../report/fact.ts";
 import { isEmbeddedEngine } from "../engine/identity.ts";
@@ -52,7 +52,8 @@ export interface RunIndex {
   capabilities?: [string, string][];
 }
 
-const CSS = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;padding:0 1em;color:#222}" +
+const CSS = "body{font-family:system-ui,sans-serif;max-width:72em;margin:2em auto;padding:0 1em;color:#222}" +
+  GLANCE_CSS +
   ".badge{display:inline-block;background:#b00020;color:#fff;padding:.1em .5em;border-radius:.3em;" +
   "font-size:.8em;vertical-align:middle}table{border-collapse:collapse}td{padding:.15em 1em .15em 0}";
 
@@ -97,7 +98,7 @@ export function runIndexHtml(index: RunIndex): string {
     index.failures?.length
       ? `<h2>Failures</h2><ul>${index.failures.map((l) => `<li><code>${e(l)}</code></li>`).join("")}</ul>`
       : "",
-    index.key_numbers_html ? `<h2>Key numbers</h2>${index.key_numbers_html}` : "",
+    index.key_numbers_html ? `<h2>At a glance</h2>${index.key_numbers_html}` : "",
     index.tiers?.length
       ? `<h2>Tiers</h2><table>${
         index.tiers.map((t) =>
@@ -224,8 +225,9 @@ async function keyNumbers(
     ) + "\n",
   );
   return {
+    // Each tier's key chart (linking to its notebook) beside its key numbers (lib/writeup/glance.ts).
     key_numbers_html: shown.length
-      ? htmlTable(["quantity", "value"], shown.map(([label, x]) => [label, h`${x}`])).html
+      ? glanceHtml(book.data, f, tiers, names)
       : "<p>No tier left data for key numbers.</p>",
     tiers: tiers.map((t) => ({
       name: t.title,

@@ -143,13 +143,13 @@ export function commandsSection(data: RunData): Html {
   // The same command on another free port is the same command: one block, its labels listed.
   const byCommand = new Map<string, string[]>();
   for (const e of engines) {
-    const cmd = engineCommand(e).replace(/--port \d+/, "--port <free port>");
+    const cmd = engineCommand(e).replace(/--port \d+/, "--port 8000");
     byCommand.set(cmd, [...byCommand.get(cmd) ?? [], e.label]);
   }
   const lines = [...byCommand].map(([cmd, labels]) => `# ${labels.join(", ")}\n${cmd}`);
   return h`<h2 id="wu-commands-run">Commands run</h2><p>The lab (reruns every tier on the same engine and size):</p>${
     preText(shellLine(lab))
-  }<p>The engines the tiers started, in order (the port is the free one the lab picked):</p>${
+  }<p>The engines the tiers started, in order (the lab picked a free port each time; any free port will do):</p>${
     lines.length
       ? preText(lines.join("\n"))
       : h`<p>None recorded: the engine was external, or no tier started one.</p>`

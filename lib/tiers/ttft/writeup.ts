@@ -217,7 +217,7 @@ const head = (cells: readonly string[]): string[] => [row(cells), row(cells.map(
  * ```
  */
 export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
-  const args = shellLine(buildServeArgs(config)).replace(/--port 0\b/, "--port <free port>");
+  const args = shellLine(buildServeArgs(config)).replace(/--port 0\b/, "--port 8000");
   const run = shellLine([
     "./servelab",
     "run",
