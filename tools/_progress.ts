@@ -1,6 +1,6 @@
 /**
  * `./servelab run`'s live progress: it polls the run's `progress.json` (written by lib/run's `runPoints`
- * inside the notebook's kernel; docs/adr/0017-live-progress.md) and shows the notebook k of n, the tier,
+ * inside the notebook's kernel; docs/adr/0018-live-progress.md) and shows the notebook k of n, the tier,
  * point i of n, its parameters, the time spent and an estimate of the rest. On a terminal one status line
  * is redrawn in place under the runner's own lines; when output is not a terminal, or NO_COLOR is set, it
  * prints plain lines (no escape codes) when the point changes, and a line every `heartbeatS` otherwise.

@@ -2,7 +2,7 @@
  * The run's live progress, as a file: `runPoints` rewrites `<run>/progress.json` (atomically) when a point
  * starts and when its sweep ends, so a process outside the notebook's kernel (`./servelab run`, through
  * tools/run_notebooks.py) can show the current tier, point i of n, its parameters, the time spent and an
- * estimate of the rest (docs/adr/0017-live-progress.md says why a file).
+ * estimate of the rest (docs/adr/0018-live-progress.md says why a file).
  * @module
  */
 import { join } from "node:path";
