@@ -10,9 +10,16 @@ Deno.test("run --dry-run checks the options, lists the notebooks and creates no 
   const log = console.log;
   console.log = (...a: unknown[]) => lines.push(a.join(" "));
   try {
-    for (const n of ["01_ttft.ipynb", "02_prefix_caching.ipynb"]) await Deno.writeTextFile(join(notebooksDir, n), "{}");
-    assert.equal(await main(["--engine", "sim", "--tiers", "prefix", "--dry-run"], { notebooksDir, root }), 0);
-    assert.deepEqual(lines, ["servelab run --dry-run: would run 02_prefix_caching.ipynb on sim, size default"]);
+    for (const n of ["01_ttft.ipynb", "02_prefix_caching.ipynb"]) {
+      await Deno.writeTextFile(join(notebooksDir, n), "{}");
+    }
+    assert.equal(
+      await main(["--engine", "sim", "--tiers", "prefix", "--dry-run"], { notebooksDir, root }),
+      0,
+    );
+    assert.deepEqual(lines, [
+      "servelab run --dry-run: would run 02_prefix_caching.ipynb on sim, size default",
+    ]);
     assert.equal(
       await main(["--tiers", "nine", "--dry-run"], { notebooksDir, root }),
       2,
