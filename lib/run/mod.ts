@@ -78,3 +78,11 @@ export {
   runDirFromEnv,
 } from "./run_dir.ts";
 export { acquireRunLock, markDeadRuns, type RunLock } from "./lock.ts";
+export {
+  exitCodeOf,
+  outcomeLines,
+  overallOutcome,
+  type RunOutcome,
+  TierOutcome,
+  tierOutcomes,
+} from "./outcome.ts";

@@ -3,7 +3,7 @@
  *
  * ```
  * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
- *                [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS] [--tiers 01,02]
+ *                [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS] [--tiers ttft,prefix]
  *                [--allow-remote]
  * ```
  *
@@ -18,7 +18,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
 import { isEmbeddedEngine, serverVersion } from "../../lib/engine/mod.ts";
-import { labEnv, serveConfigFor } from "../../lib/mod.ts";
+import { labEnv, serveConfigFor, TIERS } from "../../lib/mod.ts";
 import { writeRunIndex, writeRunsIndex } from "../../lib/writeup/mod.ts";
 import {
   acquireRunLock,
@@ -38,10 +38,21 @@ import {
 import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost, redactUrl } from "../../lib/base/mod.ts";
 import { definingEnv, resumeDifferences, validateRunInputs } from "./run_checks.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
+import { capabilitySummary } from "../../lib/probe/mod.ts";
+import { exitCodeOf } from "../../lib/run/mod.ts";
+import { recordCapabilities } from "./run_capabilities.ts";
+import { recordOutcomes } from "./run_outcome.ts";
+
+/** The names `--tiers` takes, each tier's one name (its key), and the notebook each runs; `writeup` is the
+ * day's write-up. */
+const TIER_NOTEBOOKS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(TIERS.map((t) => [t.key, t.notebook])),
+  writeup: "05_writeup",
+};
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
                       [--size default|test] [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS]
-                      [--tiers 01,02] [--allow-remote]
+                      [--tiers ttft,prefix] [--allow-remote]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
 the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.json and index.html.
@@ -55,8 +66,10 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --reports  the reports folder (default reports/): new runs go there, --resume looks only there
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
-  --tiers    only the tier notebooks whose names start with these prefixes, comma-separated (e.g. 01,02)
-  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
+  --tiers    only these tiers, by name, comma-separated: ttft, prefix, kv, batching, writeup (e.g. ttft,prefix)
+  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)
+Exit status: 0 complete; 1 failed (a notebook failed, or a tier whose points all failed; the cause is printed);
+3 partial (some points failed); 130 interrupted; 2 bad arguments.`;
 
 const Size = z.enum(["default", "test"]);
 
@@ -148,8 +161,17 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--tiers": {
         const v = value();
         const tiers = v.split(",").map((t) => t.trim()).filter(Boolean);
-        if (tiers.length === 0 || tiers.some((t) => !/^[0-9][\w.-]*$/.test(t))) {
-          throw new Error(`--tiers '${v}' is not a list of tier numbers; use e.g. --tiers 01,02.`);
+        const names = Object.keys(TIER_NOTEBOOKS);
+        const bad = tiers.filter((t) => !(t in TIER_NOTEBOOKS));
+        if (tiers.length === 0 || bad.length) {
+          throw new Error(
+            `--tiers '${v}' is not a list of tier names${
+              bad.length ? ` (unknown: ${bad.join(", ")})` : ""
+            }; ` +
+              `name tiers by their one name: ${
+                names.map((k) => `${k} (${TIER_NOTEBOOKS[k]})`).join(", ")
+              }, e.g. --tiers ttft,prefix.`,
+          );
         }
         r.tiers = tiers;
         break;
@@ -399,7 +421,9 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     return 0;
   }
   const all = await tierNotebooks(paths.notebooksDir);
-  const notebooks = a.tiers ? all.filter((nb) => a.tiers!.some((t) => basename(nb).startsWith(t))) : all;
+  const notebooks = a.tiers
+    ? all.filter((nb) => a.tiers!.some((t) => basename(nb, ".ipynb") === TIER_NOTEBOOKS[t]))
+    : all;
   if (a.tiers && notebooks.length === 0) {
     console.error(
       `servelab run: --tiers ${a.tiers.join(",")} matches no tier notebook; the tier notebooks are ${
@@ -439,6 +463,16 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
     `servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : what}, size ${size}`,
   );
   console.log(`  folder: ${run.dir}`);
+  // Issue 20: the capability probe, into the manifest (tools/cli/run_capabilities.ts).
+  if (!a.resume) {
+    const caps = await recordCapabilities(run, {
+      SERVELAB_ENGINE: engine,
+      SERVELAB_SIZE: size,
+      ...(url ? { SERVELAB_URL: url } : {}),
+      ...(model ? { SERVELAB_MODEL: model } : {}),
+    }, !!(a.allow_remote || allowRemoteFromEnv()));
+    console.log(`  capabilities: ${capabilitySummary(caps)}`);
+  }
 
   let code = 0;
   if (notebooks.length === 0) {
@@ -472,6 +506,9 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
       });
       const failed = r.summary?.notebooks.filter((n) => n.status !== "ok").map((n) => basename(n.notebook)) ??
         [];
+      // Issue 20: each tier's outcome from its points; a tier whose points failed fails the run, with its cause.
+      const outcome = await recordOutcomes(run, notebooks);
+      for (const line of outcome.lines) console.error(`servelab run: ${line}`);
       if (interrupted || r.code === 130) {
         await finishRun(run, "interrupted", `interrupted; rerun with --resume ${run.id}`);
         code = 130;
@@ -479,9 +516,14 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
         await finishRun(
           run,
           "failed",
-          failed.length ? `failed: ${failed.join(", ")}` : `runner exited ${r.code}`,
+          [failed.length ? `failed: ${failed.join(", ")}` : `runner exited ${r.code}`, ...outcome.lines].join(
+            "\n",
+          ),
         );
         code = 1;
+      } else if (outcome.overall !== "complete") {
+        await finishRun(run, outcome.overall, outcome.lines.join("\n"));
+        code = exitCodeOf(outcome.overall);
       } else {
         await finishRun(run, "complete");
       }
@@ -492,7 +534,15 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
   const index = await writeRunIndex(run);
   await writeRunsIndex(dirname(run.dir));
   console.log(
-    `servelab run: ${code === 0 ? "done" : code === 130 ? "interrupted" : "finished with failures"}`,
+    `servelab run: ${
+      code === 0
+        ? "done"
+        : code === 130
+        ? "interrupted"
+        : code === 3
+        ? "partial: some points failed"
+        : "finished with failures"
+    }`,
   );
   console.log(index);
   return code;

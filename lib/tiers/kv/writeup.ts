@@ -61,7 +61,9 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
     [
       `| ${cols.join(" | ")} |`,
       `|${cols.map(() => "---").join("|")}|`,
-      ...rows.map((r) => `| ${r.map((c) => md`${c ?? ""}`.text).join(" | ")} |`),
+      ...rows.map((r) =>
+        `| ${r.map((c) => (c === undefined || c === null || c === "" ? "–" : md`${c}`.text)).join(" | ")} |`
+      ),
     ].join("\n");
   const scaling = table(
     [
