@@ -18,7 +18,9 @@ export * as batching from "./tiers/batching/public.ts";
 // What the tiers share: the list, the contract, the lab's SERVELAB_* parameters and the engine they serve.
 export {
   type AnyTier,
+  API_KEY_ENV_NOT_A_NAME,
   engineLabel,
+  isEnvVarName,
   LabEnv,
   labEnv,
   RunSize,
@@ -99,7 +101,7 @@ export {
   runHealth,
   type Thresholds,
 } from "./health/mod.ts";
-export { type CompareResult, type CompareRow, compareRuns } from "./compare/mod.ts";
+export { comparePage, type CompareResult, type CompareRow, compareRuns } from "./compare/mod.ts";
 
 // The embedded engine's public entry points: the catalog, the capacity planner, offline simulation, its CLI.
 export {

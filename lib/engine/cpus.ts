@@ -1,7 +1,7 @@
 /**
  * CPU isolation between an engine the lab starts on this host and the lab's own client (the notebook kernel,
  * the runner, the load generator): the engine's process group gets one CPU set, the client the rest, so the
- * two do not take each other's cycles (docs/adr/0017-cpu-isolation.md).
+ * two do not take each other's cycles (docs/adr/0019-cpu-isolation.md).
  *
  * - {@link hostCpus} reads the CPUs this process may use (`Cpus_allowed_list`) and the NUMA nodes' CPU lists;
  * - {@link planCpus} splits them: on one node the client gets a quarter (at least 1, at most 4) of the CPUs,

@@ -44,3 +44,4 @@ export {
   EngineSupervisor,
   type SupervisorOptions,
 } from "./supervisor.ts";
+export { EMBEDDED_ENGINE_MARK, isEmbeddedEngine, serverVersion } from "./identity.ts";

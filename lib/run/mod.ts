@@ -68,6 +68,17 @@ export {
   writePoint,
 } from "./points.ts";
 export {
+  durationText,
+  pointParams,
+  PROGRESS_FILE,
+  progressLine,
+  ProgressState,
+  readProgress,
+  type SweepProgress,
+  sweepProgress,
+  writeProgress,
+} from "./progress_file.ts";
+export {
   createRun,
   type CreateRunOptions,
   finishRun,
@@ -79,3 +90,12 @@ export {
   RUN_DIR_ENV,
   runDirFromEnv,
 } from "./run_dir.ts";
+export { acquireRunLock, markDeadRuns, type RunLock } from "./lock.ts";
+export {
+  exitCodeOf,
+  outcomeLines,
+  overallOutcome,
+  type RunOutcome,
+  TierOutcome,
+  tierOutcomes,
+} from "./outcome.ts";
