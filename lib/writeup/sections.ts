@@ -8,7 +8,7 @@ import { buildServeArgs } from "../engine/argv.ts";
 import { parseServeConfig } from "../engine/config.ts";
 import { llamaServerArgs } from "../engine/llamacpp.ts";
 import { codeText, h, type Html, raw } from "../report/html.ts";
-import { TIERS } from "../tiers/mod.ts";
+import type { TIERS } from "../tiers/mod.ts";
 import type { AnyTier, FactsOf } from "../tiers/tier.ts";
 import { jsonPath, type RunData } from "./run_data.ts";
 import { shellLine } from "../report/shell.ts";
