@@ -55,7 +55,9 @@ export interface TierFile<S extends RowSchema = RowSchema> {
  */
 export function tierFile<S extends RowSchema>(name: string, schema: S, about: string): TierFile<S> {
   if (!/^[a-z0-9_]+\.csv$/.test(name)) {
-    throw new Error(`Tier file name '${name}' is not valid: use snake_case ending in .csv, e.g. latency_sweep.csv.`);
+    throw new Error(
+      `Tier file name '${name}' is not valid: use snake_case ending in .csv, e.g. latency_sweep.csv.`,
+    );
   }
   return { name, schema, columns: Object.keys(schema.shape), about };
 }
