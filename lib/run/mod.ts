@@ -77,6 +77,7 @@ export {
   RUN_DIR_ENV,
   runDirFromEnv,
 } from "./run_dir.ts";
+export { acquireRunLock, markDeadRuns, type RunLock } from "./lock.ts";
 export {
   exitCodeOf,
   outcomeLines,

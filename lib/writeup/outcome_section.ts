@@ -37,7 +37,7 @@ function outcomeCell(o: TierOutcome): Html {
 export async function outcomeSection(dir: string, tiers: readonly AnyTier[]): Promise<Html> {
   const o = await tierOutcomes(dir, tiers.map((t) => t.key));
   const bad = tiers.filter((t) => o[t.key].status === "failed" || o[t.key].status === "partial");
-  return h`<h2 id="wu-outcome">Run outcome</h2><p>${
+  return h`<h3 id="wu-outcome">Run outcome</h3><p>${
     bad.length
       ? "Some tiers did not measure everything; the first failure of each is below, and the run exits non-zero."
       : "No tier had a failed point."
