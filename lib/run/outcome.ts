@@ -46,18 +46,34 @@ export async function tierOutcomes(
   tiers?: readonly string[],
 ): Promise<Record<string, TierOutcome>> {
   const pointsDir = join(runDir, "points");
-  let keys = tiers ? [...tiers] : [];
-  if (!tiers) {
-    try {
-      for await (const e of Deno.readDir(pointsDir)) if (e.isDirectory) keys.push(e.name);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-    keys = keys.sort();
+  const folders: string[] = [];
+  try {
+    for await (const e of Deno.readDir(pointsDir)) if (e.isDirectory) folders.push(e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
+  folders.sort();
+  const keys = tiers ? [...tiers] : folders;
   const out: Record<string, TierOutcome> = {};
-  for (const key of keys) out[key] = await tierOutcome(join(pointsDir, key));
+  for (const key of keys) {
+    // A tier's points: points/<key>/ and, with a list of tiers, its sub-sweeps points/<key>_*/ (e.g. kv_load).
+    const own = folders.filter((f) => f === key || (tiers !== undefined && f.startsWith(`${key}_`)));
+    out[key] = combine(await Promise.all(own.map((f) => tierOutcome(join(pointsDir, f)))));
+  }
   return out;
+}
+
+function combine(parts: TierOutcome[]): TierOutcome {
+  const done = parts.reduce((n, p) => n + p.points_done, 0);
+  const failed = parts.reduce((n, p) => n + p.points_failed, 0);
+  if (done === 0 && failed === 0) return { status: "not_run", points_done: 0, points_failed: 0 };
+  const first = parts.find((p) => p.points_failed > 0);
+  return {
+    status: failed === 0 ? "complete" : done === 0 ? "failed" : "partial",
+    points_done: done,
+    points_failed: failed,
+    ...(first ? { failed_point: first.failed_point, cause: first.cause } : {}),
+  };
 }
 
 async function tierOutcome(dir: string): Promise<TierOutcome> {

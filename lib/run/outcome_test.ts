@@ -42,6 +42,12 @@ Deno.test("a tier whose points all failed is failed, some failed partial, none c
     ]);
     // Without a list: every folder under points/.
     assert.deepEqual(Object.keys(await tierOutcomes(dir)), ["batching", "kv", "ttft"]);
+    // A tier's sub-sweep folder (points/kv_load/) counts for the tier.
+    await point(dir, "kv_load", "load", "engine exited 137");
+    const withLoad = await tierOutcomes(dir, ["kv"]);
+    assert.equal(withLoad.kv.status, "partial");
+    assert.equal(withLoad.kv.points_done, 1);
+    assert.equal(withLoad.kv.cause, "engine exited 137");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { writeCsv } from "../../run/csv.ts";
 import { writeTextAtomic } from "../../run/atomic.ts";
+import { failedPointsMd, withNote } from "../failed_points.ts";
 import type { Run } from "../../run/run_dir.ts";
 import { readManifest } from "../../run/manifest.ts";
 import {
@@ -433,6 +434,9 @@ export async function writeBatchingReport(
     input = { ...input, gpu_known: m?.gpu.kind === "nvidia" };
   }
   await writeCsv(summary, batchingSummaryRows(input.findings), BATCHING_SUMMARY_COLUMNS);
-  await writeTextAtomic(benchmark, batchingBenchmarkMd(input));
+  await writeTextAtomic(
+    benchmark,
+    withNote(batchingBenchmarkMd(input), await failedPointsMd(run.dir, "batching")),
+  );
   return { summary, benchmark };
 }

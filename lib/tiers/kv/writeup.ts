@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { EngineKind } from "../../engine/config.ts";
 import { md } from "../../report/markdown.ts";
 import { writeTextAtomic } from "../../run/atomic.ts";
+import { failedPointsMd, withNote } from "../failed_points.ts";
 import type { Run } from "../../run/run_dir.ts";
 import type { LabEnv } from "../lab_env.ts";
 import type { KvCapacityCase } from "./capacity.ts";
@@ -213,6 +214,6 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
  */
 export async function writeKvNotes(run: Run, input: KvNotesInput): Promise<string> {
   const path = join(run.dir, KV_NOTES_FILE);
-  await writeTextAtomic(path, kvNotesMarkdown(input));
+  await writeTextAtomic(path, withNote(kvNotesMarkdown(input), await failedPointsMd(run.dir, "kv")));
   return path;
 }

@@ -9,6 +9,7 @@ import { buildServeArgs } from "../../engine/argv.ts";
 import { escapeMarkdown } from "../../report/markdown.ts";
 import { plotSvg } from "../../report/plot.ts";
 import { writeTextAtomic } from "../../run/atomic.ts";
+import { failedPointsMd, withNote } from "../failed_points.ts";
 import type { Run } from "../../run/run_dir.ts";
 import type { LabEnv } from "../lab_env.ts";
 import type { PrefixAbRow, PrefixFindings, PrefixRunRow } from "./analyze.ts";
@@ -418,6 +419,9 @@ export async function writePrefixWriteup(
   if (f.cliff.points.length) await write(files.cliff, () => plotSvg(prefixCliffChart(f.cliff)));
   if (ctx.runs.length) await write(files.agreement, () => plotSvg(prefixAgreementChart(ctx.runs)));
   const md_path = join(run.dir, "prefix_caching_results.md");
-  await writeTextAtomic(md_path, prefixWriteup(f, { ...ctx, charts, run_id: run.id }));
+  await writeTextAtomic(
+    md_path,
+    withNote(prefixWriteup(f, { ...ctx, charts, run_id: run.id }), await failedPointsMd(run.dir, "prefix")),
+  );
   return { md_path, charts };
 }

@@ -11,6 +11,7 @@ import { llamaServerArgs } from "../../engine/llamacpp.ts";
 import type { ServeConfig } from "../../engine/config.ts";
 import { escapeMarkdown } from "../../report/markdown.ts";
 import { writeTextAtomic } from "../../run/atomic.ts";
+import { failedPointsMd, withNote } from "../failed_points.ts";
 import { readManifest } from "../../run/manifest.ts";
 import type { Run } from "../../run/run_dir.ts";
 import { engineLabel, type LabEnv, serveConfigFor } from "../lab_env.ts";
@@ -687,6 +688,6 @@ export async function writeTtftReport(run: Run, lab: LabEnv, params: TtftParams)
   };
   const markdown = ttftWriteup(summary, context);
   const path = join(run.dir, TTFT_FILES.writeup);
-  await writeTextAtomic(path, markdown);
+  await writeTextAtomic(path, withNote(markdown, await failedPointsMd(run.dir, "ttft")));
   return { tables, summary, context, markdown, path };
 }

@@ -113,5 +113,10 @@ Deno.test("without /tokenize and without a local tokenizer, the tiers fail with 
     assert.match(index, /<h2>Failures<\/h2>.*ttft: failed .*SERVELAB_TOKENIZER=/s);
     const writeup = await assertCleanPages(run.dir);
     assert.match(writeup, /Run outcome.*failed: every point failed; first failure.*SERVELAB_TOKENIZER=/s);
+    // Each tier's own markdown names its failed points too.
+    for (const file of ["first_token_latency.md", "prefix_caching_results.md"]) {
+      const text = await Deno.readTextFile(`${run.dir}/${file}`);
+      assert.match(text, /\*\*Failed points\.\*\* \d+ of \d+ point\(s\) failed.*SERVELAB_TOKENIZER=/, file);
+    }
   });
 });
