@@ -11,5 +11,6 @@ export * from "./schedule.ts";
 export * from "./load.ts";
 export * from "./schema.ts";
 export * from "./prompts.ts";
+export * from "./capabilities.ts";
 export * from "../base/target.ts";
 export * from "./self_check.ts";

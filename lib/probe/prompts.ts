@@ -10,7 +10,9 @@
  * @module
  */
 import { z } from "zod";
+import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
 import { createRng } from "../base/random.ts";
+import { localTokenizerFor, TOKENIZER_ENV } from "./local_tokenizer.ts";
 
 const WORDS = (
   "the of and to in is that for it as was with be by on not he this are or his from at which but have an " +
@@ -53,13 +55,21 @@ const TokenizeResponse = z.object({ tokens: z.array(z.number().int()), count: z.
 /** Options for the tokenizer calls. */
 export interface TokenizeOptions {
   headers?: Record<string, string>;
+  /** Per request. Default 30 000. */
   timeout_ms?: number;
+  /** Aborts every request (a caller's overall deadline, e.g. the health canary's timeout_s). */
+  signal?: AbortSignal;
   /** Add the model's special tokens (BOS) as a completion would. Default false: prompts are spliced. */
   add_special_tokens?: boolean;
 }
 
+/** Base URLs whose /tokenize answered "no such endpoint" (404, 405, 501): not asked again. */
+const NO_TOKENIZE = new Map<string, number>();
+
 /**
- * Token ids of `text` on the engine at `baseUrl` (`POST /tokenize`).
+ * Token ids of `text` on the engine at `baseUrl` (`POST /tokenize`). A server without `/tokenize` (404, 405,
+ * 501) is tokenized with the model's own tokenizer on the lab's side when the lab has it (local_tokenizer.ts:
+ * `SERVELAB_TOKENIZER`, or a local model folder); else the error names the fix.
  *
  * @example
  * ```ts
@@ -73,9 +83,11 @@ export async function tokenize(
   opts: TokenizeOptions = {},
 ): Promise<number[]> {
   const url = `${baseUrl.replace(/\/+$/, "")}/tokenize`;
+  const missing = NO_TOKENIZE.get(url);
+  if (missing !== undefined) return await tokenizeLocally(url, missing, model, text);
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await guardedFetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...opts.headers },
       // `prompt` for vLLM (and the embedded engine), `content` for llama.cpp's server; each ignores the other.
@@ -85,12 +97,19 @@ export async function tokenize(
         content: text,
         add_special_tokens: opts.add_special_tokens ?? false,
       }),
-      signal: AbortSignal.timeout(opts.timeout_ms ?? 30_000),
+      signal: opts.signal
+        ? AbortSignal.any([AbortSignal.timeout(opts.timeout_ms ?? 30_000), opts.signal])
+        : AbortSignal.timeout(opts.timeout_ms ?? 30_000),
     });
   } catch (e) {
+    if (e instanceof RedirectRefusedError) throw e;
     throw new Error(`Cannot tokenize through ${url}: ${(e as Error).message}. Is the engine running?`);
   }
   const body = await res.text();
+  if (res.status === 404 || res.status === 405 || res.status === 501) {
+    NO_TOKENIZE.set(url, res.status);
+    return await tokenizeLocally(url, res.status, model, text);
+  }
   if (!res.ok) {
     throw new Error(
       `Cannot tokenize through ${url}: HTTP ${res.status} ${body.slice(0, 200)}. ` +
@@ -110,6 +129,18 @@ export async function tokenize(
     );
   }
   return parsed.data.tokens;
+}
+
+async function tokenizeLocally(url: string, status: number, model: string, text: string): Promise<number[]> {
+  const tok = await localTokenizerFor(model);
+  if (!tok) {
+    throw new Error(
+      `Cannot build prompts of exact token lengths: the server has no /tokenize (${url} answered HTTP ${status}) ` +
+        `and the lab has no local tokenizer for model '${model}'. Set ${TOKENIZER_ENV}=/path/to/tokenizer.json ` +
+        "(or the model's folder) so the lab cuts prompts with the model's own tokenizer.",
+    );
+  }
+  return tok.encode(text);
 }
 
 /**
@@ -134,10 +165,15 @@ export async function promptOfTokens(
   const seed = opts.seed ?? 0;
   // English-like text runs ~1.3 tokens per word on BPE tokenizers; ask for a margin and grow if short.
   let words = Math.ceil(tokens * 0.9) + 16;
+  // Growth is capped at 4 words a token: a tokenizer that yields fewer is broken, and an uncapped
+  // guess (x tokens/ids per attempt) builds megabytes of text that no timeout can interrupt.
+  const maxWords = tokens * 4 + 64;
   for (let attempt = 0; attempt < 6; attempt++) {
+    opts.signal?.throwIfAborted();
     const ids = await tokenize(baseUrl, model, seededText(seed, words), opts);
     if (ids.length >= tokens) return ids.slice(0, tokens);
-    words = Math.ceil(words * (tokens / Math.max(ids.length, 1)) * 1.2) + 16;
+    if (words >= maxWords) break;
+    words = Math.min(maxWords, Math.ceil(words * (tokens / Math.max(ids.length, 1)) * 1.2) + 16);
   }
   throw new Error(
     `Cannot build a prompt of ${tokens} tokens from ${baseUrl}: /tokenize kept returning fewer tokens than asked.`,

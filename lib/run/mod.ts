@@ -88,3 +88,12 @@ export {
   RUN_DIR_ENV,
   runDirFromEnv,
 } from "./run_dir.ts";
+export { acquireRunLock, markDeadRuns, type RunLock } from "./lock.ts";
+export {
+  exitCodeOf,
+  outcomeLines,
+  overallOutcome,
+  type RunOutcome,
+  TierOutcome,
+  tierOutcomes,
+} from "./outcome.ts";

@@ -15,6 +15,17 @@ import type { AnyTier } from "../tiers/tier.ts";
 import { GLANCE_CSS, glanceHtml } from "./glance.ts";
 import { runFacts } from "./writeup.ts";
 import type { Fact } from "../report/fact.ts";
+import { isEmbeddedEngine } from "../engine/identity.ts";
+import { outcomeLines, type TierOutcome } from "../run/outcome.ts";
+import { Capabilities, capabilityRows } from "../probe/capabilities.ts";
+
+/** Issue 20: a failed or partial tier's status (its cause is under Failures, in code); undefined for the others.
+ * No digits: every number on the index is a fact span (lib/writeup/trace.ts). */
+function outcomeText(o: TierOutcome | undefined): string | undefined {
+  if (o?.status === "failed") return "failed: every point failed (the cause is under Failures)";
+  if (o?.status === "partial") return "partial: some points failed (the first cause is under Failures)";
+  return undefined;
+}
 
 /** What the index page shows. */
 export interface RunIndex {
@@ -35,6 +46,10 @@ export interface RunIndex {
   key_numbers_html?: string;
   /** Each tier's status in words, with its report page when there is one. */
   tiers?: { name: string; status: string; html?: string }[];
+  /** Issue 20: one line per tier that failed or partly failed, with its first failed point's error. */
+  failures?: string[];
+  /** Issue 20: what the server offers (label, value), from the capability probe. */
+  capabilities?: [string, string][];
 }
 
 const CSS = "body{font-family:system-ui,sans-serif;max-width:72em;margin:2em auto;padding:0 1em;color:#222}" +
@@ -51,7 +66,7 @@ const CSS = "body{font-family:system-ui,sans-serif;max-width:72em;margin:2em aut
  * ```
  */
 export function runIndexHtml(index: RunIndex): string {
-  const sim = index.engine === "sim";
+  const sim = index.engine === "sim" || isEmbeddedEngine(index.engine_version);
   const e = escapeHtml;
   const title = `servelab run ${index.run_id}${sim ? " (SIMULATED)" : ""}`;
   const rows: [string, string | undefined][] = [
@@ -80,6 +95,9 @@ export function runIndexHtml(index: RunIndex): string {
       index.error ? `<code>${e(index.error)}</code>` : undefined,
     ]] as const).filter(([, v]) => v !== undefined).map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`),
     "</table>",
+    index.failures?.length
+      ? `<h2>Failures</h2><ul>${index.failures.map((l) => `<li><code>${e(l)}</code></li>`).join("")}</ul>`
+      : "",
     index.key_numbers_html ? `<h2>At a glance</h2>${index.key_numbers_html}` : "",
     index.tiers?.length
       ? `<h2>Tiers</h2><table>${
@@ -89,6 +107,13 @@ export function runIndexHtml(index: RunIndex): string {
           }</td></tr>`
         ).join("")
       }</table>`
+      : "",
+    index.capabilities?.length
+      ? `<h2>Server capabilities</h2><table>${
+        // Values with digits (HTTP statuses) in code: every bare number on the index is a fact span.
+        index.capabilities.map(([k, v]) =>
+          `<tr><td>${e(k)}</td><td>${/\d/.test(v) ? `<code>${e(v)}</code>` : e(v)}</td></tr>`
+        ).join("")}</table>`
       : "",
     "<h2>Notebooks</h2>",
     index.notebooks.length
@@ -129,7 +154,8 @@ export async function writeRunIndex(run: Run, tiers: readonly AnyTier[] = TIERS)
   const files = names.filter((n) =>
     /\.(csv|md)$/i.test(n) || ["facts.json", "thresholds.json", "grafana-dashboard.json"].includes(n)
   );
-  const { key_numbers_html, tiers: tierRows } = await keyNumbers(run.dir, names, tiers);
+  const { key_numbers_html, tiers: tierRows } = await keyNumbers(run.dir, names, tiers, m.tiers);
+  const caps = Capabilities.safeParse(m.capabilities);
   const path = join(run.dir, "index.html");
   await writeTextAtomic(
     path,
@@ -147,6 +173,8 @@ export async function writeRunIndex(run: Run, tiers: readonly AnyTier[] = TIERS)
       files: files.includes("facts.json") || !key_numbers_html ? files : [...files, "facts.json"].sort(),
       key_numbers_html,
       tiers: tierRows,
+      failures: m.tiers ? outcomeLines(m.tiers) : undefined,
+      capabilities: caps.success ? capabilityRows(caps.data) : undefined,
     }),
   );
   return path;
@@ -166,6 +194,7 @@ async function keyNumbers(
   dir: string,
   names: readonly string[],
   tiers: readonly AnyTier[],
+  outcomes?: Readonly<Record<string, TierOutcome>>,
 ): Promise<{ key_numbers_html?: string; tiers?: RunIndex["tiers"] }> {
   let book: FactBook;
   try {
@@ -202,7 +231,7 @@ async function keyNumbers(
       : "<p>No tier left data for key numbers.</p>",
     tiers: tiers.map((t) => ({
       name: t.title,
-      status: STATUS_TEXT[book.data.status[t.key] ?? "not_run"],
+      status: outcomeText(outcomes?.[t.key]) ?? STATUS_TEXT[book.data.status[t.key] ?? "not_run"],
       html: names.includes(`${t.notebook}.html`) ? `${t.notebook}.html` : undefined,
     })),
   };

@@ -10,11 +10,18 @@ Deno.test("run --dry-run checks the options, lists the notebooks and creates no 
   const log = console.log;
   console.log = (...a: unknown[]) => lines.push(a.join(" "));
   try {
-    for (const n of ["01_a.ipynb", "02_b.ipynb"]) await Deno.writeTextFile(join(notebooksDir, n), "{}");
-    assert.equal(await main(["--engine", "sim", "--tiers", "02", "--dry-run"], { notebooksDir, root }), 0);
-    assert.deepEqual(lines, ["servelab run --dry-run: would run 02_b.ipynb on sim, size default"]);
+    for (const n of ["01_ttft.ipynb", "02_prefix_caching.ipynb"]) {
+      await Deno.writeTextFile(join(notebooksDir, n), "{}");
+    }
     assert.equal(
-      await main(["--tiers", "09", "--dry-run"], { notebooksDir, root }),
+      await main(["--engine", "sim", "--tiers", "prefix", "--dry-run"], { notebooksDir, root }),
+      0,
+    );
+    assert.deepEqual(lines, [
+      "servelab run --dry-run: would run 02_prefix_caching.ipynb on sim, size default",
+    ]);
+    assert.equal(
+      await main(["--tiers", "nope", "--dry-run"], { notebooksDir, root }),
       2,
       "bad options still fail",
     );

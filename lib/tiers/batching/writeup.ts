@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { writeCsv } from "../../run/csv.ts";
 import { writeTextAtomic } from "../../run/atomic.ts";
 import type { Run } from "../../run/run_dir.ts";
+import { readManifest } from "../../run/manifest.ts";
 import {
   BATCHING_SUMMARY_COLUMNS,
   type BatchingFindings,
@@ -18,6 +19,7 @@ import {
 import { batchingGainPerDoubling } from "./knee.ts";
 import { BATCHING_FILES, type BatchingMeasurement } from "./measure.ts";
 import { batchingEnvVar, type BatchingParams } from "./params.ts";
+import { shellEnv, shellLine } from "../../report/shell.ts";
 
 /** What the write-up needs besides the findings. */
 export interface BatchingWriteupInput {
@@ -30,6 +32,10 @@ export interface BatchingWriteupInput {
   params: BatchingParams;
   /** The run size the parameters came from ("default" | "test"). */
   size: string;
+  /** Issue 20: whether the serving hardware is known to have a GPU (the embedded engine's profile, vLLM, or a
+   * GPU on this host); when false the observations do not explain the curve by GPU weight passes. Default:
+   * from the engine kind and the run manifest's GPU. */
+  gpu_known?: boolean;
 }
 
 /** Little's-law deviation (%) beyond which a point is not called a steady state. */
@@ -89,7 +95,7 @@ function pointTable(points: readonly BatchingPointSummary[], kind: "concurrency"
  * for (const o of batchingObservations(F)) console.log("-", o);
  * ```
  */
-export function batchingObservations(F: BatchingFindings): string[] {
+export function batchingObservations(F: BatchingFindings, opts: { gpu_known?: boolean } = {}): string[] {
   const v = F.concurrency.filter((s) => s.valid && s.throughput_rps !== undefined);
   const out: string[] = [];
   if (v.length >= 2) {
@@ -106,9 +112,11 @@ export function batchingObservations(F: BatchingFindings): string[] {
       }× ` +
         `(${n3(a.throughput_rps)} → ${n3(b.throughput_rps)} req/s) while p50 TPOT goes ${n3(tpA)} → ${
           n3(tpB)
-        } ms: ` +
-        "batching serves many sequences with one pass over the weights, so concurrency is nearly free until the " +
-        "GPU's compute or the step's token budget fills.",
+        } ms` +
+        (opts.gpu_known === false
+          ? ". The lab saw no GPU behind this server, so it does not explain the curve by GPU weight passes."
+          : ": batching serves many sequences with one pass over the weights, so concurrency is nearly free until " +
+            "the GPU's compute or the step's token budget fills."),
     );
     const last = v[v.length - 1];
     if (last !== b) {
@@ -200,9 +208,25 @@ export function batchingObservations(F: BatchingFindings): string[] {
 export function batchingProductOwnerText(F: BatchingFindings, engine: string): string {
   const s = F.sweet;
   if (s.kind !== "sweet_spot") {
+    const valid = F.concurrency.filter((x) => x.valid);
+    if (valid.length === 0) {
+      const why = [...new Set(F.invalid.map((i) => i.reason.replace(/\s*\(.*\)$/, "")))].join("; ");
+      return `No concurrency point of this run was valid (${why || "no points"}), so the data support no ` +
+        `statement about what one replica (${engine}) can serve: the points were rejected for the ` +
+        "measurement, not for the server. Rerun the sweep on a less loaded client machine before choosing a " +
+        "concurrency." + (F.concurrency[0]?.latency.ttft_ms[95].value !== undefined
+          ? ` (Taken at face value, c=${F.concurrency[0].concurrency} had p95 TTFT ${
+            n3(F.concurrency[0].latency.ttft_ms[95].value)
+          } ms against the SLO's ${F.slo.ttft_p95_ms} ms; an invalid point decides nothing.)`
+          : "");
+    }
+    const low = valid[0];
     return `At this SLO (95% of first tokens within ${F.slo.ttft_p95_ms} ms, at most ${F.slo.tpot_p95_ms} ms per ` +
-      `token), one replica (${engine}) cannot serve even one request at a time in time: loosen the SLO, shorten ` +
-      "prompts, or use a faster GPU or a smaller model.";
+      `token), one replica (${engine}) missed the SLO even at the lowest valid concurrency (c=${low.concurrency}: ` +
+      `p95 TTFT ${n3(low.latency.ttft_ms[95].value)} ms, p95 TPOT ${
+        n3(low.latency.tpot_ms[95].value)
+      } ms): ` +
+      "loosen the SLO, shorten prompts, or use a faster GPU or a smaller model.";
   }
   const p = F.concurrency.find((x) => x.concurrency === s.concurrency)!;
   const tps = p.latency.tpot_ms[50].value;
@@ -246,6 +270,7 @@ export function batchingProductOwnerText(F: BatchingFindings, engine: string): s
 export function batchingEngineShort(
   M: Pick<BatchingMeasurement, "engine_kind" | "engine_label" | "config">,
 ): string {
+  // An external server that is the embedded engine already has a label starting "SIMULATED:".
   return M.engine_kind === "sim" ? `${M.config.sim.gpu} profile, SIMULATED` : M.engine_label;
 }
 
@@ -259,7 +284,7 @@ export function batchingEngineShort(
  */
 export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
   const { measurement: M, findings: F, params: P } = input;
-  const sim = M.engine_kind === "sim";
+  const sim = M.engine_kind === "sim" || M.engine_label.startsWith("SIMULATED");
   const title = `# Batching under concurrency — benchmark${sim ? " (SIMULATED)" : ""}`;
   const simNote = sim
     ? `> **SIMULATED.** ${M.engine_label}. These numbers come from the embedded engine's model of vLLM on that ` +
@@ -267,8 +292,8 @@ export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
     : "";
   const serve = M.serve_args.length
     ? (sim ? "./servelab sim serve " : "vllm serve ") +
-      M.serve_args.filter((a, i, xs) => !(xs[i - 1] === "--port" || a === "--port")).join(" ")
-    : `(external engine at ${M.config.url}: not started by the lab)`;
+      shellLine(M.serve_args.filter((a, i, xs) => !(xs[i - 1] === "--port" || a === "--port")))
+    : `# external engine at ${M.config.url}: not started by the lab`;
   const knee = F.knee.kind === "knee"
     ? `c=${F.knee.concurrency}`
     : F.knee.kind === "not_reached"
@@ -295,9 +320,8 @@ export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
     "slo_tpot_ms",
     "knee_gain",
   ] as const)
-    .map((k) => `${batchingEnvVar(k)}=${Array.isArray(P[k]) ? (P[k] as number[]).join(",") : P[k]}`).join(
-      " ",
-    );
+    .map((k) => shellEnv({ [batchingEnvVar(k)]: Array.isArray(P[k]) ? (P[k] as number[]).join(",") : P[k] }))
+    .join(" ");
   const rateSection = F.rate.length
     ? `${pointTable(F.rate, "rate")}\n\n${F.capacity?.reason ?? ""}`
     : `Not run: ${M.rate_skipped ?? "no rate points"}.`;
@@ -330,7 +354,9 @@ ${batchingProductOwnerText(F, batchingEngineShort(M))}
 - Engine: ${M.engine_label}
 - Model: ${M.config.model}
 - Engine command: \`${serve}\`
-- Rerun this tier: \`SERVELAB_ENGINE=${M.engine_kind} SERVELAB_SIZE=${input.size} ${params} ./servelab run\` (or run notebooks/04_batching.ipynb with the same variables).
+- Rerun this tier: \`${
+    shellEnv({ SERVELAB_ENGINE: M.engine_kind, SERVELAB_SIZE: input.size, SERVELAB_MODEL: M.config.model })
+  } ${params} ./servelab run\` (or run notebooks/04_batching.ipynb with the same variables).
 
 ## Method
 
@@ -371,7 +397,7 @@ ${rateSection}
 
 ## Observations
 
-${batchingObservations(F).map((o) => `- ${o}`).join("\n")}
+${batchingObservations(F, { gpu_known: input.gpu_known }).map((o) => `- ${o}`).join("\n")}
 
 ## Invalid points
 
@@ -401,6 +427,10 @@ export async function writeBatchingReport(
 ): Promise<{ summary: string; benchmark: string }> {
   const summary = join(run.dir, BATCHING_FILES.summary);
   const benchmark = join(run.dir, BATCHING_FILES.benchmark);
+  if (input.gpu_known === undefined && input.measurement.engine_kind === "external") {
+    const m = await readManifest(run.manifestPath).catch(() => undefined);
+    input = { ...input, gpu_known: m?.gpu.kind === "nvidia" };
+  }
   await writeCsv(summary, batchingSummaryRows(input.findings), BATCHING_SUMMARY_COLUMNS);
   await writeTextAtomic(benchmark, batchingBenchmarkMd(input));
   return { summary, benchmark };

@@ -76,6 +76,8 @@ export function kvFindings(rows: readonly KvRow[], load_rows: readonly KvLoadRow
 /** Markdown pieces joined with spaces (nested md keeps each piece's escaping). */
 const cat = (parts: readonly Markdown[]): Markdown => parts.reduce((acc, p) => md`${acc} ${p}`);
 
+/** KV usage (a fraction) from which a waiting request is said to wait for blocks. */
+const KV_FULL = 0.9;
 const int = (x: number | undefined) => x === undefined ? "n/a" : Math.round(x).toLocaleString("en-US");
 const fix = (x: number | undefined, d = 2) => x === undefined ? "n/a" : x.toFixed(d);
 const GiB = 2 ** 30;
@@ -97,11 +99,23 @@ const MEM_SOURCE: Record<string, string> = {
 export function kvSweepFinding(f: KvFindings): Markdown {
   const o = f.observed[0];
   if (f.sweep.length === 0 && o) {
-    return md`No sweep on an external server: it needs one engine per max-model-len, and the lab cannot restart a server it did not start. As configured, the server holds ${
-      int(o.pool_tokens)
-    } KV tokens (${int(o.num_gpu_blocks)} blocks of ${o.block_size ?? "n/a"}, from ${
+    const head =
+      "No sweep on an external server: it needs one engine per max-model-len, and the lab cannot restart a server it did not start.";
+    // Issue 20: 0 is what the row holds when /v1/models states no max_model_len (TGI, gateways): not a length.
+    const len = o.max_model_len > 0
+      ? md`${int(o.max_model_len)}`
+      : md`not measured (the server's /v1/models states none)`;
+    if (o.pool_tokens === undefined) {
+      // Issue 20: no numbers to state; say what is not measured and why, never "n/a KV tokens".
+      return md`${
+        rawMd(head)
+      } The server's KV pool is not measured (it exports no cache_config_info on /metrics); its max-model-len: ${len}.`;
+    }
+    return md`${rawMd(head)} As configured, the server holds ${int(o.pool_tokens)} KV tokens (${
+      int(o.num_gpu_blocks)
+    } blocks of ${o.block_size ?? "n/a"}, from ${
       o.capacity_source === "metrics" ? rawMd("/metrics cache_config_info") : rawMd("nothing: not exported")
-    }), ${fix(o.max_concurrency)}x requests of its max-model-len ${int(o.max_model_len)}.`;
+    }), ${fix(o.max_concurrency)}x requests of its max-model-len ${len}.`;
   }
   if (f.sweep.length === 0) {
     return md`No sweep point started, so there is no finding on max-model-len (see the notes above).`;
@@ -280,6 +294,7 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
   const kvMax = Math.max(...clean.map((r) => r.kv_usage_max ?? 0));
   const first = limited[0];
   const preempted = limited.filter((r) => (r.preemptions ?? 0) > 0);
+  const bad = rows.filter((r) => r.client_ok === false);
   return cat([
     md`At ${int(r0.request_tokens)} tokens per request (${
       int(r0.prompt_tokens)
@@ -310,7 +325,16 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
         : "No step was limited: raise SERVELAB_KV_LOAD_MAX_CONCURRENCY."
     }`,
     md`${
-      v.agrees
+      bad.length
+        ? rawMd(
+          `**Not judged:** ${bad.length} of ${rows.length} load steps (${
+            bad.map((r) => r.concurrent).join(", ")
+          }) failed the client self-check (${
+            [...new Set(bad.map((r) => r.client_reason ?? "client lagged"))].join("; ")
+          }), ` +
+            "so the onset and the reason requests waited are not concluded from them; rerun on a less loaded client.",
+        )
+        : v.agrees
         ? rawMd(
           `**The onset is at predicted + 1 = ${v.predicted_max_concurrent + 1}, as the pool predicts.**`,
         )
@@ -321,12 +345,18 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
         )
     }`,
     md`${
-      preempted.length === 0 && first
+      bad.length ? "" : preempted.length === 0 && first && (first.kv_usage_max ?? 0) >= KV_FULL
         ? rawMd(
           "The extra requests waited rather than being preempted: the scheduler admits a request only when " +
             "blocks for its prompt (chunk) are free, and these prompts are most of each request; preemption needs " +
             "admitted requests that later outgrow the pool (long outputs).",
         )
+        : preempted.length === 0 && first
+        ? md`KV usage peaked at ${
+          fix(first.kv_usage_max)
+        } (a fraction of the pool) while requests waited, so the pool was not what held them back: another limit capped the running requests at ${
+          first.running_max ?? "n/a"
+        } (vLLM's --max-num-seqs, or the step's token budget --max-num-batched-tokens taking the prefills).`
         : preempted.length
         ? md`Preemptions appeared at ${
           preempted.map((r) => `${r.concurrent} (${r.preemptions})`).join(", ")

@@ -114,7 +114,9 @@ export function ttftLengthChart(s: TtftSummary, requests: readonly TtftRequestRo
 export function ttftIdleChart(s: TtftSummary, requests: readonly TtftRequestRow[]): Chart {
   const idleVsWarm = requests.filter((r) => r.series === "warm" || r.series === "idle");
   return plot({
-    title: `First requests after ${fixed(s.idle.gap_s, 1)} s idle against the warm series`,
+    title: s.idle.gap_s === undefined
+      ? "First requests after idle: not measured (no idle period ran)"
+      : `First requests after ${fixed(s.idle.gap_s, 1)} s idle against the warm series`,
     subtitle: "Lines: warm p50 (solid) and p95 (dashed)",
     caption: "Red cross: client too slow (invalid launch, not counted)",
     x: { label: "series index" },

@@ -18,6 +18,7 @@ import {
 import { TTFT_COMPARE_POINTS, ttftCompare, ttftCompareCurves } from "./compare.ts";
 import { ttftIndexChart } from "./charts.ts";
 
+import { ttftQuestions } from "./questions.ts";
 import { ttftBeside } from "./beside.ts";
 
 /** Tier 1. */
@@ -49,10 +50,12 @@ export const ttftTier = {
     { label: "warm TTFT p50", fact: f.warm_p50, index: "warm TTFT p50" },
     { label: "warm TTFT p95", fact: f.warm_p95 },
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
+    { label: "warm end-to-end latency p50", fact: f.warm_e2e_p50 },
   ],
   indexChart: (data, subtitle) => ttftIndexChart(data.csv.get(TTFT_FILES.requests) ?? [], subtitle),
   beside: (dir, o) => ttftBeside(dir, o),
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
   compareCurves: ttftCompareCurves,
+  questions: (f, all) => ttftQuestions(f, all),
 } satisfies Tier<TtftFacts, TtftParams, TtftMeasurement, TtftTables>;
