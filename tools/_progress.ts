@@ -76,9 +76,11 @@ export function liveProgress(options: LiveProgressOptions): LiveProgress {
   const terminal = options.terminal ?? wantsTerminal();
   const now = options.now ?? (() => performance.now());
   const heartbeatMs = (options.heartbeatS ?? 30) * 1000;
+  // A terminal that reports no width (a pty of `script`, some CI consoles) gets 100 columns.
   const columns = options.columns ?? (() => {
     try {
-      return Deno.consoleSize().columns;
+      const c = Deno.consoleSize().columns;
+      return c > 0 ? c : 100;
     } catch {
       return 100;
     }
@@ -117,9 +119,19 @@ export function liveProgress(options: LiveProgressOptions): LiveProgress {
   const tick = async () => {
     const p = await readProgress(options.runDir);
     if (stopped) return;
-    if (p && p !== state) {
+    if (p) {
       state = p;
-      status = progressLine(p);
+      // Elapsed and the estimate as of now, not as of the point's start (the file changes once per point).
+      const since = p.state === "running" ? Math.max(0, (Date.now() - Date.parse(p.updated_at)) / 1000) : 0;
+      status = progressLine(
+        since > 0
+          ? {
+            ...p,
+            elapsed_s: p.elapsed_s + since,
+            ...(p.eta_s !== undefined ? { eta_s: Math.max(0, p.eta_s - since) } : {}),
+          }
+          : p,
+      );
     }
     if (terminal) {
       draw();

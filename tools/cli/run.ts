@@ -85,9 +85,9 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)
   --cpus     CPU isolation: the engine's CPU list (e.g. 0-5; the runner and kernel get the rest), auto (split
              the host's CPUs and NUMA nodes; 1 + 1 on 2 CPUs), or off (default: SERVELAB_CPUS, else auto)
+  --dry-run  check the options and list the notebooks that would run; run nothing
 Exit status: 0 complete; 1 failed (a notebook failed, or a tier whose points all failed; the cause is printed);
-3 partial (some points failed); 130 interrupted; 2 bad arguments.
-  --dry-run  check the options and list the notebooks that would run; run nothing`;
+3 partial (some points failed); 130 interrupted; 2 bad arguments.`;
 
 const Size = z.enum(["default", "test"]);
 
