@@ -12,7 +12,7 @@
  * Binds 127.0.0.1 only.
  * @module
  */
-import { directStreamOf, type DirectSink, type DirectStream } from "./direct_stream.ts";
+import { type DirectSink, type DirectStream, directStreamOf } from "./direct_stream.ts";
 
 const enc = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
@@ -273,7 +273,9 @@ class Connection {
     const lines = head.split("\r\n");
     const [method, target, version] = lines[0].split(" ");
     if (!method || !target?.startsWith("/") || !version?.startsWith("HTTP/1.")) {
-      throw new BadRequest(`Malformed request line '${lines[0].slice(0, 100)}'; send 'METHOD /path HTTP/1.1'.`);
+      throw new BadRequest(
+        `Malformed request line '${lines[0].slice(0, 100)}'; send 'METHOD /path HTTP/1.1'.`,
+      );
     }
     const headers = new Headers();
     for (let i = 1; i < lines.length; i++) {
@@ -283,13 +285,18 @@ class Connection {
     }
     const connHeader = headers.get("connection")?.toLowerCase() ?? "";
     const close = version === "HTTP/1.0" ? !connHeader.includes("keep-alive") : connHeader.includes("close");
-    if (headers.get("expect")?.toLowerCase() === "100-continue") this.#write(enc.encode("HTTP/1.1 100 Continue\r\n\r\n"));
+    if (headers.get("expect")?.toLowerCase() === "100-continue") {
+      this.#write(enc.encode("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
     // Body.
     let body: Uint8Array | undefined;
     const te = headers.get("transfer-encoding");
     if (te !== null) {
       if (te.toLowerCase() !== "chunked") {
-        throw new BadRequest(`Transfer-Encoding '${te}' is not supported; send chunked or a Content-Length.`, 411);
+        throw new BadRequest(
+          `Transfer-Encoding '${te}' is not supported; send chunked or a Content-Length.`,
+          411,
+        );
       }
       body = await this.#chunkedBody();
       headers.delete("transfer-encoding");
@@ -327,7 +334,9 @@ class Connection {
         await this.#more();
       }
       const size = parseInt(latin1.decode(this.#buf.subarray(this.#start, eol)).split(";")[0], 16);
-      if (!Number.isSafeInteger(size) || size < 0) throw new BadRequest("Malformed chunk size in the request body.");
+      if (!Number.isSafeInteger(size) || size < 0) {
+        throw new BadRequest("Malformed chunk size in the request body.");
+      }
       this.#start = eol + 2;
       if (size === 0) {
         // Trailers (ignored) up to the empty line.

@@ -31,7 +31,7 @@ import {
 import { applyChatTemplate, decode, encode, EOS_TOKEN_ID, tokenStrings, VOCAB_SIZE } from "./tokenizer.ts";
 import type { FinishEvent } from "./types.ts";
 import type { RequestOutput } from "./runtime.ts";
-import { DirectStream, directResponse, tokenChunks } from "./direct_stream.ts";
+import { directResponse, DirectStream, tokenChunks } from "./direct_stream.ts";
 import { serveHttp1 } from "./http1_server.ts";
 
 /** Header carrying the request's arrival on the server clock (ms), with --sim-ground-truth. */
