@@ -3,7 +3,7 @@
  * (http1_server.ts): a request's listener hands each engine step's SSE events to a {@link DirectStream}
  * as one `send`, the server turns that into one chunked-encoding frame and one socket write. The bytes of
  * a plain token chunk are assembled from parts encoded once (the request's head, the token's JSON text,
- * the tail), not rendered and encoded per token. Under Deno.serve the same handler uses a ReadableStream
+ * the tail) copied into the frame, not rendered and encoded per token. Under Deno.serve the same handler uses a ReadableStream
  * (server.ts); the bytes on the wire are the same.
  * @module
  */
@@ -110,20 +110,23 @@ const enc = new TextEncoder();
 const tokenJson = new Map<number, Uint8Array>();
 
 /**
- * The SSE event of a token chunk with no finish reason and no usage (nearly every chunk), as bytes:
- * the same bytes as `chunkWriter(kind, head).content(text, null)`, from parts encoded once.
+ * The SSE event of a token chunk with no finish reason and no usage (nearly every chunk), as the three
+ * parts of its bytes: the request's head and the tail, encoded once per request, and the token's JSON
+ * text, encoded once per token id (`text` must be the tokenizer's text of an id). Concatenated they are
+ * the bytes of `chunkWriter(kind, head).content(text, null)`; the server copies them into its frame, so
+ * no buffer is made per chunk here.
  *
  * @example
  * ```ts
  * const tc = tokenChunks("completion", { id: "cmpl-1", created: 0, model: "m" }, () => " hi");
- * tc(42); // data: {"id":"cmpl-1",...,"text":" hi","logprobs":null,"finish_reason":null,"stop_reason":null}]}\n\n
+ * tc(42); // [data: {"id":"cmpl-1",...,"text":] [" hi"] [,"logprobs":null,...}]}\n\n]
  * ```
  */
 export function tokenChunks(
   kind: "completion" | "chat",
   h: ResponseHead,
   text: (token_id: number) => string,
-): (token_id: number) => Uint8Array {
+): (token_id: number) => [Uint8Array, Uint8Array, Uint8Array] {
   const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
   const head = enc.encode(
     `data: {"id":${JSON.stringify(h.id)},"object":"${object}","created":${h.created},"model":${
@@ -138,10 +141,6 @@ export function tokenChunks(
   return (token_id) => {
     let t = tokenJson.get(token_id);
     if (t === undefined) tokenJson.set(token_id, t = enc.encode(JSON.stringify(text(token_id))));
-    const out = new Uint8Array(head.length + t.length + tail.length);
-    out.set(head, 0);
-    out.set(t, head.length);
-    out.set(tail, head.length + t.length);
-    return out;
+    return [head, t, tail];
   };
 }

@@ -465,21 +465,31 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** One chunked-encoding frame holding `pieces` (and the terminating chunk when `last`). */
+/** Copies `src` into `dst` at `o`; a loop for the short parts of a chunk (cheaper than `set` there). */
+function copy(dst: Uint8Array, src: Uint8Array, o: number): number {
+  const n = src.length;
+  if (n > 96) dst.set(src, o);
+  else for (let i = 0; i < n; i++) dst[o + i] = src[i];
+  return o + n;
+}
+
+const HEX = enc.encode("0123456789abcdef");
+
+/** One chunked-encoding frame holding `pieces` (and the terminating chunk when `last`): one buffer. */
 function frame(pieces: Uint8Array[], last: boolean): Uint8Array {
   let n = 0;
   for (const p of pieces) n += p.length;
   if (n === 0) return last ? END : new Uint8Array(0);
-  const size = enc.encode(n.toString(16) + "\r\n");
+  let digits = 1;
+  while (n >= 16 ** digits) digits++;
   const tail = last ? LAST : CRLF;
-  const out = new Uint8Array(size.length + n + tail.length);
-  out.set(size, 0);
-  let o = size.length;
-  for (const p of pieces) {
-    out.set(p, o);
-    o += p.length;
-  }
-  out.set(tail, o);
+  const out = new Uint8Array(digits + 2 + n + tail.length);
+  for (let i = digits - 1, v = n; i >= 0; i--, v >>>= 4) out[i] = HEX[v & 15];
+  out[digits] = 13;
+  out[digits + 1] = 10;
+  let o = digits + 2;
+  for (const p of pieces) o = copy(out, p, o);
+  copy(out, tail, o);
   return out;
 }
 

@@ -380,19 +380,22 @@ function directStream(
   let n = 0;
   submit((o) => {
     if (n >= stopAt) return false;
+    const f = o.finish;
+    if (o.token && !f && !g.continuous_usage && !(kind === "chat" && n === 0) && n + 1 < stopAt) {
+      // Nearly every step of a stream: one plain token chunk.
+      n++;
+      out.send(...plain(o.token.token_id));
+      return;
+    }
     const pieces: Uint8Array[] = [];
     if (o.token) {
       n++;
-      const f = o.finish;
-      if (!f && !g.continuous_usage && !(kind === "chat" && n === 1)) pieces.push(plain(o.token.token_id));
-      else {
-        const run = g.continuous_usage ? usage(g.prompt_ids.length, n, undefined) : undefined;
-        if (kind === "chat" && n === 1) pieces.push(writer.role(run));
-        pieces.push(writer.content(tokenText(o.token.token_id), f ? f.reason : null, run));
-      }
+      const run = g.continuous_usage ? usage(g.prompt_ids.length, n, undefined) : undefined;
+      if (kind === "chat" && n === 1) pieces.push(writer.role(run));
+      pieces.push(writer.content(tokenText(o.token.token_id), f ? f.reason : null, run));
     }
-    if (o.finish) {
-      const f = finished(o.finish);
+    if (f) {
+      finished(f);
       if (g.include_usage) {
         pieces.push(sse(usageChunk(head, object, usage(f.prompt_tokens, f.completion_tokens, cached(f)))));
       }
