@@ -233,7 +233,26 @@ interface Sample {
   client_mib?: number;
   server_mib?: number;
   client_heap_mib: number;
+  /** The engine's heap after a full GC (GET /servelab/heap), MiB; undefined when the request failed. */
+  server_heap_gc_mib?: number;
+  /** Ground-truth records the engine kept at that moment (bounded store, 20,000 by default). */
+  server_truth_records?: number;
   requests: number;
+}
+
+/** The engine's heap after a full GC and its kept ground-truth records (GET /servelab/heap). */
+async function serverHeap(baseUrl: string): Promise<{ mib?: number; records?: number }> {
+  try {
+    const r = await fetch(`${baseUrl}/servelab/heap`, { signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) {
+      await r.body?.cancel();
+      return {};
+    }
+    const h = await r.json();
+    return { mib: h.heap_used_bytes / 2 ** 20, records: h.ground_truth_records };
+  } catch {
+    return {};
+  }
 }
 
 const f = (x: number | undefined, d = 1) => (x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d));
@@ -267,7 +286,7 @@ export async function main(argv: string[]): Promise<number> {
     engine: "sim",
     model: a.model,
     max_model_len: 4096,
-    sim: { faults: { http_500_rate: a.http_500_rate, drop_connection_rate: a.drop_rate } },
+    sim: { debug_heap: true, faults: { http_500_rate: a.http_500_rate, drop_connection_rate: a.drop_rate } },
   });
   try {
     await using engine = await launch(cfg, { log_dir: logs, log_name: "soak" });
@@ -326,19 +345,23 @@ export async function main(argv: string[]): Promise<number> {
     const windows: WindowRow[] = [];
     let done = 0, next = 0;
     let engineDied: number | undefined;
-    const sample = () => {
+    const sample = async () => {
       const client_mib = rssMib(Deno.pid), server_mib = rssMib(server_pid);
       if (engineDied === undefined && !pidAlive(server_pid)) engineDied = now_s();
+      const t_s = now_s(), requests = done;
+      const heap = await serverHeap(engine.baseUrl);
       samples.push({
-        t_s: now_s(),
+        t_s,
         client_mib,
         server_mib,
         client_heap_mib: Deno.memoryUsage().heapUsed / 2 ** 20,
-        requests: done,
+        server_heap_gc_mib: heap.mib,
+        server_truth_records: heap.records,
+        requests,
       });
     };
-    sample();
-    const timer = setInterval(sample, a.sample_s * 1000);
+    await sample();
+    const timer = setInterval(() => void sample(), a.sample_s * 1000);
     const totals: Record<string, number> = {};
     let requests = 0, ok = 0;
     try {
@@ -380,7 +403,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     } finally {
       clearInterval(timer);
-      sample();
+      await sample();
     }
     const elapsed = now_s();
 
@@ -448,13 +471,35 @@ export async function main(argv: string[]): Promise<number> {
     const every = Math.max(1, Math.round(30 / a.sample_s));
     const shown = samples.filter((_, i) => i % every === 0 || i === samples.length - 1);
     console.log(table(
-      ["t_s", "requests", "client_rss_mib", "client_heap_mib", "server_rss_mib"],
-      shown.map((s) => [f(s.t_s, 0), s.requests, f(s.client_mib), f(s.client_heap_mib), f(s.server_mib)]),
+      [
+        "t_s",
+        "requests",
+        "client_rss_mib",
+        "client_heap_mib",
+        "server_rss_mib",
+        "server_heap_gc_mib",
+        "truth_records",
+      ],
+      shown.map((s) => [
+        f(s.t_s, 0),
+        s.requests,
+        f(s.client_mib),
+        f(s.client_heap_mib),
+        f(s.server_mib),
+        f(s.server_heap_gc_mib),
+        s.server_truth_records ?? "-",
+      ]),
     ));
     console.log(
       "\ngrowth check (least squares through the 30 s floors of the second half; growing = slope per hour > max(16 MiB, 10% of median)):",
     );
-    for (const [name, key] of [["client", "client_mib"], ["server", "server_mib"]] as const) {
+    for (
+      const [name, key] of [
+        ["client", "client_mib"],
+        ["server", "server_mib"],
+        ["server heap after GC", "server_heap_gc_mib"],
+      ] as const
+    ) {
       const pts = samples.filter((s) => s[key] !== undefined).map((s) => ({ t_s: s.t_s, mib: s[key]! }));
       const g = growthCheck(pts);
       const first = pts[0]?.mib, last = pts.at(-1)?.mib;

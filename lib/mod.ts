@@ -18,7 +18,9 @@ export * as batching from "./tiers/batching/public.ts";
 // What the tiers share: the list, the contract, the lab's SERVELAB_* parameters and the engine they serve.
 export {
   type AnyTier,
+  API_KEY_ENV_NOT_A_NAME,
   engineLabel,
+  isEnvVarName,
   LabEnv,
   labEnv,
   RunSize,

@@ -26,6 +26,7 @@ import json
 import os
 import queue
 import signal
+import threading
 import sys
 import time
 from pathlib import Path
@@ -100,7 +101,7 @@ class Runner:
     def on_notebook_start(self, notebook):
         # nbclient's own SIGINT/SIGTERM handlers shut the kernel down without telling us; take them over.
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             try:
                 loop.add_signal_handler(sig, interrupt, sig, None)
             except (RuntimeError, NotImplementedError):
@@ -252,6 +253,8 @@ def export(nb, out_dir: Path, stem: str, with_input: bool) -> tuple[Path, Path, 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    install_signal_handlers()
+    watch_parent()
     for kv in args.env:
         if "=" not in kv:
             print(f"run_notebooks: -e '{kv}' needs KEY=VALUE", file=sys.stderr)
@@ -316,9 +319,40 @@ def interrupt(signum, frame):
         r.kill_kernel()
 
 
+# SIGHUP (the terminal closed) stops a run like Ctrl-C: Python's default would exit at once and leave
+# the kernel (in its own session) running.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def install_signal_handlers():
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, interrupt)
+
+
+def watch_parent(poll_s: float = 0.25):
+    """Stops the run when the process that started this runner dies, even by SIGKILL (which it cannot
+    handle): Linux's parent-death signal (prctl PR_SET_PDEATHSIG) sends SIGTERM at once, and a thread
+    that polls getppid() covers the rest (the signal follows the parent's *thread*, and not every OS
+    has it). Either way SIGTERM runs interrupt(): the kernel is stopped, what ran is exported."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent or parent == 1:
+        return  # started by init, or the parent is already gone: nothing to watch
+
+    def loop():
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=loop, name="watch-parent", daemon=True).start()
 
 
 if __name__ == "__main__":

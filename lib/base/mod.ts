@@ -12,3 +12,4 @@ export * from "./target.ts";
 export * from "./sleep.ts";
 export * from "./jupyter.ts";
 export * from "./escape_html.ts";
+export * from "./guarded_fetch.ts";

@@ -27,6 +27,29 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
+ * The URL with any userinfo (`user:password@`) removed, for anything the lab writes or prints. A string
+ * that does not parse as a URL has a `scheme://user:pass@` prefix removed by pattern instead.
+ *
+ * @example
+ * ```ts
+ * redactUrl("http://admin:secret@127.0.0.1:8000/v1"); // "http://127.0.0.1:8000/v1"
+ * ```
+ */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === "" && u.password === "") return url;
+    u.username = "";
+    u.password = "";
+    return u.pathname === "/" && !/\/$/.test(url) && u.search === "" && u.hash === ""
+      ? u.href.slice(0, -1)
+      : u.href;
+  } catch {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, "$1");
+  }
+}
+
+/**
  * True when `SERVELAB_ALLOW_REMOTE=1` (false when the variable cannot be read).
  *
  * @example
@@ -58,15 +81,17 @@ export function checkLoadTarget(baseUrl: string, allow_remote: boolean = allowRe
     url = new URL(baseUrl);
   } catch {
     throw new Error(
-      `Cannot send load to '${baseUrl}': it is not a URL. Give one like http://127.0.0.1:8000.`,
+      `Cannot send load to '${redactUrl(baseUrl)}': it is not a URL. Give one like http://127.0.0.1:8000.`,
     );
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`Cannot send load to '${baseUrl}': use http or https, not ${url.protocol}`);
+    throw new Error(`Cannot send load to '${redactUrl(baseUrl)}': use http or https, not ${url.protocol}`);
   }
   if (!allow_remote && !isLoopbackHost(url.hostname)) {
     throw new Error(
-      `Refusing to send load to ${baseUrl}: host '${url.hostname}' is not loopback (127.0.0.0/8, ::1, ` +
+      `Refusing to send load to ${
+        redactUrl(baseUrl)
+      }: host '${url.hostname}' is not loopback (127.0.0.0/8, ::1, ` +
         `localhost). To measure a remote server on purpose, pass allow_remote: true, set ${ALLOW_REMOTE_ENV}=1, ` +
         "or run ./servelab run --allow-remote.",
     );

@@ -35,6 +35,7 @@ const SIM_FLAGS: readonly { flag: string; key: SimKey; kind: "int" | "float" | "
   { flag: "--sim-gpu", key: "gpu", kind: "string" },
   { flag: "--sim-startup-time-scale", key: "startup_time_scale", kind: "float" },
   { flag: "--sim-ground-truth", key: "ground_truth", kind: "bool" },
+  { flag: "--sim-debug-heap", key: "debug_heap", kind: "bool" },
   { flag: "--sim-crash-after-requests", key: "faults.crash_after_requests", kind: "int" },
   { flag: "--sim-stall-after-tokens", key: "faults.stall_after_tokens", kind: "int" },
   { flag: "--sim-http-500-rate", key: "faults.http_500_rate", kind: "float" },
@@ -74,6 +75,8 @@ export function buildServeArgs(c: ServeConfig): string[] {
       const v = f.key.startsWith("faults.")
         ? c.sim.faults[f.key.slice(7) as keyof ServeConfig["sim"]["faults"]]
         : c.sim[f.key as keyof ServeConfig["sim"]];
+      // A debug switch appears only when on, so command lines on pages stay the ones a user types.
+      if (f.key === "debug_heap" && v !== true) continue;
       emit(out, f.flag, f.kind, v);
     }
   }

@@ -25,6 +25,8 @@ export const SimOptions = z.object({
   startup_time_scale: z.number().positive().max(1).default(0.02),
   /** Expose server-side ground-truth timestamps per request (debug endpoint and response header). */
   ground_truth: z.boolean().default(true),
+  /** Serve GET /servelab/heap: a full GC, then the heap and RSS (for soaks); the launcher adds --expose-gc. */
+  debug_heap: z.boolean().default(false),
   /** Fault injection, for tests of the lab itself. */
   faults: z.object({
     crash_after_requests: z.number().int().positive().optional(),

@@ -7,7 +7,8 @@
 import { z } from "zod";
 import { type ServeConfig, servedName } from "./config.ts";
 import type { Engine } from "./types.ts";
-import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../base/target.ts";
+import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
+import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost, redactUrl } from "../base/target.ts";
 
 /** Options of {@link attachExternal}. */
 export interface ExternalOptions {
@@ -38,18 +39,19 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
   if (!cfg.url) {
     throw new Error("ServeConfig.url is required for engine 'external' (e.g. http://127.0.0.1:8000)");
   }
+  const shown = redactUrl(cfg.url);
   let url: URL;
   try {
     url = new URL(cfg.url);
   } catch {
-    throw new Error(`ServeConfig.url '${cfg.url}' is not a URL: give one like http://127.0.0.1:8000`);
+    throw new Error(`ServeConfig.url '${shown}' is not a URL: give one like http://127.0.0.1:8000`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new Error(`ServeConfig.url '${cfg.url}' must use http or https, not ${url.protocol}`);
+    throw new Error(`ServeConfig.url '${shown}' must use http or https, not ${url.protocol}`);
   }
   if (!isLoopbackHost(url.hostname) && !(opts.allow_remote ?? allowRemoteFromEnv())) {
     throw new Error(
-      `Refusing external engine at ${cfg.url}: host '${url.hostname}' is not loopback. ` +
+      `Refusing external engine at ${shown}: host '${url.hostname}' is not loopback. ` +
         `Pass { allow_remote: true } to launch() (or set ${ALLOW_REMOTE_ENV}=1, or ./servelab run ` +
         "--allow-remote) to measure a remote server.",
     );
@@ -66,14 +68,17 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
   let res: Response;
   try {
     const timeout = AbortSignal.timeout(opts.timeout_ms ?? 10_000);
-    res = await fetch(modelsUrl, {
+    res = await guardedFetch(modelsUrl, {
       headers,
       signal: opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout,
-    });
+    }, { allow_remote: opts.allow_remote });
   } catch (err) {
+    if (err instanceof RedirectRefusedError) {
+      throw new Error(redact(`External engine at ${shown}: ${err.message}`));
+    }
     throw new Error(
       redact(
-        `Cannot reach external engine at ${cfg.url}: GET ${modelsUrl} failed (${errText(err)}). ` +
+        `Cannot reach external engine at ${shown}: GET ${modelsUrl} failed (${errText(err)}). ` +
           "Start the server or fix ServeConfig.url.",
       ),
     );
@@ -84,7 +89,7 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
     const hint = res.status === 401 ? " The server wants an API key: set ServeConfig.api_key_env." : "";
     throw new Error(
       redact(
-        `External engine at ${cfg.url} is not usable: GET ${modelsUrl} returned ${res.status} ` +
+        `External engine at ${shown} is not usable: GET ${modelsUrl} returned ${res.status} ` +
           `${res.statusText}, body ${first}. ${expected}${hint || fix}`,
       ),
     );
@@ -95,7 +100,7 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
   } catch {
     throw new Error(
       redact(
-        `External engine at ${cfg.url} is not OpenAI-compatible: GET ${modelsUrl} returned ` +
+        `External engine at ${shown} is not OpenAI-compatible: GET ${modelsUrl} returned ` +
           `${res.status} with body ${first}. ${expected}${fix}`,
       ),
     );
@@ -103,7 +108,7 @@ export async function attachExternal(cfg: ServeConfig, opts: ExternalOptions = {
   const model = servedName(cfg);
   if (!ids.includes(model)) {
     throw new Error(
-      `External engine at ${cfg.url} does not serve model '${model}'. It serves: ` +
+      `External engine at ${shown} does not serve model '${model}'. It serves: ` +
         `${ids.length ? ids.map((i) => `'${i}'`).join(", ") : "(none)"}. Set ServeConfig.model ` +
         "(or served_model_name) to one of them.",
     );

@@ -20,6 +20,7 @@ import { LogCapture } from "./log_capture.ts";
 import { spawnGroup, stopGroup, type StopGroupResult } from "./process_group.ts";
 import { register, unregister } from "./registry.ts";
 import type { Engine, StartupReport } from "./types.ts";
+import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
 
 /** Options of {@link launch}. Every field is optional; defaults depend on the engine kind. */
 export interface LaunchOptions {
@@ -188,7 +189,16 @@ export function engineArgv(cfg: ServeConfig, opts: Pick<LaunchOptions, "vllm_com
         );
       }
       const config = filePath(new URL("../../deno.json", import.meta.url));
-      return [Deno.execPath(), "run", "-A", ...(exists(config) ? ["--config", config] : []), main, ...args];
+      const gc = cfg.sim.debug_heap ? ["--v8-flags=--expose-gc"] : [];
+      return [
+        Deno.execPath(),
+        "run",
+        "-A",
+        ...gc,
+        ...(exists(config) ? ["--config", config] : []),
+        main,
+        ...args,
+      ];
     }
     case "external":
       throw new Error("Engine 'external' has no process to start: launch() attaches to ServeConfig.url");
@@ -454,10 +464,13 @@ async function healthy(url: string, timeout_ms: number, signal?: AbortSignal): P
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeout_ms);
   try {
-    const res = await fetch(url, { signal: signal ? AbortSignal.any([ac.signal, signal]) : ac.signal });
+    const res = await guardedFetch(url, {
+      signal: signal ? AbortSignal.any([ac.signal, signal]) : ac.signal,
+    });
     await res.body?.cancel();
     return res.status === 200;
-  } catch {
+  } catch (err) {
+    if (err instanceof RedirectRefusedError) throw err;
     return false; // refused while loading, or this poll timed out
   } finally {
     clearTimeout(timer);

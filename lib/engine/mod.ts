@@ -28,3 +28,4 @@ export {
   EngineSupervisor,
   type SupervisorOptions,
 } from "./supervisor.ts";
+export { EMBEDDED_ENGINE_MARK, isEmbeddedEngine, serverVersion } from "./identity.ts";

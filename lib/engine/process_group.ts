@@ -37,6 +37,29 @@ export function spawnGroup(command: string, opts: SpawnGroupOptions = {}): Deno.
   }).spawn();
 }
 
+/**
+ * Calls `onDeath` once when this process's parent dies (Deno.ppid changes: the orphan is re-parented to
+ * init or a subreaper). A lab process that the lab's runner started (a kernel, an engine) uses it so it
+ * does not outlive a parent killed with SIGKILL, which no handler sees. The poll does not keep the
+ * process alive. Returns a function that stops watching.
+ *
+ * @example
+ * ```ts
+ * const stop = watchParent(() => Deno.exit(129));
+ * ```
+ */
+export function watchParent(onDeath: () => void, interval_ms = 500): () => void {
+  const parent = Deno.ppid;
+  if (parent <= 1) return () => {}; // started by init: no parent to lose
+  const timer = setInterval(() => {
+    if (Deno.ppid === parent) return;
+    clearInterval(timer);
+    onDeath();
+  }, interval_ms);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}
+
 /** True when `pid` exists and is not a zombie (a zombie has exited; only its exit status remains). */
 export function pidAlive(pid: number): boolean {
   const st = readStat(pid);

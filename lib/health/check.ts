@@ -18,7 +18,8 @@ import { MetricsSampler } from "../scrape/sampler.ts";
 import { scrapeMetrics } from "../scrape/scrape.ts";
 import type { ServerMetrics } from "../scrape/vllm_metrics.ts";
 import { type CanaryGpu, type CanaryMetrics, measureCanary, type Measured } from "./measure.ts";
-import type { CheckId, Thresholds } from "./thresholds.ts";
+import { type CheckId, SEED_CHECKS, type Thresholds } from "./thresholds.ts";
+import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
 
 /** A check's verdict. n/a (not measurable here) counts as passing but is shown with its reason. */
 export type CheckStatus = "ok" | "breach" | "n/a";
@@ -41,7 +42,14 @@ export interface CheckResult {
 }
 
 /** Why the check could not run (exit 2). */
-export type HealthFailure = "refused" | "unreachable" | "not_openai" | "no_model" | "api_key" | "thresholds";
+export type HealthFailure =
+  | "refused"
+  | "redirect"
+  | "unreachable"
+  | "not_openai"
+  | "no_model"
+  | "api_key"
+  | "thresholds";
 
 /** What {@link runHealth} returns; `exit_code` is the CLI's. */
 export type HealthResult =
@@ -82,7 +90,15 @@ export type HealthResult =
  * ```
  */
 export function judge(measured: Measured, thresholds: Thresholds): CheckResult[] {
-  return thresholds.checks.map((c) => {
+  // The seed's five first, in its order; the rest as the file lists them.
+  const rank = (id: string) => {
+    const i = SEED_CHECKS.indexOf(id as CheckId);
+    return i < 0 ? SEED_CHECKS.length : i;
+  };
+  const ordered = thresholds.checks.map((c, i) => ({ c, i })).sort((a, b) =>
+    rank(a.c.id) - rank(b.c.id) || a.i - b.i
+  ).map((x) => x.c);
+  return ordered.map((c) => {
     const base = { id: c.id, op: c.op, threshold: c.value, unit: c.unit, why: c.why };
     const v = measured.values[c.id];
     const failed = measured.failed?.[c.id];
@@ -144,12 +160,15 @@ async function discover(
   headers: Record<string, string>,
   model: string | undefined,
   timeout_ms: number,
+  allow_remote: boolean,
+  left: () => number,
 ): Promise<Discovery> {
   const target = `${url}/v1/models`;
   let res: Response;
   try {
-    res = await fetch(target, { headers, signal: AbortSignal.timeout(timeout_ms) });
+    res = await guardedFetch(target, { headers, signal: AbortSignal.timeout(timeout_ms) }, { allow_remote });
   } catch (e) {
+    if (e instanceof RedirectRefusedError) return { failure: "redirect", error: e.message };
     return {
       failure: "unreachable",
       error: `Cannot reach ${target}: ${errorText(e)}. ` +
@@ -187,7 +206,12 @@ async function discover(
   }
   let version: string | undefined;
   try {
-    const v = await fetch(`${url}/version`, { headers, signal: AbortSignal.timeout(2000) });
+    const v = await guardedFetch(`${url}/version`, {
+      headers,
+      signal: AbortSignal.timeout(Math.min(2000, left())),
+    }, {
+      allow_remote,
+    });
     const body = v.ok ? await v.json() as { version?: unknown } : (await v.body?.cancel(), {});
     if (typeof body.version === "string") version = body.version;
   } catch {
@@ -206,10 +230,12 @@ async function canaryPrompts(
   timeout_ms: number,
 ): Promise<{ kind: "token_ids" | "text"; at: (i: number) => string | number[]; note?: string }> {
   try {
+    // timeout_ms bounds the whole search (it may tokenize several times), not each request.
     const ids = await promptOfTokens(url, model, c.prompt_tokens + (c.requests - 1) * STRIDE_TOKENS, {
       seed,
       headers,
       timeout_ms,
+      signal: AbortSignal.timeout(timeout_ms),
     });
     return {
       kind: "token_ids",
@@ -231,9 +257,10 @@ async function scrapeOrReason(
   headers: Record<string, string>,
   model: string,
   timeout_ms: number,
+  allow_remote: boolean,
 ): Promise<ServerMetrics | string> {
   try {
-    return (await scrapeMetrics(url, { headers, model_name: model, timeout_ms })).metrics;
+    return (await scrapeMetrics(url, { headers, model_name: model, timeout_ms, allow_remote })).metrics;
   } catch (e) {
     return (e as Error).message;
   }
@@ -257,8 +284,11 @@ export async function runHealth(
 ): Promise<HealthResult> {
   const t0 = performance.now();
   const c = thresholds.canary;
-  /** Milliseconds left of the canary's budget, at least 100 (a timeout of 0 or less would throw). */
-  const left = () => Math.max(c.timeout_s * 1000 - (performance.now() - t0), 100);
+  // The whole check ends within timeout_s: each step gets a share of what is left (none gets a floor
+  // that could add up past the deadline), the load gets the rest but a reserve for the last scrape.
+  const deadline = t0 + c.timeout_s * 1000;
+  /** Milliseconds left of the canary's budget, at least 1 (a timeout of 0 would throw). */
+  const left = () => Math.max(deadline - performance.now(), 1);
   const base = baseOf(url);
   try {
     checkLoadTarget(base, opts.allow_remote ?? allowRemoteFromEnv());
@@ -283,13 +313,14 @@ export async function runHealth(
     headers.authorization = `Bearer ${key}`;
   }
 
-  const found = await discover(base, headers, opts.model, Math.min(5000, left()));
+  const allow_remote = opts.allow_remote ?? allowRemoteFromEnv();
+  const found = await discover(base, headers, opts.model, Math.min(5000, left() * 0.4), allow_remote, left);
   if ("failure" in found) return fail(url, found.failure, found.error);
   const { model, version } = found;
   const simulated = version?.includes("servelab-sim") ?? false;
   const notes: string[] = [];
 
-  const prompts = await canaryPrompts(base, model, c, headers, opts.seed ?? 0, Math.min(5000, left()));
+  const prompts = await canaryPrompts(base, model, c, headers, opts.seed ?? 0, Math.min(5000, left() * 0.3));
   if (prompts.note) notes.push(prompts.note);
   const request = (i: number): ProbeRequest => ({
     endpoint: "completions",
@@ -300,14 +331,20 @@ export async function runHealth(
     temperature: 0,
   });
 
-  const before = await scrapeOrReason(base, headers, model, Math.min(3000, Math.max(left() / 4, 200)));
+  const before = await scrapeOrReason(
+    base,
+    headers,
+    model,
+    Math.min(3000, left() * 0.15),
+    allow_remote,
+  );
   const sampler = typeof before === "string"
     ? undefined
     : MetricsSampler.start(base, { interval_ms: opts.sample_interval_ms ?? 250, headers, model_name: model });
-  const gpu = await startGpu(base, simulated, opts.gpu);
+  const gpu = await startGpu(base, simulated, opts.gpu, Math.min(3000, left() * 0.1));
 
   const stop = new AbortController();
-  const budget_ms = Math.max(left() - AFTER_SCRAPE_RESERVE_MS, 100);
+  const budget_ms = Math.max(left() - Math.min(AFTER_SCRAPE_RESERVE_MS, left() * 0.15), 1);
   const timer = setTimeout(() => stop.abort(), budget_ms);
   let records: RequestRecord[] = [];
   let wall_ms = 0;
@@ -337,7 +374,9 @@ export async function runHealth(
   const samples = (await sampler?.stop()) ?? [];
   const after = typeof before === "string"
     ? undefined
-    : await scrapeOrReason(base, headers, model, Math.max(Math.min(1000, left()), 200));
+    : left() < 50
+    ? "no time was left before timeout_s for the scrape after the canary"
+    : await scrapeOrReason(base, headers, model, Math.min(1000, left() - 20), allow_remote);
   if (typeof after === "string") notes.push(`The scrape after the canary failed: ${after}`);
   const metrics: CanaryMetrics = typeof before === "string"
     ? { kind: "unavailable", reason: `no /metrics: ${before.split(". ")[0]}` }
@@ -368,22 +407,79 @@ export async function runHealth(
   };
 }
 
+/** The embedded engine's simulated device: GET /servelab/gpu polled during the canary; utilization is the
+ * busy share between two readings. Every value is SIMULATED, and its source says so. */
+async function startSimGpu(url: string): Promise<{ stop: () => Promise<CanaryGpu> }> {
+  const source = "SIMULATED: the embedded engine's model of its GPU (/servelab/gpu)";
+  type Reading = { memory_total_mib: number; memory_used_mib: number; busy_ms_total: number; now_ms: number };
+  const read = async (): Promise<Reading | undefined> => {
+    try {
+      const r = await guardedFetch(new URL("/servelab/gpu", url), { signal: AbortSignal.timeout(2000) });
+      if (!r.ok) {
+        await r.body?.cancel();
+        return undefined;
+      }
+      return await r.json() as Reading;
+    } catch {
+      return undefined;
+    }
+  };
+  const first = await read();
+  if (!first) {
+    return {
+      stop: () =>
+        Promise.resolve({
+          kind: "unavailable",
+          reason: "the embedded engine did not answer /servelab/gpu (an older version?)",
+        } as CanaryGpu),
+    };
+  }
+  const samples: GpuSample[] = [];
+  let last = first;
+  const take = async () => {
+    const now = await read();
+    if (!now) return;
+    const dt = now.now_ms - last.now_ms;
+    samples.push({
+      t_ms: performance.now(),
+      index: 0,
+      memory_total_mib: now.memory_total_mib,
+      memory_used_mib: now.memory_used_mib,
+      utilization_gpu_pct: dt > 0
+        ? Math.min(100, 100 * (now.busy_ms_total - last.busy_ms_total) / dt)
+        : undefined,
+    });
+    last = now;
+  };
+  let busy = Promise.resolve();
+  const timer = setInterval(() => busy = busy.then(take), 250);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await busy;
+      await take();
+      return { kind: "sampled", samples, source };
+    },
+  };
+}
+
 /** GPU memory during the canary, only where this host's GPUs are the server's. */
 async function startGpu(
   url: string,
   simulated: boolean,
   opts: GpuQueryOptions | undefined,
+  timeout_ms: number,
 ): Promise<{ stop: () => Promise<CanaryGpu> }> {
   const na = (reason: string) => ({
     stop: () => Promise.resolve({ kind: "unavailable", reason } as CanaryGpu),
   });
-  if (simulated) return na("the embedded engine simulates its GPU; there is no GPU memory to read");
+  if (simulated) return await startSimGpu(url);
   if (!isLoopbackHost(new URL(url).hostname)) {
     return na("the server is remote: this host's GPUs are not the server's");
   }
   let first;
   try {
-    first = await gpuSnapshot({ ...opts, processes: false, timeout_ms: 3000 });
+    first = await gpuSnapshot({ ...opts, processes: false, timeout_ms });
   } catch (e) {
     return na(`nvidia-smi failed: ${(e as Error).message}`);
   }

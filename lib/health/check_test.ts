@@ -44,8 +44,21 @@ Deno.test("a healthy embedded engine passes: exit 0, every check ok or n/a, simu
   assert.equal(by.kv_usage_max.source, "vllm:kv_cache_usage_perc");
   assert.equal(by.error_rate.measured, 0);
   assert.equal(by.preemptions.measured, 0);
-  assert.equal(by.gpu_memory_headroom_gib.status, "n/a");
-  assert.match(by.gpu_memory_headroom_gib.reason ?? "", /simulates its GPU/);
+  // The seed's five first, in its order; GPU utilisation and VRAM headroom from the engine's model of its
+  // device (/servelab/gpu), labelled SIMULATED.
+  assert.deepEqual(r.checks.slice(0, 5).map((c) => c.id), [
+    "ttft_p95_ms",
+    "e2e_p95_ms",
+    "output_tok_s",
+    "gpu_util_max",
+    "gpu_memory_headroom_gib",
+  ]);
+  for (const id of ["gpu_util_max", "gpu_memory_headroom_gib"]) {
+    assert.equal(by[id].status, "ok", `${id}: ${JSON.stringify(by[id])}`);
+    assert.match(by[id].source ?? "", /^SIMULATED: the embedded engine's model of its GPU/);
+  }
+  assert.ok(by.gpu_util_max.measured! > 0 && by.gpu_util_max.measured! <= 1, "busy during the canary");
+  assert.ok(by.gpu_memory_headroom_gib.measured! > 0 && by.gpu_memory_headroom_gib.measured! < 80);
 });
 
 Deno.test("an engine started with a fault flag fails: 500s breach error_rate (exit 1)", async () => {
@@ -162,7 +175,10 @@ Deno.test("GPU headroom is the smallest free memory nvidia-smi reports for a loc
   const none = await runHealth(srv.url, small(), {
     gpu: { run: () => Promise.reject(new Deno.errors.NotFound("x")) },
   });
-  assert.match(none.kind === "judged" ? none.checks.at(-1)!.reason ?? "" : "", /no GPU visible/);
+  const noneHead = none.kind === "judged"
+    ? none.checks.find((c) => c.id === "gpu_memory_headroom_gib")
+    : undefined;
+  assert.match(noneHead?.reason ?? "", /no GPU visible/);
 });
 
 Deno.test("without /tokenize, /metrics and /version: text prompts, server checks n/a, not simulated", async () => {

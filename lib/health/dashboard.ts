@@ -3,8 +3,9 @@
  * from a thresholds file: the same numbers the health check judges, watched continuously.
  *
  * Units: latency histograms are in seconds, so a file's millisecond thresholds are divided by 1000;
- * fractions stay fractions (Grafana's `percentunit`). GPU memory headroom has no vLLM metric (it needs
- * DCGM's exporter), so it is a text panel that states the threshold instead of a graph.
+ * fractions stay fractions (Grafana's `percentunit`). GPU utilisation and memory headroom have no vLLM
+ * metric: their panels query NVIDIA's DCGM exporter (`DCGM_FI_DEV_GPU_UTIL`, percent; `DCGM_FI_DEV_FB_FREE`,
+ * MiB), which must be scraped beside vLLM.
  * @module
  */
 import type { CheckId, ThresholdCheck, Thresholds } from "./thresholds.ts";
@@ -98,6 +99,25 @@ export const CHECK_PANELS: Partial<Record<CheckId, PanelSpec>> = {
     scale: 1,
     description: "Fraction of KV blocks in use (vllm:kv_cache_usage_perc; vllm:gpu_cache_usage_perc " +
       "before v0.12). Cached-but-free prefix blocks count as free.",
+  },
+  gpu_util_max: {
+    title: "GPU utilisation (DCGM)",
+    exprs: [{ expr: "max by (gpu) (DCGM_FI_DEV_GPU_UTIL)", legend: "GPU {{gpu}}" }],
+    unit: "percent",
+    scale: 100,
+    description: "Busy share of each GPU (NVIDIA DCGM exporter's DCGM_FI_DEV_GPU_UTIL, 0-100; the same " +
+      "quantity as nvidia-smi's utilization.gpu, which the health check samples). Needs dcgm-exporter " +
+      "scraped by the same Prometheus. Low with no traffic is normal; worrying: near 0 while requests wait " +
+      "(the GPU is not serving), or pinned near 100 while the queue grows (saturated: add a replica).",
+  },
+  gpu_memory_headroom_gib: {
+    title: "VRAM headroom (DCGM)",
+    exprs: [{ expr: "min by (gpu) (DCGM_FI_DEV_FB_FREE) * 1048576", legend: "free, GPU {{gpu}}" }],
+    unit: "bytes",
+    scale: 1073741824,
+    description: "Free GPU memory (DCGM_FI_DEV_FB_FREE, MiB, shown in bytes). vLLM takes its share " +
+      "(--gpu-memory-utilization) at startup, so this line is flat unless something else allocates on " +
+      "the GPU; it falling toward the threshold means the next allocation may fail. Needs dcgm-exporter.",
   },
   preemptions: {
     title: "Preemptions",
@@ -210,12 +230,8 @@ export function grafanaDashboard(t: Thresholds, opts: DashboardOptions = {}): Re
       gridPos: place(12, 8),
       options: {
         mode: "markdown",
-        content: unpanelled.map((c) =>
-          `- **${c.id}** ${c.op} ${c.value} ${c.unit}: ${c.why}.` +
-          (c.id === "gpu_memory_headroom_gib"
-            ? " vLLM exports no GPU memory metric; with NVIDIA's DCGM exporter, graph DCGM_FI_DEV_FB_FREE / 1024."
-            : "")
-        ).join("\n") + "\n\n`./servelab health` measures these with its canary.",
+        content: unpanelled.map((c) => `- **${c.id}** ${c.op} ${c.value} ${c.unit}: ${c.why}.`).join("\n") +
+          "\n\n`./servelab health` measures these with its canary.",
       },
     });
   }

@@ -44,6 +44,11 @@ Deno.test("every expr names only vLLM metrics lib/scrape knows, filtered by mode
   const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
   assert.ok(exprs.length >= 8);
   for (const e of exprs) {
+    if (e.includes("DCGM_FI_DEV_")) {
+      // GPU utilisation and VRAM headroom: NVIDIA's DCGM exporter, which has no model_name label.
+      assert.match(e, /DCGM_FI_DEV_(GPU_UTIL|FB_FREE)/);
+      continue;
+    }
     const names = e.match(/vllm:[a-z0-9_]+/g) ?? [];
     assert.ok(names.length > 0, e);
     for (const n of names) assert.ok(KNOWN.has(n), `${n} in ${e} is not a name lib/scrape reads`);
@@ -53,6 +58,26 @@ Deno.test("every expr names only vLLM metrics lib/scrape knows, filtered by mode
   assert.ok(
     exprs.some((e) => e.includes("vllm:kv_cache_usage_perc") && e.includes("vllm:gpu_cache_usage_perc")),
   );
+});
+
+Deno.test("GPU utilisation and VRAM headroom are real panels on DCGM's metrics, with their thresholds", () => {
+  const t = derived();
+  const dash = grafanaDashboard(t) as { panels: Panel[] };
+  for (
+    const [id, metric] of [["gpu_util_max", "DCGM_FI_DEV_GPU_UTIL"], [
+      "gpu_memory_headroom_gib",
+      "DCGM_FI_DEV_FB_FREE",
+    ]]
+  ) {
+    const check = t.checks.find((c) => c.id === id)!;
+    const panel = dash.panels.find((p) =>
+      p.type === "timeseries" && p.targets?.some((x) => x.expr.includes(metric))
+    );
+    assert.ok(panel, `a time-series panel for ${id}`);
+    const line = panel.fieldConfig!.defaults.thresholds.steps.find((s) => s.value !== null)!;
+    assert.equal(line.value, check.value * CHECK_PANELS[id as keyof typeof CHECK_PANELS]!.scale);
+  }
+  assert.ok(!dash.panels.some((p) => p.type === "text"), "no check is left to a text panel");
 });
 
 Deno.test("each check with a Prometheus equivalent has a panel whose threshold is the file's value", () => {
@@ -69,7 +94,7 @@ Deno.test("each check with a Prometheus equivalent has a panel whose threshold i
     assert.ok(panel, `no panel for ${check.id}`);
     const steps = panel.fieldConfig!.defaults.thresholds.steps;
     const line = steps.find((s) => s.value !== null)!;
-    const inFileUnits = spec.unit === "s" ? line.value! * 1000 : line.value!;
+    const inFileUnits = line.value! / spec.scale;
     assert.ok(Math.abs(inFileUnits - check.value) < 1e-9 * Math.max(1, check.value), check.id);
     // <= goes red above the line, >= below it.
     assert.equal(line.color, check.op === "<=" ? "red" : "green", check.id);

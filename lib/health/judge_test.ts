@@ -99,10 +99,11 @@ Deno.test("measureCanary: nothing succeeded -> latencies breach, 0 tokens/s; no 
     ["ttft_p95_ms", "e2e_p95_ms", "output_tok_s", "error_rate"],
   );
   assert.deepEqual(judged.filter((c) => c.status === "n/a").map((c) => c.id), [
+    "gpu_util_max",
+    "gpu_memory_headroom_gib",
     "queue_depth_max",
     "kv_usage_max",
     "preemptions",
-    "gpu_memory_headroom_gib",
   ]);
   assert.equal(m.na.preemptions, "no /metrics: HTTP 404");
   assert.equal(m.na.gpu_memory_headroom_gib, "no GPU visible");

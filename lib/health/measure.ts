@@ -30,7 +30,7 @@ export type CanaryMetrics =
 
 /** The GPU view: nvidia-smi samples, or why there are none. */
 export type CanaryGpu =
-  | { kind: "sampled"; samples: readonly GpuSample[] }
+  | { kind: "sampled"; samples: readonly GpuSample[]; /** Default "nvidia-smi". */ source?: string }
   | { kind: "unavailable"; reason: string };
 
 /** Inputs of {@link measureCanary}. */
@@ -60,6 +60,7 @@ function maxOf(xs: readonly (number | undefined)[]): number | undefined {
  * error_rate = (requests - successful) / requests;
  * queue_depth_max, kv_usage_max = largest waiting / KV usage over every scrape;
  * preemptions = preemptions counter after - before;
+ * gpu_util_max = largest utilization.gpu over GPUs and samples, as a fraction (percent / 100);
  * gpu_memory_headroom_gib = smallest (total - used) over GPUs and samples, in GiB.
  *
  * @example
@@ -134,8 +135,19 @@ export function measureCanary(input: CanaryInput): Measured {
   }
 
   const g = input.gpu;
-  if (g.kind === "unavailable") out.na.gpu_memory_headroom_gib = g.reason;
-  else {
+  if (g.kind === "unavailable") {
+    out.na.gpu_memory_headroom_gib = g.reason;
+    out.na.gpu_util_max = g.reason;
+  } else {
+    const source = g.source ?? "nvidia-smi";
+    set(
+      "gpu_util_max",
+      maxOf(
+        g.samples.map((s) => s.utilization_gpu_pct === undefined ? undefined : s.utilization_gpu_pct / 100),
+      ),
+      source,
+      "nvidia-smi reported no utilization (e.g. under MIG)",
+    );
     const free = g.samples.map((s) =>
       s.memory_total_mib !== undefined && s.memory_used_mib !== undefined
         ? (s.memory_total_mib - s.memory_used_mib) / MIB_PER_GIB
@@ -144,7 +156,7 @@ export function measureCanary(input: CanaryInput): Measured {
     set(
       "gpu_memory_headroom_gib",
       free.length ? Math.min(...free) : undefined,
-      "nvidia-smi",
+      source,
       "nvidia-smi reported no memory figures",
     );
   }

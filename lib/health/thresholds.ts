@@ -17,22 +17,37 @@ import { z } from "zod";
  * - `ttft_p95_ms` (ms): 95th percentile of the canary requests' time to first token, client side.
  * - `e2e_p95_ms` (ms): 95th percentile of the canary requests' end-to-end latency, client side.
  * - `output_tok_s` (tokens/s): output tokens of the canary's successful requests / canary wall time.
+ * - `gpu_util_max` (fraction 0..1): largest nvidia-smi `utilization.gpu` (busy share of its sample period)
+ *   over the server's GPUs during the canary; on the embedded engine its simulated busy share.
+ * - `gpu_memory_headroom_gib` (GiB): smallest free GPU memory (nvidia-smi) during the canary; on the
+ *   embedded engine the simulated device's total minus its memory plan.
  * - `error_rate` (fraction 0..1): failed canary requests / canary requests.
  * - `queue_depth_max` (requests): largest `vllm:num_requests_waiting` seen before, during or after the canary.
  * - `kv_usage_max` (fraction 0..1): largest `vllm:gpu_cache_usage_perc` (`kv_cache_usage_perc`) seen.
  * - `preemptions` (count): increase of `vllm:num_preemptions_total` across the canary.
- * - `gpu_memory_headroom_gib` (GiB): smallest free GPU memory (nvidia-smi) during the canary.
+ *
+ * The first five are the seed's dashboard (TTFT, p95 latency, tok/s, GPU util, VRAM headroom), in its order.
  */
 export const CHECK_IDS = [
   "ttft_p95_ms",
   "e2e_p95_ms",
   "output_tok_s",
+  "gpu_util_max",
+  "gpu_memory_headroom_gib",
   "error_rate",
   "queue_depth_max",
   "kv_usage_max",
   "preemptions",
-  "gpu_memory_headroom_gib",
 ] as const;
+
+/** The seed's five health metrics, in its order: shown first by `./servelab health`. */
+export const SEED_CHECKS: readonly CheckId[] = [
+  "ttft_p95_ms",
+  "e2e_p95_ms",
+  "output_tok_s",
+  "gpu_util_max",
+  "gpu_memory_headroom_gib",
+];
 
 /** One check's id. */
 export type CheckId = typeof CHECK_IDS[number];
@@ -42,6 +57,7 @@ export const CHECK_UNITS: Record<CheckId, string> = {
   ttft_p95_ms: "ms",
   e2e_p95_ms: "ms",
   output_tok_s: "tokens/s",
+  gpu_util_max: "fraction",
   error_rate: "fraction",
   queue_depth_max: "requests",
   kv_usage_max: "fraction",
@@ -115,6 +131,12 @@ export function parseThresholds(text: string, source: string): Thresholds {
     throw new Error(`Thresholds file ${source} is invalid:\n${lines.join("\n")}\n${FIX}`);
   }
   const problems: string[] = [];
+  if (r.data.checks.length === 0) {
+    problems.push(
+      "  checks: the list is empty, so every server would pass; add at least one check (the defaults " +
+        "are in docs/adr/0009-health-check.md, or leave --thresholds out to use them)",
+    );
+  }
   const seen = new Set<string>();
   r.data.checks.forEach((c, i) => {
     if (c.unit !== CHECK_UNITS[c.id]) {
@@ -167,6 +189,21 @@ export function defaultThresholds(): Thresholds {
         why: "generic default: below 5 output tokens/s across 4 streams the server is stalled",
       },
       {
+        id: "gpu_util_max",
+        op: ">=",
+        value: 0.05,
+        unit: "fraction",
+        why: "generic default: a GPU that stays idle while the canary runs is not the one serving it " +
+          "(CPU fallback, wrong device); on a dashboard, sustained near 1 with a growing queue means saturated",
+      },
+      {
+        id: "gpu_memory_headroom_gib",
+        op: ">=",
+        value: 0.5,
+        unit: "GiB",
+        why: "generic default: less than 0.5 GiB free risks out-of-memory on the next allocation",
+      },
+      {
         id: "error_rate",
         op: "<=",
         value: 0,
@@ -193,13 +230,6 @@ export function defaultThresholds(): Thresholds {
         value: 0,
         unit: "count",
         why: "a preemption during a small canary means the KV cache is exhausted",
-      },
-      {
-        id: "gpu_memory_headroom_gib",
-        op: ">=",
-        value: 0.5,
-        unit: "GiB",
-        why: "generic default: less than 0.5 GiB free risks out-of-memory on the next allocation",
       },
     ],
   };

@@ -212,6 +212,8 @@ async function exchange(
       if (keepAlive && !closed) pool.give(conn);
       else close();
     };
+    // An empty body (a redirect, a 204) is complete with the headers: no read would ever end it.
+    if (!chunked && length === 0 && first === null) finish();
     const read = async (): Promise<Uint8Array | null> => {
       if (finished) return null;
       let bytes: Uint8Array | null;

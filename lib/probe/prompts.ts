@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
 import { createRng } from "../base/random.ts";
 
 const WORDS = (
@@ -53,7 +54,10 @@ const TokenizeResponse = z.object({ tokens: z.array(z.number().int()), count: z.
 /** Options for the tokenizer calls. */
 export interface TokenizeOptions {
   headers?: Record<string, string>;
+  /** Per request. Default 30 000. */
   timeout_ms?: number;
+  /** Aborts every request (a caller's overall deadline, e.g. the health canary's timeout_s). */
+  signal?: AbortSignal;
   /** Add the model's special tokens (BOS) as a completion would. Default false: prompts are spliced. */
   add_special_tokens?: boolean;
 }
@@ -75,7 +79,7 @@ export async function tokenize(
   const url = `${baseUrl.replace(/\/+$/, "")}/tokenize`;
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await guardedFetch(url, {
       method: "POST",
       headers: { "content-type": "application/json", ...opts.headers },
       // `prompt` for vLLM (and the embedded engine), `content` for llama.cpp's server; each ignores the other.
@@ -85,9 +89,12 @@ export async function tokenize(
         content: text,
         add_special_tokens: opts.add_special_tokens ?? false,
       }),
-      signal: AbortSignal.timeout(opts.timeout_ms ?? 30_000),
+      signal: opts.signal
+        ? AbortSignal.any([AbortSignal.timeout(opts.timeout_ms ?? 30_000), opts.signal])
+        : AbortSignal.timeout(opts.timeout_ms ?? 30_000),
     });
   } catch (e) {
+    if (e instanceof RedirectRefusedError) throw e;
     throw new Error(`Cannot tokenize through ${url}: ${(e as Error).message}. Is the engine running?`);
   }
   const body = await res.text();
@@ -134,10 +141,15 @@ export async function promptOfTokens(
   const seed = opts.seed ?? 0;
   // English-like text runs ~1.3 tokens per word on BPE tokenizers; ask for a margin and grow if short.
   let words = Math.ceil(tokens * 0.9) + 16;
+  // Growth is capped at 4 words a token: a tokenizer that yields fewer is broken, and an uncapped
+  // guess (x tokens/ids per attempt) builds megabytes of text that no timeout can interrupt.
+  const maxWords = tokens * 4 + 64;
   for (let attempt = 0; attempt < 6; attempt++) {
+    opts.signal?.throwIfAborted();
     const ids = await tokenize(baseUrl, model, seededText(seed, words), opts);
     if (ids.length >= tokens) return ids.slice(0, tokens);
-    words = Math.ceil(words * (tokens / Math.max(ids.length, 1)) * 1.2) + 16;
+    if (words >= maxWords) break;
+    words = Math.min(maxWords, Math.ceil(words * (tokens / Math.max(ids.length, 1)) * 1.2) + 16);
   }
   throw new Error(
     `Cannot build a prompt of ${tokens} tokens from ${baseUrl}: /tokenize kept returning fewer tokens than asked.`,

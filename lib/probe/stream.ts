@@ -12,7 +12,8 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Clock } from "./clock.ts";
 import { type Http1Pool, http1Request } from "./http1.ts";
 import { SseScanner } from "./sse_scan.ts";
-import { allowRemoteFromEnv, checkLoadTarget } from "../base/target.ts";
+import { isRedirect } from "../base/guarded_fetch.ts";
+import { allowRemoteFromEnv, checkLoadTarget, redactUrl } from "../base/target.ts";
 import type { ErrorKind, ProbeRequest, RequestRecord } from "./types.ts";
 
 /** Options of {@link probe}. */
@@ -231,6 +232,16 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
     if (!(res.status >= 200 && res.status < 300)) {
       const text = await res.text();
       rec.t_end_ms = clock.now();
+      const location = isRedirect(res.status) ? res.header("location") : null;
+      if (location !== null) {
+        return fail(
+          rec,
+          "http_status",
+          `HTTP ${res.status}: a redirect to ${
+            redactUrl(location)
+          }, not followed (the lab never follows a redirect on a measured request; point it at the final URL)`,
+        );
+      }
       return fail(rec, "http_status", `HTTP ${res.status}: ${errorMessage(parseJson(text)) ?? clip(text)}`);
     }
     const type = res.header("content-type") ?? "";
@@ -336,7 +347,8 @@ async function fetchResponse(
   body: string,
   signal: AbortSignal,
 ): Promise<BodyReader> {
-  const res = await fetch(url, { method: "POST", headers, body, signal });
+  // A measured request never follows a redirect (see guarded_fetch.ts): the 3xx is its failure.
+  const res = await fetch(url, { method: "POST", headers, body, signal, redirect: "manual" });
   // One buffer per request, read into and reused (BYOB): no new ArrayBuffer per network read, which
   // keeps the garbage collector (whose pauses are measurement error) quiet. See docs/adr/0003-clock.md.
   // Bodies that are not byte streams fall back to the default reader.

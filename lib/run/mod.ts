@@ -77,3 +77,4 @@ export {
   RUN_DIR_ENV,
   runDirFromEnv,
 } from "./run_dir.ts";
+export { acquireRunLock, markDeadRuns, type RunLock } from "./lock.ts";

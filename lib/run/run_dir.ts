@@ -17,6 +17,7 @@ import {
   updateManifest,
   writeManifest,
 } from "./manifest.ts";
+import { watchParent } from "../engine/process_group.ts";
 
 /** A run folder: where its files go. Plain data; pass it to the functions of lib/run. */
 export interface Run {
@@ -30,6 +31,8 @@ export interface Run {
 
 /** Environment variable through which `./servelab run` hands its run folder to the notebooks. */
 export const RUN_DIR_ENV = "SERVELAB_RUN_DIR";
+
+let watchedParent: (() => void) | undefined;
 
 /** The default reports folder: `<repo>/reports`. */
 export function reportsRoot(): string {
@@ -121,7 +124,8 @@ export async function createRun(options: CreateRunOptions): Promise<Run> {
     run_id: id,
     engine: { kind: engine, version: engine_version },
   });
-  await writeManifest(run.manifestPath, manifest);
+  // The creating process: a run left at `running` whose lab_pid is dead was interrupted (lock.ts).
+  await writeManifest(run.manifestPath, { ...manifest, lab_pid: Deno.pid });
   return run;
 }
 
@@ -161,7 +165,11 @@ export async function openRun(idOrPath: string, options: { root?: string } = {})
  */
 export async function runDirFromEnv(options: CreateRunOptions = { engine: "sim" }): Promise<Run> {
   const dir = Deno.env.get(RUN_DIR_ENV);
-  return dir ? await openRun(resolve(dir)) : await createRun(options);
+  if (!dir) return await createRun(options);
+  // A kernel of `./servelab run`: if its runner dies without stopping it (SIGKILL), exit rather than
+  // linger under init; the unload handler then stops any engine group it started.
+  watchedParent ??= watchParent(() => Deno.exit(129));
+  return await openRun(resolve(dir));
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { parsePrometheusText, type PromFamilies } from "./prom_text.ts";
 import { type ServerMetrics, serverMetrics } from "./vllm_metrics.ts";
+import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
 
 /** A monotonic millisecond clock (the run's `Clock` fits). */
 export interface ScrapeClock {
@@ -24,6 +25,8 @@ export interface ScrapeOptions {
   signal?: AbortSignal;
   /** Extra request headers. */
   headers?: HeadersInit;
+  /** Follow a redirect to a non-loopback host (default `SERVELAB_ALLOW_REMOTE=1`; see guarded_fetch.ts). */
+  allow_remote?: boolean;
   /** Keep only this `model_name` label in the view (default: every model). */
   model_name?: string;
 }
@@ -82,8 +85,9 @@ export async function scrapeMetrics(url: string, opts: ScrapeOptions = {}): Prom
     fetchError(target, e, timeout_ms, timeout.aborted, opts.signal?.aborted === true);
   let res: Response;
   try {
-    res = await fetch(target, { headers: opts.headers, signal });
+    res = await guardedFetch(target, { headers: opts.headers, signal }, { allow_remote: opts.allow_remote });
   } catch (e) {
+    if (e instanceof RedirectRefusedError) throw e;
     throw failed(e);
   }
   const contentType = res.headers.get("content-type") ?? "";

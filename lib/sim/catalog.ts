@@ -146,13 +146,29 @@ export type GpuSpec = z.infer<typeof GpuSpec>;
 
 const DATA_DIR = new URL("../../data/", import.meta.url);
 
-type Catalog<T> = { items: T[]; dir: URL };
+/** A catalog folder read: the valid entries, and each file skipped with why (named, never fatal to the rest). */
+export type Catalog<T> = { items: T[]; dir: URL; problems: CatalogProblem[] };
+/** A catalog file that was skipped. */
+export interface CatalogProblem {
+  file: string;
+  error: string;
+}
 let models: Catalog<ModelSpec> | undefined;
 let gpus: Catalog<GpuSpec> | undefined;
 
-function readDir<T>(sub: string, schema: z.ZodType<T>): Catalog<T> {
-  const dir = new URL(`${sub}/`, DATA_DIR);
+/**
+ * Reads one catalog folder (`data/models/` or `data/gpus/`, or another folder in tests). A file that is
+ * not JSON or does not match the schema is skipped and listed in `problems`: one truncated file does not
+ * take the other models away.
+ *
+ * @example
+ * ```ts
+ * readCatalogDir(new URL("../../data/models/", import.meta.url), ModelSpec).problems; // []
+ * ```
+ */
+export function readCatalogDir<T>(dir: URL, schema: z.ZodType<T>): Catalog<T> {
   const items: T[] = [];
+  const problems: CatalogProblem[] = [];
   const names = [...Deno.readDirSync(dir)].filter((e) => e.isFile && e.name.endsWith(".json")).map((e) =>
     e.name
   ).sort();
@@ -162,27 +178,48 @@ function readDir<T>(sub: string, schema: z.ZodType<T>): Catalog<T> {
     try {
       raw = JSON.parse(Deno.readTextFileSync(url));
     } catch (e) {
-      throw new Error(
-        `Cannot read catalog file ${url.pathname}: ${(e as Error).message}. Fix or remove the file.`,
-      );
+      problems.push({
+        file: url.pathname,
+        error: `Cannot read catalog file ${url.pathname}: ${(e as Error).message}. Fix or remove the file.`,
+      });
+      continue;
     }
     const r = schema.safeParse(raw);
     if (!r.success) {
       const why = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-      throw new Error(
-        `Invalid catalog file ${url.pathname}: ${why}. Fix the file (every number needs a source).`,
-      );
+      problems.push({
+        file: url.pathname,
+        error: `Invalid catalog file ${url.pathname}: ${why}. Fix the file (every number needs a source).`,
+      });
+      continue;
     }
     items.push(r.data);
   }
-  return { items, dir };
+  return { items, dir, problems };
 }
 
 function modelCatalog(): Catalog<ModelSpec> {
-  return models ??= readDir("models", ModelSpec);
+  return models ??= readCatalogDir(new URL("models/", DATA_DIR), ModelSpec);
 }
 function gpuCatalog(): Catalog<GpuSpec> {
-  return gpus ??= readDir("gpus", GpuSpec);
+  return gpus ??= readCatalogDir(new URL("gpus/", DATA_DIR), GpuSpec);
+}
+
+/**
+ * The catalog files skipped because they are broken (models and GPU profiles), each with its error.
+ *
+ * @example
+ * ```ts
+ * for (const p of catalogProblems()) console.warn(`warning: ${p.error} (skipped)`);
+ * ```
+ */
+export function catalogProblems(): CatalogProblem[] {
+  return [...modelCatalog().problems, ...gpuCatalog().problems];
+}
+
+/** The broken file that would have held `id`, if any (so "unknown model" can say why). */
+function brokenFileFor(c: Catalog<unknown>, id: string): CatalogProblem | undefined {
+  return c.problems.find((p) => p.file.endsWith(`/${catalogFileName(id)}`));
 }
 
 const norm = (s: string) => s.trim().toLowerCase();
@@ -220,6 +257,8 @@ export function loadModel(id: string): ModelSpec {
   if (hit) return hit;
   const local = tryLocalConfig(id);
   if (local) return local;
+  const broken = brokenFileFor(modelCatalog(), id);
+  if (broken) throw new Error(`Model '${id}' cannot be loaded: ${broken.error}`);
   throw new Error(
     `Unknown model '${id}': not in data/models/ and not a directory with a config.json. ` +
       `Known models: ${listModels().join(", ")}. Use one of them (or an alias such as 'qwen2.5-1.5b'), ` +
@@ -242,6 +281,8 @@ export function loadGpu(name: string): GpuSpec {
   const hit = items.find((g) => norm(g.name) === key) ??
     items.find((g) => g.aliases.some((a) => norm(a) === key));
   if (hit) return hit;
+  const broken = brokenFileFor(gpuCatalog(), name);
+  if (broken) throw new Error(`GPU profile '${name}' cannot be loaded: ${broken.error}`);
   throw new Error(
     `Unknown GPU profile '${name}'. Known profiles: ${listGpus().join(", ")}. ` +
       `Use one of them (e.g. --sim-gpu H100-80GB), or add data/gpus/${catalogFileName(name)} with sources.`,

@@ -11,12 +11,13 @@
  */
 import { parseServeArgs } from "../engine/argv.ts";
 import type { ServeConfig } from "../engine/config.ts";
-import { loadGpu, loadModel } from "./catalog.ts";
+import { catalogProblems, loadGpu, loadModel } from "./catalog.ts";
 import { CRASH_EXIT_CODE } from "./faults.ts";
 import { formatLogLine, type LogRecord, type ScriptStep, serverUpSteps, startupScript } from "./log.ts";
 import { planMemory, resolveEngineSettings } from "./memory.ts";
 import { serveSim, type SimServer } from "./server.ts";
 import { startupPhases } from "./timing.ts";
+import { watchParent } from "../engine/process_group.ts";
 
 const USAGE =
   "Usage: main.ts serve MODEL [vllm serve flags] [--sim-gpu NAME] [--sim-startup-time-scale X] ...";
@@ -126,6 +127,7 @@ export async function main(
     return 2;
   }
   const scale = cfg.sim.startup_time_scale;
+  for (const p of catalogProblems()) io.err(`servelab-sim: warning: ${p.error} Skipped it.`);
   let steps: ScriptStep[];
   try {
     const model = loadModel(cfg.model);
@@ -169,10 +171,13 @@ export async function main(
 
   let stopRequested!: () => void;
   const stopped = new Promise<void>((r) => (stopRequested = r));
-  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   if (opts.signals !== false) { for (const s of signals) Deno.addSignalListener(s, stopRequested); }
+  // The engine runs in its own session: if the lab that launched it dies (even by SIGKILL), stop too.
+  const unwatch = opts.signals !== false ? watchParent(stopRequested) : () => {};
   opts.stop?.then(stopRequested);
   await stopped;
+  unwatch();
   stopStats();
   io.out(formatLogLine({ ...apiLine("Shutting down FastAPI HTTP server."), file: "launcher.py", line: 99 }, {
     pid: Deno.pid,

@@ -20,6 +20,7 @@ export {
 export type { ChatMessage, ChatTemplateOptions, DecodeOptions, TokenForOptions } from "./tokenizer.ts";
 export {
   catalogFileName,
+  catalogProblems,
   GpuSpec,
   listGpus,
   listModels,

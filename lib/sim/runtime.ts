@@ -184,6 +184,7 @@ export class SimRuntime implements AsyncDisposable {
   #loop: Promise<void>;
   #last_end_ms?: number;
   #steps = 0;
+  #busy_ms = 0;
 
   constructor(opts: SimRuntimeOptions) {
     this.#opts = opts;
@@ -196,6 +197,12 @@ export class SimRuntime implements AsyncDisposable {
   /** Steps run so far. */
   get steps(): number {
     return this.#steps;
+  }
+
+  /** Milliseconds of the server clock the engine spent in steps that did work (the simulated GPU's busy
+   * time: nvidia-smi's utilization.gpu is the busy share of a sample period). */
+  get busyMs(): number {
+    return this.#busy_ms;
   }
 
   /** Requests submitted and not yet finished, aborted or detached. */
@@ -338,6 +345,7 @@ export class SimRuntime implements AsyncDisposable {
       }
       if (worked) this.#idle_since_ms = undefined;
       end += shift;
+      if (worked) this.#busy_ms += end - start;
       await this.clock.sleepUntil(end);
       if (this.#closed) break;
       this.#deliver(out, shift, end);

@@ -4,7 +4,7 @@
  *
  * Endpoints: GET /health, /version, /v1/models, /metrics; POST /tokenize, /detokenize, /v1/completions,
  * /v1/chat/completions; POST /reset_prefix_cache with VLLM_SERVER_DEV_MODE=1; GET /servelab/ground_truth
- * with --sim-ground-truth. The API key guards /v1 paths only, like vLLM.
+ * with --sim-ground-truth; GET /servelab/heap (heap after a full GC) with --sim-debug-heap. The API key guards /v1 paths only, like vLLM.
  * @module
  */
 import type { ServeConfig } from "../engine/config.ts";
@@ -503,6 +503,51 @@ function groundTruth(sim: Sim, url: URL): Response {
   return json({ data: ids.map(lookup).filter((x) => x !== undefined) });
 }
 
+const MIB = 1024 * 1024;
+
+/**
+ * GET /servelab/gpu: the simulated device as nvidia-smi would report it (SIMULATED), from the engine's
+ * model: total memory of the profile, memory used (weights, activations, graphs and the KV pool the memory
+ * plan reserved), and the busy time so far; a client's two readings give utilization.gpu over the interval
+ * (busy ms / elapsed ms, as nvidia-smi's busy share of its sample period).
+ */
+function simGpu(sim: Sim): Response {
+  const p = sim.plan;
+  const used = p.weights_bytes + p.activation_bytes + p.graph_bytes + Math.max(0, p.available_kv_bytes);
+  return json({
+    simulated: true,
+    name: sim.gpu.name,
+    memory_total_mib: Math.round(p.total_bytes / MIB),
+    memory_used_mib: Math.round(Math.min(used, p.total_bytes) / MIB),
+    busy_ms_total: sim.runtime.busyMs,
+    now_ms: sim.runtime.clock.now(),
+  });
+}
+
+/**
+ * GET /servelab/heap (with --sim-debug-heap): a full, synchronous garbage collection, then the heap and
+ * RSS in bytes and the ground-truth records kept. A 503 when the process was started without
+ * `--v8-flags=--expose-gc` (the launcher adds it with --sim-debug-heap): a heap before GC would mislead.
+ */
+function heapAfterGc(sim: Sim): Response {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== "function") {
+    return json({
+      detail: "No garbage collector to call: start the engine with deno run --v8-flags=--expose-gc " +
+        "(launch() does when --sim-debug-heap is on).",
+    }, 503);
+  }
+  gc();
+  const m = Deno.memoryUsage();
+  return json({
+    heap_used_bytes: m.heapUsed,
+    heap_total_bytes: m.heapTotal,
+    external_bytes: m.external,
+    rss_bytes: m.rss,
+    ground_truth_records: sim.runtime.allGroundTruth().length,
+  });
+}
+
 /**
  * The engine's HTTP handler: a web-standard function, usable in-process (tests) or under Deno.serve.
  *
@@ -548,6 +593,8 @@ export function createSimHandler(
         }
         return new Response(null, { status: 200 });
       }
+      if (route("GET", "/servelab/gpu")) return simGpu(sim);
+      if (path === "/servelab/heap" && sim.cfg.sim.debug_heap && method === "GET") return heapAfterGc(sim);
       if (path === "/servelab/ground_truth" && sim.cfg.sim.ground_truth && method === "GET") {
         return groundTruth(sim, url);
       }

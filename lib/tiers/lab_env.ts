@@ -14,6 +14,8 @@ import { z } from "zod";
 import { EngineKind, parseServeConfig, type ServeConfig, type ServeConfigInput } from "../engine/config.ts";
 import { defaultEngineKind } from "../engine/default_engine.ts";
 import { validationShort } from "../sim/validation.ts";
+import { redactUrl } from "../base/target.ts";
+import { isEmbeddedEngine } from "../engine/identity.ts";
 
 /** The default model: the design's first SLM. */
 export const DEFAULT_MODEL = "Qwen/Qwen2.5-1.5B-Instruct";
@@ -37,6 +39,8 @@ export const LAB_ENV_VARS = {
   SERVELAB_STARTUP_TIME_SCALE: "embedded engine: factor applied to simulated startup waits (default 0.02)",
   SERVELAB_ALLOW_REMOTE:
     "1 allows load to a non-loopback SERVELAB_URL (./servelab run --allow-remote sets it)",
+  SERVELAB_SIMULATED:
+    "1 when the external server is servelab's embedded engine (./servelab run sets it from the server's /version)",
 } as const;
 
 /** The lab-wide parameters. */
@@ -47,11 +51,36 @@ export const LabEnv = z.object({
   sim_gpu: z.string().min(1),
   size: RunSize,
   seed: z.number().int().nonnegative(),
-  api_key_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name").optional(),
+  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional(),
   engine_args: z.array(z.string()),
   startup_time_scale: z.number().positive().max(1),
+  /** The numbers come from the embedded engine (engine sim, or an external server that is it). */
+  simulated: z.boolean(),
 });
 export type LabEnv = z.infer<typeof LabEnv>;
+
+/**
+ * True for a valid environment variable name (`[A-Za-z_][A-Za-z0-9_]*`).
+ *
+ * @example
+ * ```ts
+ * isEnvVarName("VLLM_API_KEY"); // true
+ * isEnvVarName("sk-abc123"); // false
+ * ```
+ */
+export function isEnvVarName(s: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s);
+}
+
+/**
+ * The error for an API-key variable setting that is not a variable name. Its value is never shown: it
+ * is most likely the key itself, pasted where the variable's name belongs.
+ */
+export const API_KEY_ENV_NOT_A_NAME = (where: string): string =>
+  `${where} is not a valid environment variable name (its value is not shown: it may be an API key ` +
+  `pasted by mistake). It takes the NAME of the variable that holds the key: export VLLM_API_KEY=... ` +
+  `then ${where.startsWith("--") ? `${where} VLLM_API_KEY` : `${where}=VLLM_API_KEY`}. Fix it or unset it.`;
 
 function fromEnv<T>(
   env: Record<string, string | undefined>,
@@ -62,6 +91,7 @@ function fromEnv<T>(
   if (raw === undefined || raw === "") return undefined;
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
+  if (name === "SERVELAB_API_KEY_ENV") throw new Error(API_KEY_ENV_NOT_A_NAME(name));
   const why = r.error.issues.map((i) => i.message).join("; ");
   throw new Error(
     `${name}='${raw}' is not valid: ${why}. It means: ${LAB_ENV_VARS[name]}. Fix it or unset it.`,
@@ -78,7 +108,8 @@ function fromEnv<T>(
  */
 export function labEnv(env: Record<string, string | undefined> = Deno.env.toObject()): LabEnv {
   const engine = fromEnv(env, "SERVELAB_ENGINE", EngineKind) ?? defaultEngineKind();
-  const url = fromEnv(env, "SERVELAB_URL", z.string().url());
+  // user:password@ is stripped here, so no page, manifest or error of a tier can show it.
+  const url = fromEnv(env, "SERVELAB_URL", z.string().url().transform(redactUrl));
   if (engine === "external" && !url) {
     throw new Error("SERVELAB_ENGINE=external needs SERVELAB_URL (e.g. http://127.0.0.1:8000).");
   }
@@ -97,6 +128,7 @@ export function labEnv(env: Record<string, string | undefined> = Deno.env.toObje
     api_key_env: fromEnv(env, "SERVELAB_API_KEY_ENV", LabEnv.shape.api_key_env.unwrap()),
     engine_args: (fromEnv(env, "SERVELAB_ENGINE_ARGS", z.string()) ?? "").split(/\s+/).filter(Boolean),
     startup_time_scale: scale ?? 0.02,
+    simulated: engine === "sim" || fromEnv(env, "SERVELAB_SIMULATED", z.enum(["0", "1"])) === "1",
   });
 }
 
@@ -142,7 +174,7 @@ export function engineLabel(cfg: ServeConfig, version?: string): string {
       return `vLLM${v}, model ${cfg.model}`;
     case "external":
       // A server the lab did not start can still be the embedded engine: its version says so.
-      return `${version?.includes("servelab-sim") ? "SIMULATED: " : ""}external server at ${cfg.url}${v}, ` +
+      return `${isEmbeddedEngine(version) ? "SIMULATED: " : ""}external server at ${cfg.url}${v}, ` +
         `model ${cfg.model}`;
     default: {
       const never: never = cfg.engine;

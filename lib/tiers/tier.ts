@@ -55,7 +55,9 @@ export interface TierFile<S extends RowSchema = RowSchema> {
  */
 export function tierFile<S extends RowSchema>(name: string, schema: S, about: string): TierFile<S> {
   if (!/^[a-z0-9_]+\.csv$/.test(name)) {
-    throw new Error(`Tier file name '${name}' is not valid: use snake_case ending in .csv, e.g. latency_sweep.csv.`);
+    throw new Error(
+      `Tier file name '${name}' is not valid: use snake_case ending in .csv, e.g. latency_sweep.csv.`,
+    );
   }
   return { name, schema, columns: Object.keys(schema.shape), about };
 }
@@ -130,6 +132,9 @@ export interface Tier<F = unknown, P = unknown, M = unknown, R = unknown> {
   readonly files: readonly [TierFile, ...TierFile[]];
   /** Its markdown write-up's file name, e.g. "first_token_latency.md". */
   readonly writeup?: string;
+  /** The files the seed's Logging Template lists for this tier under "Artifacts Created/Updated", in its
+   * order (undefined: its `writeup`). */
+  readonly artifacts?: readonly string[];
   /** Keys of tiers whose facts `facts` reads (computed first). */
   readonly after?: readonly string[];
   /** Its parameters from the lab's size and the environment (`SERVELAB_<KEY>_*`); throws naming the

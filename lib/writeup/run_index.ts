@@ -15,6 +15,7 @@ import type { AnyTier } from "../tiers/tier.ts";
 import { h, htmlTable } from "../report/html.ts";
 import { runFacts } from "./writeup.ts";
 import type { Fact } from "../report/fact.ts";
+import { isEmbeddedEngine } from "../engine/identity.ts";
 
 /** What the index page shows. */
 export interface RunIndex {
@@ -50,7 +51,7 @@ const CSS = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em aut
  * ```
  */
 export function runIndexHtml(index: RunIndex): string {
-  const sim = index.engine === "sim";
+  const sim = index.engine === "sim" || isEmbeddedEngine(index.engine_version);
   const e = escapeHtml;
   const title = `servelab run ${index.run_id}${sim ? " (SIMULATED)" : ""}`;
   const rows: [string, string | undefined][] = [

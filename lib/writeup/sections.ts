@@ -9,6 +9,8 @@ import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } f
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier, FactsOf, KeyNumber } from "../tiers/tier.ts";
 import { type FactBook, jsonPath, type RunData } from "./run_data.ts";
+import { shellLine } from "../report/shell.ts";
+import { redactUrl } from "../base/target.ts";
 
 /** All facts of a run, by tier key (the built-in tiers typed; a tier added to the list is there too). */
 export type RunFacts = { [T in typeof TIERS[number] as T["key"]]: FactsOf<T> } & Record<string, unknown>;
@@ -111,9 +113,7 @@ interface EngineEntry {
 export function engineCommand(e: EngineEntry): string {
   try {
     const args = buildServeArgs(parseServeConfig(e.config));
-    const quoted = args.map((a) => /^[\w.,:/=+-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`).join(
-      " ",
-    );
+    const quoted = shellLine(args);
     return e.kind === "sim"
       ? `./servelab sim serve ${quoted}`
       : e.kind === "vllm"
@@ -135,10 +135,10 @@ export function engineCommand(e: EngineEntry): string {
 export function commandsSection(data: RunData): Html {
   const m = data.manifest;
   const params = (jsonPath(m, "params") ?? {}) as Record<string, unknown>;
-  const lab = ["./servelab run", `--engine ${str(jsonPath(m, "engine.kind")) ?? "?"}`];
-  if (params.size) lab.push(`--size ${params.size}`);
-  if (str(jsonPath(m, "model"))) lab.push(`--model ${jsonPath(m, "model")}`);
-  if (typeof params.url === "string") lab.push(`--url ${params.url}`);
+  const lab = ["./servelab", "run", "--engine", str(jsonPath(m, "engine.kind")) ?? "?"];
+  if (params.size) lab.push("--size", String(params.size));
+  if (str(jsonPath(m, "model"))) lab.push("--model", String(jsonPath(m, "model")));
+  if (typeof params.url === "string") lab.push("--url", redactUrl(params.url));
   const engines = (jsonPath(m, "engines") ?? []) as EngineEntry[];
   // The same command on another free port is the same command: one block, its labels listed.
   const byCommand = new Map<string, string[]>();
@@ -148,7 +148,7 @@ export function commandsSection(data: RunData): Html {
   }
   const lines = [...byCommand].map(([cmd, labels]) => `# ${labels.join(", ")}\n${cmd}`);
   return h`<h2 id="wu-commands-run">Commands run</h2><p>The lab (reruns every tier on the same engine and size):</p>${
-    preText(lab.join(" "))
+    preText(shellLine(lab))
   }<p>The engines the tiers started, in order (the port is the free one the lab picked):</p>${
     lines.length
       ? preText(lines.join("\n"))

@@ -1,14 +1,15 @@
 /**
  * The provenance check: every fact in a run's facts.json recomputed from its source file, independently of
- * the code that made it, and every number a reader sees in index.html and 05_writeup.html inside a fact
- * span whose text is that fact's value.
+ * the code that made it, and every number a reader sees in index.html, 05_writeup.html, day_writeup.md and
+ * new_node_checklist.md inside a fact span whose text is that fact's value.
  *
  * The rule for "a number a reader sees": the page's visible text (body text nodes) is split on whitespace,
  * each token stripped of surrounding punctuation; a token is a number when it is digits (with thousands
  * commas and a decimal part), optionally signed or prefixed by ~ or x, optionally followed by %, x, a unit
  * of up to four letters, or a hyphenated word ("4096-token"). Tokens such as `p95`, `H100-80GB`,
  * `Qwen2.5-1.5B`, `0.11.0+servelab`, `01_ttft.html` and run ids are identifiers, not numbers. Exempt: text
- * inside `code`, `pre`, `time`, `script`, `style`, `svg` and `title`, and nbconvert's input/output prompts.
+ * inside `code`, `pre`, `time`, `script`, `style`, `svg` and `title`, nbconvert's input/output prompts, and
+ * text quoted word for word from the seed document (class `seed`: its questions and template headings).
  * @module
  */
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import { z } from "zod";
 import { mean, quantile } from "../base/stats.ts";
 import { readCsv } from "../run/csv.ts";
 import { type Fact, type FilterValue, formatFact } from "../report/fact.ts";
+import { markdownAsCheckedHtml } from "./markdown_page.ts";
 
 /** One thing the trace found wrong. */
 export interface TraceProblem {
@@ -28,7 +30,8 @@ export interface TraceProblem {
 const NUMBER = /^[~≈x×+\-−]?\d[\d,]*(?:\.\d+)?(?:%|x|×|[a-zA-Z]{1,4}|-[a-zA-Z]+)?$/;
 const STRIP = /^[\s"'“”‘’([{<:;,.!?]+|[\s"'“”‘’)\]}>:;,.!?]+$/g;
 const EXEMPT = new Set(["CODE", "PRE", "TIME", "SCRIPT", "STYLE", "SVG", "TITLE", "TEXTAREA"]);
-const PROMPT_CLASSES = ["jp-InputPrompt", "jp-OutputPrompt", "fact"];
+// "seed": text quoted word for word from the seed document (its questions, its template), not a measurement.
+const PROMPT_CLASSES = ["jp-InputPrompt", "jp-OutputPrompt", "fact", "seed"];
 
 /** True when a token of visible text is a number under the rule above. */
 export function isNumberToken(token: string): boolean {
@@ -42,6 +45,18 @@ function exempt(el: Element | null): boolean {
     if (PROMPT_CLASSES.some((c) => cls.split(/\s+/).includes(c))) return true;
   }
   return false;
+}
+
+/**
+ * The numbers in a Markdown file's visible text that are not facts (nor seed quotes, nor code).
+ *
+ * @example
+ * ```ts
+ * markdownNumbersOutsideFacts("- TTFT 12 ms"); // ["12 (in: TTFT 12 ms)"]
+ * ```
+ */
+export function markdownNumbersOutsideFacts(text: string): string[] {
+  return numbersOutsideFacts(markdownAsCheckedHtml(text));
 }
 
 /**
@@ -95,8 +110,9 @@ function keep(row: Record<string, string | undefined>, filter: Record<string, Fi
 }
 
 /**
- * Checks a run folder: facts.json against its sources, then index.html and 05_writeup.html (when present)
- * against facts.json. Returns the problems found (none: every number traces).
+ * Checks a run folder: facts.json against its sources, then index.html, 05_writeup.html, day_writeup.md and
+ * new_node_checklist.md (each when present; a Markdown file is read with code, link targets and list markers
+ * set aside, its facts and seed quotes being inline spans) against facts.json. Returns the problems found (none: every number traces).
  *
  * @example
  * ```ts
@@ -105,7 +121,7 @@ function keep(row: Record<string, string | undefined>, filter: Record<string, Fi
  */
 export async function traceRunDir(
   dir: string,
-  pages = ["index.html", "05_writeup.html"],
+  pages = ["index.html", "05_writeup.html", "day_writeup.md", "new_node_checklist.md"],
 ): Promise<TraceProblem[]> {
   const problems: TraceProblem[] = [];
   let facts: Fact[];
@@ -221,6 +237,7 @@ export async function traceRunDir(
     let html: string;
     try {
       html = await Deno.readTextFile(join(dir, page));
+      if (page.endsWith(".md")) html = markdownAsCheckedHtml(html);
     } catch {
       if (page !== "index.html") continue;
       problems.push({ kind: "missing_file", file: page, detail: "no index page" });

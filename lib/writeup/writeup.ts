@@ -10,32 +10,33 @@ import { thresholdsJson } from "../health/thresholds.ts";
 import type { Chart } from "../report/plot.ts";
 import { TIERS } from "../tiers/mod.ts";
 import { type AnyTier, tierFacts } from "../tiers/tier.ts";
+import { rulesSection, serviceConfigSection, thresholdsSection } from "./advice.ts";
+import { feynmanSection, questionsTemplate, writeupAnswers } from "./day_advice.ts";
 import {
-  explainerSection,
-  questionsSection,
-  rulesSection,
-  serviceConfigSection,
-  thresholdsSection,
-} from "./advice.ts";
+  artifactsTemplate,
+  commandsTemplate,
+  dayTitle,
+  environmentTemplate,
+  keyNumbersTemplate,
+  observationsTemplate,
+} from "./day_template.ts";
+import { htmlToMarkdown } from "./markdown_page.ts";
+import { checklistHtml } from "./checklist.ts";
 import { type DerivedThresholds, deriveThresholds } from "./derive.ts";
 import type { Fact } from "../report/fact.ts";
 import { codeText, h, type Html, htmlTable } from "../report/html.ts";
 import { describeSource } from "../report/fact.ts";
 import { type FactBook, factBook, readRunData, type RunData } from "./run_data.ts";
-import {
-  artifactsSection,
-  commandsSection,
-  engineText,
-  environmentSection,
-  isSimulated,
-  keyNumbersSection,
-  observationsSection,
-  type RunFacts,
-  simulatedBanner,
-} from "./sections.ts";
+import { engineText, isSimulated, type RunFacts, simulatedBanner } from "./sections.ts";
 
 /** The files the write-up writes into the run folder. */
-export const WRITEUP_FILES = ["facts.json", "thresholds.json", "grafana-dashboard.json"] as const;
+export const WRITEUP_FILES = [
+  "facts.json",
+  "thresholds.json",
+  "grafana-dashboard.json",
+  "day_writeup.md",
+  "new_node_checklist.md",
+] as const;
 
 /** facts.json: every fact of the run. */
 export interface FactsFile {
@@ -53,6 +54,8 @@ export interface Writeup {
   title: string;
   /** The sections in reading order, for the notebook to show one by one. */
   sections: { id: string; html: Html }[];
+  /** new_node_checklist.md's content (the seed's checklist ticked from this run). */
+  checklist: Html;
   /** A chart of the run (throughput against concurrency, or KV concurrency against max-model-len). */
   chart?: Chart;
 }
@@ -96,20 +99,23 @@ export async function buildWriteup(dir: string, tiers: readonly AnyTier[] = TIER
   const title = `Write-up: ${model} on ${String((data.manifest.engine as { kind?: string })?.kind ?? "?")}${
     sim ? " (SIMULATED)" : ""
   }`;
+  // The seed's Logging Template first (its headings word for word, in order), then the Feynman section, the
+  // service config, rules of thumb, thresholds and the seed's 20 questions.
   const sections = [
-    { id: "title", html: h`<h1>${title}</h1>${simulatedBanner(data)}` },
-    { id: "environment", html: environmentSection(book) },
-    { id: "commands", html: commandsSection(data) },
-    { id: "key_numbers", html: keyNumbersSection(data, facts, tiers) },
-    { id: "artifacts", html: artifactsSection(data, [...WRITEUP_FILES, "05_writeup.html"]) },
-    { id: "observations", html: observationsSection(data, facts, tiers) },
-    { id: "explainer", html: explainerSection(facts) },
+    { id: "title", html: h`${dayTitle(data)}${simulatedBanner(data)}` },
+    { id: "environment", html: environmentTemplate(book) },
+    { id: "commands", html: commandsTemplate(data, tiers) },
+    { id: "key_numbers", html: keyNumbersTemplate(data, facts, tiers) },
+    { id: "artifacts", html: artifactsTemplate(data, [...WRITEUP_FILES, "05_writeup.html"], tiers) },
+    { id: "observations", html: observationsTemplate(data, facts, tiers) },
+    { id: "explainer", html: feynmanSection(data, facts, thresholds) },
     { id: "service_config", html: serviceConfigSection(data, facts) },
     { id: "rules", html: rulesSection(facts) },
     { id: "thresholds", html: thresholdsSection(thresholds) },
-    { id: "questions", html: questionsSection(facts) },
+    { id: "questions", html: questionsTemplate(tiers, facts, writeupAnswers(data, facts, thresholds)) },
   ];
-  // Last, so it lists every fact the sections above made.
+  const checklist = checklistHtml(book, facts, tiers);
+  // Last, so it lists every fact the sections above (and the checklist) made.
   sections.push({
     id: "facts",
     html: h`<h2 id="wu-facts">Where each number comes from</h2><p>Every fact of this write-up, as in ${
@@ -121,7 +127,7 @@ export async function buildWriteup(dir: string, tiers: readonly AnyTier[] = TIER
       )
     }`,
   });
-  return { data, book, facts, thresholds, title, sections, chart: chartOf(data, tiers) };
+  return { data, book, facts, thresholds, title, sections, checklist, chart: chartOf(data, tiers) };
 }
 
 /**
@@ -142,7 +148,20 @@ export function factsJson(book: FactBook): string {
 }
 
 /**
- * Writes facts.json, thresholds.json and grafana-dashboard.json into the run folder; returns their paths.
+ * day_writeup.md: the same sections as 05's HTML, as Markdown (facts stay inline spans the trace reads).
+ *
+ * @example
+ * ```ts
+ * await Deno.writeTextFile("day_writeup.md", dayWriteupMarkdown(await buildWriteup(dir)));
+ * ```
+ */
+export function dayWriteupMarkdown(w: Writeup): string {
+  return htmlToMarkdown(w.sections.map((s) => s.html.html).join("\n"));
+}
+
+/**
+ * Writes facts.json, thresholds.json, grafana-dashboard.json, day_writeup.md and new_node_checklist.md into
+ * the run folder; returns their paths.
  *
  * @example
  * ```ts
@@ -151,9 +170,11 @@ export function factsJson(book: FactBook): string {
  */
 export async function writeWriteupFiles(w: Writeup): Promise<string[]> {
   const dir = w.data.dir;
-  const out = [join(dir, "facts.json"), join(dir, "thresholds.json"), join(dir, "grafana-dashboard.json")];
+  const out = WRITEUP_FILES.map((f) => join(dir, f));
   await writeTextAtomic(out[0], factsJson(w.book));
   await writeTextAtomic(out[1], thresholdsJson(w.thresholds.thresholds));
   await writeTextAtomic(out[2], JSON.stringify(grafanaDashboard(w.thresholds.thresholds), null, 2) + "\n");
+  await writeTextAtomic(out[3], dayWriteupMarkdown(w));
+  await writeTextAtomic(out[4], htmlToMarkdown(w.checklist.html));
   return out;
 }

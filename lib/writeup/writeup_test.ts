@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { parseThresholds } from "../health/thresholds.ts";
 import { fixtureRun } from "./_fixture.ts";
 import { buildWriteup, writeWriteupFiles } from "./writeup.ts";
+import { writeRunIndex } from "./run_index.ts";
+import { openRun } from "../run/run_dir.ts";
 
 const page = (w: Awaited<ReturnType<typeof buildWriteup>>) => w.sections.map((s) => s.html.html).join("\n");
 
@@ -20,15 +22,33 @@ Deno.test("the write-up's facts follow the fixture run's data", async () => {
   )
     .map((l) => l.split(",")).filter((c) => c.at(-1) === "true");
   const best = sweep.reduce((a, b) => Number(b[7]) > Number(a[7]) ? b : a);
-  assert.equal(
-    batching.target.concurrency!.value,
-    Number(best[3]),
-    "target is the row with the most goodput",
-  );
+  // One concurrency recommendation: the sweet spot rule (batching_summary.csv); goodput's peak is the ceiling.
+  assert.equal(batching.target.concurrency!.value, 32, "target is the sweet spot");
+  assert.equal(batching.ceiling!.value, Number(best[3]), "the ceiling is the row with the most goodput");
+  assert.ok(batching.ceiling!.value > batching.target.concurrency!.value, "the fixture's two numbers differ");
   assert.ok(kv.rows.length >= 3);
   assert.ok(kv.safe_len_concurrency!.value >= batching.target.concurrency!.value);
   assert.match(w.title, /SIMULATED/);
   assert.match(page(w), /<strong>SIMULATED\.<\/strong>/);
+});
+
+Deno.test("the write-up, the run index and the rules of thumb name one concurrency: the sweet spot, the goodput peak as the ceiling", async () => {
+  await using run = await fixtureRun();
+  const w = await buildWriteup(run.dir);
+  const html = page(w);
+  assert.doesNotMatch(html, /where goodput peaked|near the goodput peak|concurrency target \(goodput peak\)/);
+  const rules = w.sections.find((s) => s.id === "rules")!.html.html;
+  assert.match(rules, /at the sweet spot \(<span class="fact" data-fact="batch_c_target"[^>]*>32<\/span>/);
+  assert.match(
+    rules,
+    /goodput's peak \(<span class="fact" data-fact="batch_c_ceiling"[^>]*>64<\/span>\) is the ceiling/,
+  );
+  await writeWriteupFiles(w);
+  await writeRunIndex(await openRun(run.dir));
+  const index = await Deno.readTextFile(join(run.dir, "index.html"));
+  assert.match(index, /concurrency target \(sweet spot\)/);
+  assert.match(index, /data-fact="batch_c_target"[^>]*>32</, "the index shows the same fact");
+  assert.doesNotMatch(index, /goodput peak\)/);
 });
 
 Deno.test("the derived thresholds file parses, its TTFT limit is twice the measured p95 at the canary", async () => {

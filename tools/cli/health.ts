@@ -14,6 +14,8 @@ import {
   runHealth,
   type Thresholds,
 } from "../../lib/health/mod.ts";
+import { redactUrl } from "../../lib/base/mod.ts";
+import { API_KEY_ENV_NOT_A_NAME, isEnvVarName } from "../../lib/mod.ts";
 
 /** Where main writes; tests pass their own. */
 export interface Io {
@@ -102,8 +104,12 @@ export async function main(
     io.out(USAGE);
     return 0;
   }
-  const url = parsed.values["--url"];
-  if (!url) return failed(`--url is required (e.g. --url http://127.0.0.1:8000).\n\n${USAGE}`);
+  const given = parsed.values["--url"];
+  if (!given) return failed(`--url is required (e.g. --url http://127.0.0.1:8000).\n\n${USAGE}`);
+  // user:password@ in the URL is never sent, printed or written: pass a key with --api-key-env.
+  const url = redactUrl(given);
+  const keyEnv = parsed.values["--api-key-env"];
+  if (keyEnv !== undefined && !isEnvVarName(keyEnv)) return failed(API_KEY_ENV_NOT_A_NAME("--api-key-env"));
   let thresholds: Thresholds = defaultThresholds();
   const file = parsed.values["--thresholds"];
   if (file !== undefined) {
@@ -125,7 +131,7 @@ export async function main(
   const result: HealthResult = await runHealth(url, thresholds, {
     ...options,
     model: parsed.values["--model"],
-    api_key_env: parsed.values["--api-key-env"],
+    api_key_env: keyEnv,
     allow_remote: parsed.flags.has("--allow-remote") ? true : options.allow_remote,
   });
   if (json) io.out(JSON.stringify({ ...result, thresholds_file: file ?? "(defaults)" }, null, 2));

@@ -25,6 +25,7 @@ import {
   loadModel,
   planCapacity,
 } from "../../lib/mod.ts";
+import { catalogProblems } from "../../lib/sim/mod.ts";
 
 const GiB = 2 ** 30;
 
@@ -216,6 +217,7 @@ export async function main(
   io: Io = { out: console.log, err: console.error },
 ): Promise<number> {
   await Promise.resolve();
+  for (const p of catalogProblems()) io.err(`servelab plan: warning: ${p.error} Skipped it.`);
   let a: Args;
   try {
     a = parseArgs(args);

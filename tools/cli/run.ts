@@ -3,7 +3,8 @@
  *
  * ```
  * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
- *                [--resume RUN_ID] [--force] [--timeout SECONDS] [--tiers 01,02] [--allow-remote]
+ *                [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS] [--tiers ttft,prefix]
+ *                [--allow-remote]
  * ```
  *
  * Creates reports/<run-id>/ with its manifest, runs the notebooks through tools/run_notebooks.py with
@@ -13,28 +14,41 @@
  * the engines it started), marks the run interrupted and still writes the index.
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
-import { labEnv, serveConfigFor } from "../../lib/mod.ts";
+import { isEmbeddedEngine, serverVersion } from "../../lib/engine/mod.ts";
+import { labEnv, serveConfigFor, TIERS } from "../../lib/mod.ts";
 import { writeRunIndex, writeRunsIndex } from "../../lib/writeup/mod.ts";
 import {
+  acquireRunLock,
   createRun,
   finishRun,
   FORCE_ENV,
   hashInputs,
+  markDeadRuns,
   openRun,
   readManifest,
+  reportsRoot,
   type Run,
   RUN_DIR_ENV,
+  type RunLock,
   updateManifest,
 } from "../../lib/run/mod.ts";
-import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/base/mod.ts";
+import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost, redactUrl } from "../../lib/base/mod.ts";
+import { definingEnv, resumeDifferences, validateRunInputs } from "./run_checks.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
+/** The names `--tiers` takes, each tier's one name (its key), and the notebook each runs; `writeup` is the
+ * day's write-up. */
+const TIER_NOTEBOOKS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(TIERS.map((t) => [t.key, t.notebook])),
+  writeup: "05_writeup",
+};
+
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
-                      [--size default|test] [--resume RUN_ID] [--force] [--timeout SECONDS]
-                      [--tiers 01,02] [--allow-remote]
+                      [--size default|test] [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS]
+                      [--tiers ttft,prefix] [--allow-remote]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
 the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.json and index.html.
@@ -43,13 +57,18 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
              unless --allow-remote
   --model    the model to serve (default: each tier's own default)
   --size     default, or test for small, fast parameters
-  --resume   continue the run RUN_ID (a folder in reports/): finished points are skipped
+  --resume   continue the run RUN_ID (a folder in reports/): finished points are skipped; every
+             parameter that defines the run must match its manifest
+  --reports  the reports folder (default reports/): new runs go there, --resume looks only there
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
-  --tiers    only the tier notebooks whose names start with these prefixes, comma-separated (e.g. 01,02)
+  --tiers    only these tiers, by name, comma-separated: ttft, prefix, kv, batching, writeup (e.g. ttft,prefix)
   --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
 
 const Size = z.enum(["default", "test"]);
+
+/** Signals that interrupt a run: Ctrl-C, a polite kill, a closed terminal. */
+const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** Parsed `run` options. */
 export interface RunArgs {
@@ -58,10 +77,14 @@ export interface RunArgs {
   model?: string;
   size?: z.infer<typeof Size>;
   resume?: string;
+  /** The reports folder (default reports/): where runs are created and the only place --resume looks. */
+  reports?: string;
   force: boolean;
   timeout_s: number;
   /** Only the tier notebooks whose file names start with one of these prefixes. */
   tiers?: string[];
+  /** `--url` held `user:password@`, removed before anything is written. */
+  url_userinfo_removed?: boolean;
   /** Allow `--url` on a non-loopback host (set only by the flag). */
   allow_remote?: boolean;
   help: boolean;
@@ -99,10 +122,12 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
         break;
       case "--url": {
         const v = value();
+        const shown = redactUrl(v);
         if (!URL.canParse(v) || !/^https?:$/.test(new URL(v).protocol)) {
-          throw new Error(`--url '${v}' is not an http(s) URL; use e.g. http://127.0.0.1:8000.`);
+          throw new Error(`--url '${shown}' is not an http(s) URL; use e.g. http://127.0.0.1:8000.`);
         }
-        r.url = v;
+        r.url = shown;
+        r.url_userinfo_removed = shown !== v;
         break;
       }
       case "--size": {
@@ -115,18 +140,32 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--resume":
         r.resume = value();
         break;
+      case "--reports":
+        r.reports = value();
+        break;
       case "--timeout": {
         const v = value();
         const n = Number(v);
-        if (!(n > 0)) throw new Error(`--timeout '${v}' must be a positive number of seconds.`);
+        if (!(n >= 1) || !Number.isFinite(n)) {
+          throw new Error(`--timeout '${v}' must be a positive number of seconds, at least 1.`);
+        }
         r.timeout_s = n;
         break;
       }
       case "--tiers": {
         const v = value();
         const tiers = v.split(",").map((t) => t.trim()).filter(Boolean);
-        if (tiers.length === 0 || tiers.some((t) => !/^[0-9][\w.-]*$/.test(t))) {
-          throw new Error(`--tiers '${v}' is not a list of tier numbers; use e.g. --tiers 01,02.`);
+        const names = Object.keys(TIER_NOTEBOOKS);
+        const bad = tiers.filter((t) => !(t in TIER_NOTEBOOKS));
+        if (tiers.length === 0 || bad.length) {
+          throw new Error(
+            `--tiers '${v}' is not a list of tier names${
+              bad.length ? ` (unknown: ${bad.join(", ")})` : ""
+            }; ` +
+              `name tiers by their one name: ${
+                names.map((k) => `${k} (${TIER_NOTEBOOKS[k]})`).join(", ")
+              }, e.g. --tiers ttft,prefix.`,
+          );
         }
         r.tiers = tiers;
         break;
@@ -176,37 +215,119 @@ async function dataInputs(): Promise<string[]> {
   return files.sort();
 }
 
-async function startRun(
-  a: RunArgs,
-  root: string | undefined,
-): Promise<{ run: Run; engine: string; size: string; model?: string; url?: string }> {
-  if (a.resume) {
-    const run = await openRun(a.resume, { root });
-    const m = await readManifest(run.manifestPath);
-    if (a.engine && a.engine !== m.engine.kind) {
-      throw new Error(
-        `Cannot resume run ${run.id} on engine '${a.engine}': it ran on '${m.engine.kind}'. Drop --engine or start a new run.`,
-      );
-    }
-    const size = a.size ?? String(m.params.size ?? "default");
-    await updateManifest(run.manifestPath, (x) => ({
-      ...x,
-      status: "running",
-      ended_at: undefined,
-      error: undefined,
-      params: { ...x.params, size, resumed_at: new Date().toISOString() },
-    }));
-    const url = a.url ?? (typeof m.params.url === "string" ? m.params.url : undefined);
-    if (m.engine.kind === "external" && url) checkRunUrl(url, a);
-    return { run, engine: m.engine.kind, size, model: a.model ?? m.model, url };
+/** What startRun hands back: the run, its lock (released when the run ends) and what the notebooks get. */
+interface Started {
+  run: Run;
+  lock: RunLock;
+  engine: string;
+  size: string;
+  model?: string;
+  url?: string;
+  /** The server is the embedded engine (engine sim, or external by its /version): numbers SIMULATED. */
+  simulated: boolean;
+}
+
+/** The environment the notebooks will see (the lab's variables over this process's). */
+function notebookEnv(engine: string, size: string, model?: string, url?: string): Record<string, string> {
+  const env: Record<string, string> = {
+    ...Deno.env.toObject(),
+    SERVELAB_ENGINE: engine,
+    SERVELAB_SIZE: size,
+  };
+  if (model) env.SERVELAB_MODEL = model;
+  if (url) env.SERVELAB_URL = url;
+  else delete env.SERVELAB_URL;
+  return env;
+}
+
+/**
+ * The run folder `--resume` names: a run id in the reports folder, or a path to a folder directly inside
+ * it. Anything else is refused: the lab writes the runs index into the run's parent folder.
+ */
+function resumeDir(resume: string, root: string): string {
+  const dir = isAbsolute(resume) || resume.includes("/") ? resolve(resume) : resolve(root, resume);
+  if (dirname(dir) !== resolve(root)) {
+    throw new Error(
+      `--resume ${resume}: ${dir} is not a run folder inside the reports folder ${resolve(root)}. ` +
+        "Give a run id from that folder, or pass --reports DIR for runs kept elsewhere.",
+    );
+  }
+  return dir;
+}
+
+async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Started> {
+  const root = a.reports ?? rootGiven ?? reportsRoot();
+  for (const id of await markDeadRuns(root)) {
+    console.error(`servelab run: run ${id} was left 'running' by a lab that died; marked it interrupted.`);
   }
   const fromEnv = Deno.env.get("SERVELAB_ENGINE") || undefined;
   if (fromEnv !== undefined && !EngineKind.safeParse(fromEnv).success) {
     throw new Error(`SERVELAB_ENGINE='${fromEnv}' is not an engine; use vllm, sim or external, or unset it.`);
   }
+  const modelGiven = a.model ?? (Deno.env.get("SERVELAB_MODEL") || undefined);
+  const warn = (ws: string[]) => ws.forEach((w) => console.error(`servelab run: ${w}`));
+  if (a.resume) {
+    const dir = resumeDir(a.resume, root);
+    const run = await openRun(dir, { root });
+    const m = await readManifest(run.manifestPath);
+    const engine = m.engine.kind;
+    const size = a.size ?? String(m.params.size ?? "default");
+    const model = modelGiven ?? (typeof m.params.model === "string" ? m.params.model : m.model);
+    const saved = typeof m.params.url === "string" ? redactUrl(m.params.url) : undefined;
+    const url = a.url ?? saved;
+    if (engine === "external" && url) checkRunUrl(url, a);
+    const env = notebookEnv(engine, size, model, url);
+    warn(await validateRunInputs(env));
+    const differences = resumeDifferences(m, {
+      engine: a.engine ?? fromEnv ?? engine,
+      model: modelGiven,
+      size,
+      env: definingEnv(env),
+      inputs: await hashInputs(await dataInputs(), ROOT),
+    });
+    if (a.url && saved !== undefined && a.url !== saved) {
+      differences.unshift(`url: the run used '${saved}', now '${a.url}'`);
+    }
+    if (differences.length) {
+      throw new Error(
+        `Cannot resume run ${run.id}: it was measured with other parameters, and one folder must hold one ` +
+          `run. Differences:\n  - ${differences.join("\n  - ")}\n` +
+          "Resume with the run's own flags and variables (or drop them), or start a new run without --resume.",
+      );
+    }
+    const lock = acquireRunLock(run.dir);
+    if (lock.recovered_from) {
+      console.error(
+        `servelab run: took over the stale lock of run ${run.id} (pid ${lock.recovered_from} is gone).`,
+      );
+    }
+    try {
+      await updateManifest(run.manifestPath, (x) => ({
+        ...x,
+        status: "running",
+        ended_at: undefined,
+        error: undefined,
+        lab_pid: Deno.pid,
+        params: { ...x.params, size, resumed_at: new Date().toISOString() },
+      }));
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    return {
+      run,
+      lock,
+      engine,
+      size,
+      model,
+      url,
+      simulated: engine === "sim" || isEmbeddedEngine(m.engine.version),
+    };
+  }
   const engine = a.engine ?? fromEnv ?? await defaultEngineKind();
   const size = a.size ?? "default";
-  const url = a.url ?? (Deno.env.get("SERVELAB_URL") || undefined);
+  const fromEnvUrl = Deno.env.get("SERVELAB_URL") || undefined;
+  const url = a.url ?? (fromEnvUrl === undefined ? undefined : redactUrl(fromEnvUrl));
   if (engine === "external" && !url) {
     throw new Error(
       "Engine 'external' needs the server's URL: pass --url http://127.0.0.1:8000 (or set SERVELAB_URL).",
@@ -218,15 +339,26 @@ async function startRun(
       `--url is for engine 'external'; engine is '${engine}'. Add --engine external or drop --url.`,
     );
   }
-  if (engine === "external" && url) await checkExternal(url, a);
+  const env = notebookEnv(engine, size, modelGiven, engine === "external" ? url : undefined);
+  warn(await validateRunInputs(env));
+  const version = engine === "external" && url ? await checkExternal(url, a) : undefined;
+  const simulated = engine === "sim" || isEmbeddedEngine(version);
   const run = await createRun({
     engine,
+    engine_version: version,
     root,
-    model: a.model,
-    params: { size, force: a.force, ...(url ? { url } : {}) },
+    model: modelGiven,
+    params: {
+      size,
+      force: a.force,
+      ...(url ? { url } : {}),
+      ...(modelGiven ? { model: modelGiven } : {}),
+      definition: 1,
+      ...definingEnv(env),
+    },
     inputs: await hashInputs(await dataInputs(), ROOT),
   });
-  return { run, engine, size, model: a.model, url };
+  return { run, lock: acquireRunLock(run.dir), engine, size, model: modelGiven, url, simulated };
 }
 
 /** Refuses a non-loopback engine URL unless --allow-remote (or SERVELAB_ALLOW_REMOTE=1), before any request. */
@@ -246,17 +378,19 @@ function checkRunUrl(url: string, a: RunArgs): void {
  * Attaches to the external engine once, as the notebooks will (GET /v1/models, the model served), so a URL
  * that is not an OpenAI-compatible server fails here, before a run folder and a kernel exist.
  */
-async function checkExternal(url: string, a: RunArgs): Promise<void> {
+async function checkExternal(url: string, a: RunArgs): Promise<string | undefined> {
   const env: Record<string, string> = {
     ...Deno.env.toObject(),
     SERVELAB_ENGINE: "external",
     SERVELAB_URL: url,
   };
   if (a.model) env.SERVELAB_MODEL = a.model;
-  const engine = await launch(serveConfigFor(labEnv(env)), {
-    allow_remote: a.allow_remote || allowRemoteFromEnv(),
-  });
+  const allow_remote = a.allow_remote || allowRemoteFromEnv();
+  const engine = await launch(serveConfigFor(labEnv(env)), { allow_remote });
+  // Its identity: the embedded engine behind --engine external is still SIMULATED.
+  const version = await serverVersion(engine.baseUrl, { headers: engine.headers(), allow_remote });
   await engine.stop();
+  return version;
 }
 
 /** Where `run` looks and writes; tests point these at temporary folders. */
@@ -281,7 +415,9 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     return 0;
   }
   const all = await tierNotebooks(paths.notebooksDir);
-  const notebooks = a.tiers ? all.filter((nb) => a.tiers!.some((t) => basename(nb).startsWith(t))) : all;
+  const notebooks = a.tiers
+    ? all.filter((nb) => a.tiers!.some((t) => basename(nb, ".ipynb") === TIER_NOTEBOOKS[t]))
+    : all;
   if (a.tiers && notebooks.length === 0) {
     console.error(
       `servelab run: --tiers ${a.tiers.join(",")} matches no tier notebook; the tier notebooks are ${
@@ -290,15 +426,36 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
     );
     return 2;
   }
-  let started: Awaited<ReturnType<typeof startRun>>;
+  if (a.url_userinfo_removed) {
+    console.error(
+      "servelab run: removed user:password@ from --url: the lab never sends or writes it. " +
+        "A server that wants a key: export it and set SERVELAB_API_KEY_ENV to the variable's name.",
+    );
+  }
+  let started: Started;
   try {
     started = await startRun(a, paths.root);
   } catch (err) {
     console.error(`servelab run: ${(err as Error).message}`);
     return 1;
   }
-  const { run, engine, size, model, url } = started;
-  console.log(`servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : ""}, size ${size}`);
+  const { lock } = started;
+  try {
+    return await execute(a, notebooks, started);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Runs the notebooks into a started run and writes its indexes; returns the exit code. */
+async function execute(a: RunArgs, notebooks: string[], started: Started): Promise<number> {
+  const { run, engine, size, model, url, simulated } = started;
+  const what = engine === "external" && simulated
+    ? " (SIMULATED: the server is servelab's embedded engine)"
+    : "";
+  console.log(
+    `servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : what}, size ${size}`,
+  );
   console.log(`  folder: ${run.dir}`);
 
   let code = 0;
@@ -312,8 +469,8 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
       interrupted = true;
       abort.abort();
     };
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
+    // SIGHUP (the terminal closed) is an interruption like Ctrl-C: stop the runner and its kernel.
+    for (const sig of STOP_SIGNALS) Deno.addSignalListener(sig, onSignal);
     try {
       const env: Record<string, string> = {
         [RUN_DIR_ENV]: run.dir,
@@ -322,6 +479,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
       };
       if (model) env.SERVELAB_MODEL = model;
       if (url) env.SERVELAB_URL = url;
+      if (simulated) env.SERVELAB_SIMULATED = "1";
       if (a.force) env[FORCE_ENV] = "1";
       if (a.allow_remote) env[ALLOW_REMOTE_ENV] = "1";
       const r = await runNotebooks(notebooks, {
@@ -346,8 +504,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
         await finishRun(run, "complete");
       }
     } finally {
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGTERM", onSignal);
+      for (const sig of STOP_SIGNALS) Deno.removeSignalListener(sig, onSignal);
     }
   }
   const index = await writeRunIndex(run);

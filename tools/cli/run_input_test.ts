@@ -26,21 +26,22 @@ Deno.test("non-numeric and out-of-range run parameters name the flag and the fix
   assert.throws(() => parseRunArgs(["--timeout"]), /--timeout needs a value/);
 });
 
-Deno.test("--tiers picks tier notebooks by number; a bad or unmatched list is refused before a run folder exists", async () => {
-  assert.deepEqual(parseRunArgs(["--tiers", "01,02"]).tiers, ["01", "02"]);
-  assert.deepEqual(parseRunArgs(["--tiers=03"]).tiers, ["03"]);
+Deno.test("--tiers picks tiers by their one name; a bad or unmatched list is refused before a run folder exists", async () => {
+  assert.deepEqual(parseRunArgs(["--tiers", "ttft,prefix"]).tiers, ["ttft", "prefix"]);
+  assert.deepEqual(parseRunArgs(["--tiers=kv"]).tiers, ["kv"]);
+  assert.deepEqual(parseRunArgs(["--tiers", "batching,writeup"]).tiers, ["batching", "writeup"]);
   assert.throws(
-    () => parseRunArgs(["--tiers", "ttft"]),
-    /--tiers 'ttft' is not a list of tier numbers; use e\.g\. --tiers 01,02/,
+    () => parseRunArgs(["--tiers", "01"]),
+    /--tiers '01' is not a list of tier names \(unknown: 01\); name tiers by their one name: ttft \(01_ttft\), prefix \(02_prefix_caching\)/,
   );
-  assert.throws(() => parseRunArgs(["--tiers", ","]), /is not a list of tier numbers/);
+  assert.throws(() => parseRunArgs(["--tiers", ","]), /is not a list of tier names/);
   const notebooksDir = await Deno.makeTempDir();
   const root = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${notebooksDir}/01_ttft.ipynb`, "{}");
-    const r = await quietly(() => main(["--engine", "sim", "--tiers", "09"], { notebooksDir, root }));
+    const r = await quietly(() => main(["--engine", "sim", "--tiers", "kv"], { notebooksDir, root }));
     assert.equal(r.code, 2);
-    assert.match(r.text, /--tiers 09 matches no tier notebook; the tier notebooks are 01_ttft\.ipynb/);
+    assert.match(r.text, /--tiers kv matches no tier notebook; the tier notebooks are 01_ttft\.ipynb/);
     assert.deepEqual([...Deno.readDirSync(root)], [], "no run folder");
   } finally {
     await Deno.remove(notebooksDir, { recursive: true });

@@ -77,9 +77,9 @@ await collectPoints(run, "beta", { file: "beta.csv" });`,
   ),
 ]);
 
-/** Tier 03: must not run, `--tiers 01,02` leaves it out. */
+/** Tier 03: must not run, `--tiers ttft,prefix` leaves it out. */
 const GAMMA = notebook([
-  cell("boom", `throw new Error("--tiers 01,02 should have left this notebook out");`),
+  cell("boom", `throw new Error("--tiers ttft,prefix should have left this notebook out");`),
 ]);
 
 function driver(args: string[], env: Record<string, string>, detached: boolean): Deno.ChildProcess {
@@ -137,16 +137,16 @@ Deno.test("Ctrl-C mid-notebook leaves no engine or kernel and an interrupted run
   const root = await Deno.makeTempDir({ prefix: "servelab-resume-" });
   const pids = await Deno.makeTempDir({ prefix: "servelab-resume-pids-" });
   try {
-    await Deno.writeTextFile(join(notebooksDir, "01_alpha.ipynb"), JSON.stringify(ALPHA));
-    await Deno.writeTextFile(join(notebooksDir, "02_beta.ipynb"), JSON.stringify(BETA));
-    await Deno.writeTextFile(join(notebooksDir, "03_gamma.ipynb"), JSON.stringify(GAMMA));
+    await Deno.writeTextFile(join(notebooksDir, "01_ttft.ipynb"), JSON.stringify(ALPHA));
+    await Deno.writeTextFile(join(notebooksDir, "02_prefix_caching.ipynb"), JSON.stringify(BETA));
+    await Deno.writeTextFile(join(notebooksDir, "03_kv_scaling.ipynb"), JSON.stringify(GAMMA));
     const env = {
       E2E_PIDS: pids,
       SERVELAB_API_KEY: CANARY,
       OPENAI_API_KEY: CANARY,
       SERVELAB_API_KEY_ENV: "SERVELAB_API_KEY",
     };
-    const flags = ["--engine", "sim", "--size", "test", "--tiers", "01,02"];
+    const flags = ["--engine", "sim", "--size", "test", "--tiers", "ttft,prefix"];
 
     // 1. Start, and press Ctrl-C once two points are written (each point then waits 1.5 s).
     const first = driver([notebooksDir, root, ...flags], { ...env, E2E_POINT_MS: "1500" }, true);
@@ -178,7 +178,7 @@ Deno.test("Ctrl-C mid-notebook leaves no engine or kernel and an interrupted run
 
     // 2. Resume: finished points untouched (bytes and mtime), the rest measured, the run complete.
     await new Promise((r) => setTimeout(r, 20)); // a rewrite would show in the mtime
-    const second = driver([notebooksDir, root, "--resume", id, "--tiers", "01,02"], {
+    const second = driver([notebooksDir, root, "--resume", id, "--tiers", "ttft,prefix"], {
       ...env,
       E2E_POINT_MS: "0",
     }, false);
@@ -201,12 +201,12 @@ Deno.test("Ctrl-C mid-notebook leaves no engine or kernel and an interrupted run
     assert.equal(m2.status, "complete");
     assert.ok(m2.params.resumed_at);
     assert.ok(
-      !(await Array.fromAsync(Deno.readDir(dir))).some((e) => e.name.startsWith("03_gamma")),
+      !(await Array.fromAsync(Deno.readDir(dir))).some((e) => e.name.startsWith("03_kv_scaling")),
       "--tiers",
     );
 
     // 3. The report page shows the hostile prompt and the server's echo of it as text, never as markup.
-    const html = Deno.readTextFileSync(join(dir, "01_alpha.html"));
+    const html = Deno.readTextFileSync(join(dir, "01_ttft.html"));
     assert.match(html, new RegExp(`done ${4 - finished.length} skipped ${finished.length}`));
     assert.ok(html.includes("onerror=alert(1)"), "the hostile text is shown");
     assert.ok(!/<img[^>]*onerror/i.test(html), "no live <img onerror> element in the report");

@@ -88,7 +88,10 @@ Deno.test("run executes the tier notebooks into a run folder with an index, and 
     assert.ok((await readManifest(join(dir, "manifest.json"))).params.resumed_at);
     const wrong = await quietly(() => main(["--resume", id, "--engine", "vllm"], { notebooksDir, root }));
     assert.equal(wrong.code, 1);
-    assert.match(wrong.lines.join("\n"), /Cannot resume run .* on engine 'vllm': it ran on 'sim'/);
+    assert.match(
+      wrong.lines.join("\n"),
+      /Cannot resume run .*Differences:\n {2}- engine: the run used 'sim', now 'vllm'/,
+    );
   } finally {
     await Deno.remove(notebooksDir, { recursive: true });
     await Deno.remove(root, { recursive: true });
@@ -98,6 +101,8 @@ Deno.test("run executes the tier notebooks into a run folder with an index, and 
 Deno.test("run with no tier notebooks writes the manifest and index and says so", async () => {
   const notebooksDir = await Deno.makeTempDir();
   const root = await Deno.makeTempDir();
+  const prev = Deno.env.get("SERVELAB_VLLM_BIN");
+  Deno.env.set("SERVELAB_VLLM_BIN", "/bin/false"); // vLLM "installed": nothing starts it here
   try {
     const r = await quietly(() => main(["--engine", "vllm"], { notebooksDir, root }));
     assert.equal(r.code, 0);
@@ -105,6 +110,8 @@ Deno.test("run with no tier notebooks writes the manifest and index and says so"
     const html = await Deno.readTextFile(r.lines.at(-1)!);
     assert.ok(html.includes("No notebook reports in this run.") && !html.includes("SIMULATED"));
   } finally {
+    if (prev === undefined) Deno.env.delete("SERVELAB_VLLM_BIN");
+    else Deno.env.set("SERVELAB_VLLM_BIN", prev);
     await Deno.remove(notebooksDir, { recursive: true });
     await Deno.remove(root, { recursive: true });
   }

@@ -9,7 +9,8 @@
  * - FAKE_VLLM_HEALTH_DELAY_MS: delay before the port opens (default 100);
  * - FAKE_VLLM_GRANDCHILD=1: fork a long-running grandchild (it ignores SIGTERM in ignore_term mode);
  * - FAKE_VLLM_PID_FILE: write {"pid", "grandchild"} there once started;
- * - FAKE_VLLM_ECHO_KEY=1: print VLLM_API_KEY in a log line, as vLLM's `non-default args` would.
+ * - FAKE_VLLM_ECHO_KEY=1: print VLLM_API_KEY in a log line, as vLLM's `non-default args` would;
+ * - FAKE_VLLM_HEALTH_REDIRECT: answer GET /health with 307 to this URL.
  *
  * It also prints `fake_vllm: argv=<json> dev_mode=<VLLM_SERVER_DEV_MODE>` to stdout.
  * @module
@@ -53,6 +54,10 @@ if (mode !== "never_healthy") {
   await new Promise((r) => setTimeout(r, Number(env("FAKE_VLLM_HEALTH_DELAY_MS") ?? "100")));
   Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (req) => {
     const path = new URL(req.url).pathname;
+    const redirect = env("FAKE_VLLM_HEALTH_REDIRECT");
+    if (path === "/health" && redirect) {
+      return new Response(null, { status: 307, headers: { location: redirect } });
+    }
     if (path === "/health") return new Response(null, { status: 200 });
     if (key && path.startsWith("/v1") && req.headers.get("authorization") !== `Bearer ${key}`) {
       return Response.json({ error: "Unauthorized" }, { status: 401 });

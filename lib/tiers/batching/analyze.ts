@@ -323,7 +323,9 @@ export const BatchingSummaryRow = z.object({
   valid_repeats: csvNumber,
   /** A latency metric (e.g. ttft_ms) or a throughput one (e.g. throughput_rps). */
   metric: z.string(),
-  /** "median", "min", "max" (over repeats) or a percentile ("p95"). */
+  /** "median", "min", "max" (over repeats), a percentile ("p95"), or "rule" (the SLO, the knee, and the
+   * sweet spot rule's concurrency and range: metrics slo_ttft_p95_ms, slo_tpot_p95_ms, knee_concurrency,
+   * sweet_spot_concurrency, sweet_spot_range_lo, sweet_spot_range_hi). */
   stat: z.string(),
   value: csvNumber,
   /** The percentile's bootstrap interval (latency rows only). */
@@ -388,6 +390,31 @@ export function batchingSummaryRows(
         });
       }
     }
+  }
+  // The tier's rules as rows (stat "rule"): the SLO the sweet spot is judged by, the knee, and the one
+  // concurrency recommendation (the sweet spot rule, knee.ts) with its range, so the write-up, the run index
+  // and the rules of thumb read the same numbers as facts from this file.
+  const rule = (metric: string, value: number, unit: string, concurrency?: number) => {
+    const p = F.concurrency.find((s) => concurrency !== undefined && s.concurrency === concurrency);
+    out.push({
+      sweep: "concurrency",
+      concurrency,
+      valid: concurrency !== undefined,
+      valid_repeats: p?.valid_repeats ?? 0,
+      metric,
+      stat: "rule",
+      value,
+      unit,
+    });
+  };
+  rule("slo_ttft_p95_ms", F.slo.ttft_p95_ms, "ms");
+  rule("slo_tpot_p95_ms", F.slo.tpot_p95_ms, "ms");
+  if (F.knee.kind === "knee") rule("knee_concurrency", F.knee.concurrency, "requests", F.knee.concurrency);
+  if (F.sweet.kind === "sweet_spot") {
+    const c = F.sweet.concurrency;
+    rule("sweet_spot_concurrency", c, "requests", c);
+    rule("sweet_spot_range_lo", F.sweet.range.lo, "requests", c);
+    rule("sweet_spot_range_hi", F.sweet.range.hi, "requests", c);
   }
   return out;
 }

@@ -32,6 +32,7 @@ import {
   batchingServerRows,
 } from "./point_row.ts";
 import { BATCHING_MAX_REQUESTS_PER_POINT, type BatchingWorkload, batchingWorkload } from "./workload.ts";
+import { guardedFetch } from "../../base/guarded_fetch.ts";
 
 /** The tier's name in the run folder (points/batching/). */
 export const BATCHING_TIER = "batching";
@@ -142,7 +143,7 @@ async function simLateness(engine: Engine, ids: readonly string[]): Promise<numb
   for (let i = 0; i < ids.length; i += 100) {
     const q = ids.slice(i, i + 100).map((id) => `request_id=${encodeURIComponent(id)}`).join("&");
     try {
-      const res = await fetch(`${engine.baseUrl}/servelab/ground_truth?${q}`, {
+      const res = await guardedFetch(`${engine.baseUrl}/servelab/ground_truth?${q}`, {
         headers: engine.headers(),
         signal: AbortSignal.timeout(10_000),
       });

@@ -14,6 +14,7 @@ import { BatchingPointRow, BatchingRequestRow, BatchingServerRow } from "./point
 import { BatchingSummaryRow } from "./analyze.ts";
 import { type BatchingResults, readBatchingResults } from "./results.ts";
 import { BATCHING_COMPARE_POINTS, batchingCompare } from "./compare.ts";
+import { batchingQuestions } from "./questions.ts";
 import { batchingBeside, batchingKeptRows } from "./beside.ts";
 
 /** Tier 3b. */
@@ -50,14 +51,24 @@ export const batchingTier = {
     { label: "lowest concurrency of the sweep", fact: f.one.concurrency },
     { label: "throughput there", fact: f.one.throughput_rps, index: "throughput at the lowest concurrency" },
     {
-      label: "concurrency target (goodput peak)",
-      fact: f.target.concurrency,
-      index: "concurrency target (goodput peak)",
+      label: "output tokens/s there",
+      fact: f.one.output_tok_s,
+      index: "output tok/s at the lowest concurrency",
     },
+    {
+      label: "concurrency target (sweet spot: highest meeting the SLO, capped at the knee)",
+      fact: f.target.concurrency,
+      index: "concurrency target (sweet spot)",
+    },
+    { label: "sweet spot range, from", fact: f.range_lo },
+    { label: "sweet spot range, to", fact: f.range_hi },
     { label: "throughput there", fact: f.target.throughput_rps, index: "throughput at the target" },
-    { label: "output tokens/s there", fact: f.target.output_tok_s },
+    { label: "output tokens/s there", fact: f.target.output_tok_s, index: "output tok/s at the target" },
     { label: "TTFT p95 there", fact: f.target.ttft_p95_ms },
     { label: "throughput gain, target / lowest", fact: f.gain },
+    { label: "output tok/s gain, target / lowest", fact: f.tok_gain },
+    { label: "ceiling (goodput peak; not a target)", fact: f.ceiling },
+    { label: "invalid point repeats (left out of every rule)", fact: f.invalid_points },
   ],
   indexChart: (data, subtitle) => {
     const sweep = (data.csv.get(BATCHING_FILES.concurrency) ?? []).filter((r) => r.valid === "true")
@@ -76,4 +87,5 @@ export const batchingTier = {
   keptRows: (dir, runId, profile, model) => batchingKeptRows(dir, runId, profile, model),
   comparePoints: BATCHING_COMPARE_POINTS,
   compare: batchingCompare,
+  questions: (f, all) => batchingQuestions(f, all),
 } satisfies Tier<BatchingFacts, BatchingParams, BatchingMeasurement, BatchingResults>;

@@ -18,6 +18,7 @@ import {
 import { batchingGainPerDoubling } from "./knee.ts";
 import { BATCHING_FILES, type BatchingMeasurement } from "./measure.ts";
 import { batchingEnvVar, type BatchingParams } from "./params.ts";
+import { shellEnv, shellLine } from "../../report/shell.ts";
 
 /** What the write-up needs besides the findings. */
 export interface BatchingWriteupInput {
@@ -200,9 +201,25 @@ export function batchingObservations(F: BatchingFindings): string[] {
 export function batchingProductOwnerText(F: BatchingFindings, engine: string): string {
   const s = F.sweet;
   if (s.kind !== "sweet_spot") {
+    const valid = F.concurrency.filter((x) => x.valid);
+    if (valid.length === 0) {
+      const why = [...new Set(F.invalid.map((i) => i.reason.replace(/\s*\(.*\)$/, "")))].join("; ");
+      return `No concurrency point of this run was valid (${why || "no points"}), so the data support no ` +
+        `statement about what one replica (${engine}) can serve: the points were rejected for the ` +
+        "measurement, not for the server. Rerun the sweep on a less loaded client machine before choosing a " +
+        "concurrency." + (F.concurrency[0]?.latency.ttft_ms[95].value !== undefined
+          ? ` (Taken at face value, c=${F.concurrency[0].concurrency} had p95 TTFT ${
+            n3(F.concurrency[0].latency.ttft_ms[95].value)
+          } ms against the SLO's ${F.slo.ttft_p95_ms} ms; an invalid point decides nothing.)`
+          : "");
+    }
+    const low = valid[0];
     return `At this SLO (95% of first tokens within ${F.slo.ttft_p95_ms} ms, at most ${F.slo.tpot_p95_ms} ms per ` +
-      `token), one replica (${engine}) cannot serve even one request at a time in time: loosen the SLO, shorten ` +
-      "prompts, or use a faster GPU or a smaller model.";
+      `token), one replica (${engine}) missed the SLO even at the lowest valid concurrency (c=${low.concurrency}: ` +
+      `p95 TTFT ${n3(low.latency.ttft_ms[95].value)} ms, p95 TPOT ${
+        n3(low.latency.tpot_ms[95].value)
+      } ms): ` +
+      "loosen the SLO, shorten prompts, or use a faster GPU or a smaller model.";
   }
   const p = F.concurrency.find((x) => x.concurrency === s.concurrency)!;
   const tps = p.latency.tpot_ms[50].value;
@@ -246,6 +263,7 @@ export function batchingProductOwnerText(F: BatchingFindings, engine: string): s
 export function batchingEngineShort(
   M: Pick<BatchingMeasurement, "engine_kind" | "engine_label" | "config">,
 ): string {
+  // An external server that is the embedded engine already has a label starting "SIMULATED:".
   return M.engine_kind === "sim" ? `${M.config.sim.gpu} profile, SIMULATED` : M.engine_label;
 }
 
@@ -259,7 +277,7 @@ export function batchingEngineShort(
  */
 export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
   const { measurement: M, findings: F, params: P } = input;
-  const sim = M.engine_kind === "sim";
+  const sim = M.engine_kind === "sim" || M.engine_label.startsWith("SIMULATED");
   const title = `# Batching under concurrency — benchmark${sim ? " (SIMULATED)" : ""}`;
   const simNote = sim
     ? `> **SIMULATED.** ${M.engine_label}. These numbers come from the embedded engine's model of vLLM on that ` +
@@ -267,8 +285,8 @@ export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
     : "";
   const serve = M.serve_args.length
     ? (sim ? "./servelab sim serve " : "vllm serve ") +
-      M.serve_args.filter((a, i, xs) => !(xs[i - 1] === "--port" || a === "--port")).join(" ")
-    : `(external engine at ${M.config.url}: not started by the lab)`;
+      shellLine(M.serve_args.filter((a, i, xs) => !(xs[i - 1] === "--port" || a === "--port")))
+    : `# external engine at ${M.config.url}: not started by the lab`;
   const knee = F.knee.kind === "knee"
     ? `c=${F.knee.concurrency}`
     : F.knee.kind === "not_reached"
@@ -295,9 +313,8 @@ export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
     "slo_tpot_ms",
     "knee_gain",
   ] as const)
-    .map((k) => `${batchingEnvVar(k)}=${Array.isArray(P[k]) ? (P[k] as number[]).join(",") : P[k]}`).join(
-      " ",
-    );
+    .map((k) => shellEnv({ [batchingEnvVar(k)]: Array.isArray(P[k]) ? (P[k] as number[]).join(",") : P[k] }))
+    .join(" ");
   const rateSection = F.rate.length
     ? `${pointTable(F.rate, "rate")}\n\n${F.capacity?.reason ?? ""}`
     : `Not run: ${M.rate_skipped ?? "no rate points"}.`;
@@ -330,7 +347,9 @@ ${batchingProductOwnerText(F, batchingEngineShort(M))}
 - Engine: ${M.engine_label}
 - Model: ${M.config.model}
 - Engine command: \`${serve}\`
-- Rerun this tier: \`SERVELAB_ENGINE=${M.engine_kind} SERVELAB_SIZE=${input.size} ${params} ./servelab run\` (or run notebooks/04_batching.ipynb with the same variables).
+- Rerun this tier: \`${
+    shellEnv({ SERVELAB_ENGINE: M.engine_kind, SERVELAB_SIZE: input.size, SERVELAB_MODEL: M.config.model })
+  } ${params} ./servelab run\` (or run notebooks/04_batching.ipynb with the same variables).
 
 ## Method
 

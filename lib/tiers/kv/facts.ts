@@ -12,6 +12,8 @@ export interface KvFactRow {
   kv_tokens?: Fact;
   max_concurrency?: Fact;
   gpu_mem_gib?: Fact;
+  /** KV cache memory the engine reported for the pool (the VRAM this max-model-len's engine reserved for KV). */
+  kv_gib?: Fact;
 }
 
 /** Tier 3a facts (kv_cache_scaling.csv). */
@@ -23,7 +25,19 @@ export interface KvFacts {
   safe_len?: Fact;
   safe_len_concurrency?: Fact;
   util?: Fact;
+  /** The seed's capacity question (8 concurrent 4K-token chats): KV memory they need (computed bytes per
+   * token x 8 x 4096), how many such chats the smallest length's pool holds, the largest length holding 8. */
+  q13_gib?: Fact;
+  q13_fit?: Fact;
+  q13_safe_len?: Fact;
+  /** KV pool at the largest / smallest max-model-len (1: flat). */
+  pool_ratio?: Fact;
+  /** Relative difference measured vs computed bytes per token ((measured - computed) / computed). */
+  bytes_diff?: Fact;
 }
+
+/** The seed's question 13: chats and tokens per chat. */
+export const KV_Q13 = { chats: 8, tokens: 4096 } as const;
 
 /**
  * Tier 3a's key numbers: per max-model-len the KV pool, max concurrency and GPU memory; bytes per token;
@@ -65,6 +79,11 @@ export function kvFacts(b: FactBook, target?: Fact): KvFacts {
         column: "max_concurrency",
         stat: "max",
       }),
+      kv_gib: b.add(`kv_gib_${L}`, "KV cache memory at this max-model-len (engine's report)", "GiB", {
+        ...at,
+        column: "available_kv_gib",
+        stat: "max",
+      }),
       gpu_mem_gib: b.add(`kv_gpu_mem_${L}`, "GPU memory used at this max-model-len", "GiB", {
         ...at,
         column: "gpu_mem_used_gib",
@@ -99,7 +118,53 @@ export function kvFacts(b: FactBook, target?: Fact): KvFacts {
       stat: "count",
     });
   }
-  const need = target?.value ?? 1;
+  k.pool_ratio = b.derive(
+    "kv_pool_ratio",
+    "KV pool at the largest / at the smallest max-model-len",
+    "x",
+    "ratio",
+    [k.rows.at(-1)?.kv_tokens, k.rows[0]?.kv_tokens],
+  );
+  k.bytes_diff = b.derive(
+    "kv_bytes_per_token_diff",
+    "bytes per token, measured - computed",
+    "bytes",
+    "difference",
+    [
+      k.bytes_measured,
+      k.bytes_computed,
+    ],
+  );
+  k.q13_gib = b.derive(
+    "kv_q13_gib",
+    `KV memory for ${KV_Q13.chats} chats of ${KV_Q13.tokens} tokens (computed bytes per token)`,
+    "GiB",
+    "scaled",
+    [k.bytes_computed],
+    { factor: KV_Q13.chats * KV_Q13.tokens / 2 ** 30 },
+  );
+  k.q13_fit = b.derive(
+    "kv_q13_fit",
+    `chats of ${KV_Q13.tokens} tokens the pool holds at once (smallest max-model-len)`,
+    "",
+    "scaled",
+    [k.rows[0]?.kv_tokens],
+    { factor: 1 / KV_Q13.tokens, round: "floor" },
+  );
+  k.q13_safe_len = b.add(
+    "kv_q13_safe_len",
+    `largest max-model-len holding ${KV_Q13.chats} full-length requests`,
+    "tokens",
+    {
+      file: f,
+      column: "max_model_len",
+      filter: { ...sweep, max_concurrency: { min: KV_Q13.chats } },
+      stat: "max",
+    },
+  );
+  // No concurrency target (the batching tier measured none): no safe length is claimed for it.
+  if (!target) return k;
+  const need = target.value;
   k.safe_len = b.add(
     "kv_safe_len",
     "largest max-model-len holding the concurrency target at full length",

@@ -76,6 +76,8 @@ export function kvFindings(rows: readonly KvRow[], load_rows: readonly KvLoadRow
 /** Markdown pieces joined with spaces (nested md keeps each piece's escaping). */
 const cat = (parts: readonly Markdown[]): Markdown => parts.reduce((acc, p) => md`${acc} ${p}`);
 
+/** KV usage (a fraction) from which a waiting request is said to wait for blocks. */
+const KV_FULL = 0.9;
 const int = (x: number | undefined) => x === undefined ? "n/a" : Math.round(x).toLocaleString("en-US");
 const fix = (x: number | undefined, d = 2) => x === undefined ? "n/a" : x.toFixed(d);
 const GiB = 2 ** 30;
@@ -280,6 +282,7 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
   const kvMax = Math.max(...clean.map((r) => r.kv_usage_max ?? 0));
   const first = limited[0];
   const preempted = limited.filter((r) => (r.preemptions ?? 0) > 0);
+  const bad = rows.filter((r) => r.client_ok === false);
   return cat([
     md`At ${int(r0.request_tokens)} tokens per request (${
       int(r0.prompt_tokens)
@@ -310,7 +313,16 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
         : "No step was limited: raise SERVELAB_KV_LOAD_MAX_CONCURRENCY."
     }`,
     md`${
-      v.agrees
+      bad.length
+        ? rawMd(
+          `**Not judged:** ${bad.length} of ${rows.length} load steps (${
+            bad.map((r) => r.concurrent).join(", ")
+          }) failed the client self-check (${
+            [...new Set(bad.map((r) => r.client_reason ?? "client lagged"))].join("; ")
+          }), ` +
+            "so the onset and the reason requests waited are not concluded from them; rerun on a less loaded client.",
+        )
+        : v.agrees
         ? rawMd(
           `**The onset is at predicted + 1 = ${v.predicted_max_concurrent + 1}, as the pool predicts.**`,
         )
@@ -321,12 +333,18 @@ export function kvLoadFinding(f: KvFindings, rows: readonly KvLoadRow[]): Markdo
         )
     }`,
     md`${
-      preempted.length === 0 && first
+      bad.length ? "" : preempted.length === 0 && first && (first.kv_usage_max ?? 0) >= KV_FULL
         ? rawMd(
           "The extra requests waited rather than being preempted: the scheduler admits a request only when " +
             "blocks for its prompt (chunk) are free, and these prompts are most of each request; preemption needs " +
             "admitted requests that later outgrow the pool (long outputs).",
         )
+        : preempted.length === 0 && first
+        ? md`KV usage peaked at ${
+          fix(first.kv_usage_max)
+        } (a fraction of the pool) while requests waited, so the pool was not what held them back: another limit capped the running requests at ${
+          first.running_max ?? "n/a"
+        } (vLLM's --max-num-seqs, or the step's token budget --max-num-batched-tokens taking the prefills).`
         : preempted.length
         ? md`Preemptions appeared at ${
           preempted.map((r) => `${r.concurrent} (${r.preemptions})`).join(", ")

@@ -19,6 +19,7 @@ import type { KvPlannerContext } from "./capacity.ts";
 import { type KvContext, kvContext, kvGpuUsedGib, kvPlannedColumns, kvPlannerContext } from "./context.ts";
 import { KV_LOAD_FILES, measureKvLoad } from "./load.ts";
 import type { KvParams } from "./params.ts";
+import { guardedFetch } from "../../base/guarded_fetch.ts";
 import {
   KV_COLUMNS,
   KV_LOAD_COLUMNS,
@@ -150,7 +151,7 @@ async function observeExternal(run: Run, ctx: KvContext): Promise<KvRow> {
   await using engine = await launch(cfg);
   const scrape = await scrapeMetrics(engine.baseUrl, { headers: engine.headers(), timeout_ms: 5_000 })
     .catch(() => undefined);
-  const models = await fetch(`${engine.baseUrl}/v1/models`, {
+  const models = await guardedFetch(`${engine.baseUrl}/v1/models`, {
     headers: engine.headers(),
     signal: AbortSignal.timeout(5_000),
   }).then((r) => r.json()).catch(() => undefined);

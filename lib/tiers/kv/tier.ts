@@ -8,6 +8,7 @@ import * as Plot from "@observablehq/plot";
 import { plot } from "../../report/plot.ts";
 import { readCsv } from "../../run/csv.ts";
 import type { Fact } from "../../report/fact.ts";
+import { kvQuestions } from "./questions.ts";
 import { type Tier, tierFile } from "../tier.ts";
 import { type KvFacts, kvFacts } from "./facts.ts";
 import { KV_LOAD_FILES } from "./load.ts";
@@ -54,6 +55,7 @@ export const kvTier = {
     tierFile(KV_LOAD_FILES.samples, KvLoadSample, "one /metrics sample during the load confirmation"),
   ],
   writeup: KV_NOTES_FILE,
+  artifacts: [KV_SCALING_FILE, KV_NOTES_FILE],
   after: ["batching"],
   params: (lab, env) => kvParams(lab, env),
   measure: (run, lab, params) => measureKv(run, lab, params),
@@ -71,11 +73,19 @@ export const kvTier = {
       fact: f.safe_len,
       index: "largest max-model-len holding the target",
     },
+    { label: "KV bytes per token, computed (model config)", fact: f.bytes_computed },
+    { label: "KV bytes per token, measured (KV memory / pool)", fact: f.bytes_measured },
   ],
   keyTables: (f) => [{
     title: "KV cache against max-model-len",
-    columns: ["max-model-len", "KV pool", "max concurrency (full-length requests)", "GPU memory used"],
-    rows: f.rows.map((r) => [r.max_model_len, r.kv_tokens, r.max_concurrency, r.gpu_mem_gib]),
+    columns: [
+      "max-model-len",
+      "KV pool",
+      "max concurrency (full-length requests)",
+      "KV cache memory (VRAM reserved for KV)",
+      "GPU memory used",
+    ],
+    rows: f.rows.map((r) => [r.max_model_len, r.kv_tokens, r.max_concurrency, r.kv_gib, r.gpu_mem_gib]),
   }],
   indexChart: (data, subtitle) => {
     const kv = (data.csv.get(KV_SCALING_FILE) ?? []).filter((r) => r.role === "sweep" && r.started === "true")
@@ -94,4 +104,5 @@ export const kvTier = {
   },
   comparePoints: KV_COMPARE_POINTS,
   compare: kvCompare,
+  questions: (f, all) => kvQuestions(f, all),
 } satisfies Tier<KvFacts, KvParams, KvMeasurement, KvResults>;

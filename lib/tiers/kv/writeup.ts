@@ -21,6 +21,7 @@ import {
 } from "./findings.ts";
 import type { KvMeasurement } from "./measure.ts";
 import type { KvParams } from "./params.ts";
+import { shellEnv } from "../../report/shell.ts";
 
 /** The notes' file name in the run folder. */
 export const KV_NOTES_FILE = "kv_cache_scaling_notes.md";
@@ -33,8 +34,8 @@ export const KV_NOTES_FILE = "kv_cache_scaling_notes.md";
  * kvTitle("sim"); // "Tier 3a — KV cache scaling (SIMULATED)"
  * ```
  */
-export function kvTitle(engine: EngineKind): string {
-  return `Tier 3a — KV cache scaling${engine === "sim" ? " (SIMULATED)" : ""}`;
+export function kvTitle(engine: EngineKind, simulated: boolean = engine === "sim"): string {
+  return `Tier 3a — KV cache scaling${simulated || engine === "sim" ? " (SIMULATED)" : ""}`;
 }
 
 /** What the notes need. */
@@ -66,14 +67,14 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
     [
       "point",
       "max-model-len",
-      "util",
+      "gpu-memory-utilization (fraction)",
       "started",
       "KV tokens",
       "blocks",
       "max concurrency",
       "KV GiB",
       "GPU mem GiB",
-      "bytes/token",
+      "bytes/token computed (measured)",
       "fit error",
     ],
     M.rows.map((r) => [
@@ -86,7 +87,9 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
       r.max_concurrency,
       r.available_kv_gib,
       r.gpu_mem_used_gib,
-      r.kv_bytes_per_token_measured,
+      r.kv_bytes_per_token_computed === undefined && r.kv_bytes_per_token_measured === undefined
+        ? undefined
+        : `${r.kv_bytes_per_token_computed ?? "n/a"} (${r.kv_bytes_per_token_measured ?? "n/a"})`,
       r.fit_error_kind ? `${r.fit_error_kind} (est. ${r.fit_error_estimated_max_model_len ?? "n/a"})` : "",
     ]),
   );
@@ -97,7 +100,7 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
       "running max",
       "waiting max",
       "preemptions",
-      "KV usage max",
+      "KV usage max (fraction)",
       "TTFT max ms",
       "limited",
     ],
@@ -127,14 +130,26 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
   ].join("\n");
   const commands = [
     "```",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} SERVELAB_MODEL=${lab.model} ./servelab run`,
+    `${
+      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
+    } ./servelab run`,
     "# or only this tier, with its parameters (SERVELAB_KV_*):",
-    `SERVELAB_ENGINE=${lab.engine} SERVELAB_SIZE=${lab.size} python tools/run_notebooks.py --out reports/<run> notebooks/03_kv_scaling.ipynb`,
+    `${
+      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
+    } python tools/run_notebooks.py --out reports/RUN_ID notebooks/03_kv_scaling.ipynb`,
     "```",
   ].join("\n");
-  const notes = M.notes.length ? M.notes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
+  const allNotes = [
+    ...M.notes,
+    ...M.load_rows.filter((r) => r.client_ok === false).map((r) =>
+      `Load step ${r.concurrent} failed the client self-check (${
+        r.client_reason ?? "client lagged"
+      }): its numbers are shown, not concluded from.`
+    ),
+  ];
+  const notes = allNotes.length ? allNotes.map((n) => `- ${md`${n}`.text}`).join("\n") : "- none";
   return [
-    `# ${kvTitle(lab.engine)}: notes`,
+    `# ${kvTitle(lab.engine, lab.simulated)}: notes`,
     "",
     lab.engine === "sim"
       ? "**SIMULATED**: every number below comes from the embedded engine's model of vLLM, not from a GPU."

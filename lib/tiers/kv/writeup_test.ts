@@ -38,6 +38,11 @@ Deno.test("the notes carry the environment, the key numbers of every row and the
   assert.match(text, /\| L2048 \| 2048 \| {2}\| true \| 2513168 \| 157073 \| 1227\.13 \|/);
   assert.match(text, /- a run note/);
   assert.match(text, /SERVELAB_ENGINE=sim SERVELAB_SIZE=test/);
-  const vllm = kvNotesMarkdown({ lab: { ...lab, engine: "vllm" }, params: P, measurement: M, capacity: [] });
+  const vllm = kvNotesMarkdown({
+    lab: { ...lab, engine: "vllm", simulated: false },
+    params: P,
+    measurement: M,
+    capacity: [],
+  });
   assert.doesNotMatch(vllm.split("\n").slice(0, 3).join("\n"), /SIMULATED/);
 });

@@ -400,6 +400,9 @@ export interface PrefixFindings {
   cliff: PrefixCliffCurve;
   /** Runs whose client self-check failed (its timing may be inflated). */
   client_not_ok: number;
+  /** All runs, and each run that failed the client self-check: "point arm repeat (lag)". */
+  runs_total: number;
+  client_invalid: string[];
   /** Runs whose cache reset was refused. */
   reset_failed: number;
   preemptions: number;
@@ -448,6 +451,12 @@ export function prefixFindings(
     agreement: prefixHitRateAgreement(runs),
     cliff: prefixCliffCurve(summary, runs),
     client_not_ok: runs.filter((r) => !r.client_ok).length,
+    runs_total: runs.length,
+    client_invalid: runs.filter((r) => !r.client_ok).map((r) =>
+      `${r.point_id} ${r.arm} r${r.repeat} (client event-loop lag p99 ${
+        r.event_loop_lag_p99_ms === undefined ? "n/a" : `${Math.round(r.event_loop_lag_p99_ms)} ms`
+      }, send lag p99 ${r.send_lag_p99_ms === undefined ? "n/a" : `${Math.round(r.send_lag_p99_ms)} ms`})`
+    ),
     reset_failed: runs.filter((r) => !r.reset_ok).length,
     preemptions: sum(runs.map((r) => r.preemptions)),
   };

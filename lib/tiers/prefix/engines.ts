@@ -11,6 +11,7 @@ import type { Engine } from "../../engine/types.ts";
 import { recordEngine, type Run } from "../../run/run_dir.ts";
 import { scrapeMetrics } from "../../scrape/scrape.ts";
 import { engineLabel, type LabEnv, serveConfigFor } from "../lab_env.ts";
+import { guardedFetch } from "../../base/guarded_fetch.ts";
 
 /** Caching off, caching on, and caching on with a small KV pool. */
 export type PrefixSlot = "off" | "on" | "cliff";
@@ -73,7 +74,7 @@ export async function describePrefixEngine(slot: PrefixSlot, engine: Engine): Pr
   let version = engine.startup?.version;
   if (!version) {
     try {
-      const r = await fetch(`${engine.baseUrl}/version`, { signal: AbortSignal.timeout(5000) });
+      const r = await guardedFetch(`${engine.baseUrl}/version`, { signal: AbortSignal.timeout(5000) });
       version = r.ok ? (await r.json()).version : undefined;
     } catch {
       version = undefined;
@@ -206,7 +207,7 @@ export async function prefixResetCache(
   headers: Record<string, string> = {},
 ): Promise<boolean> {
   try {
-    const r = await fetch(`${baseUrl}/reset_prefix_cache`, {
+    const r = await guardedFetch(`${baseUrl}/reset_prefix_cache`, {
       method: "POST",
       headers,
       signal: AbortSignal.timeout(10_000),

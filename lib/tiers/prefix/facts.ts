@@ -23,6 +23,22 @@ export interface PrefixFacts {
   long?: PrefixPair;
   short?: PrefixPair;
   long_hit_rate?: Fact;
+  /** Output tok/s and peak KV usage (a fraction, shown as a percent) with caching off and on, longest prefix. */
+  long_tok_s_off?: Fact;
+  long_tok_s_on?: Fact;
+  long_tok_gain?: Fact;
+  long_kv_off?: Fact;
+  long_kv_on?: Fact;
+  /** Hit rate with no request sharing the prefix (unique prompts). */
+  share_none_hit?: Fact;
+  /** Hit rate with half the requests sharing the prefix (mixed traffic). */
+  share_half_hit?: Fact;
+  share_half?: PrefixPair;
+  /** Runs, and runs whose client self-check failed (prefix_cache_runs.csv). */
+  runs?: Fact;
+  runs_client_bad?: Fact;
+  /** The KV block size the engine reported. */
+  block_size?: Fact;
   share_none?: PrefixPair;
   share_all?: PrefixPair;
   cliff_fits?: Fact;
@@ -86,6 +102,42 @@ export function prefixFacts(b: FactBook): PrefixFacts {
         stat: "mean",
       });
     }
+    if (p.long_tokens) {
+      const at = (arm: string) => ({
+        file: PREFIX_FILES.runs,
+        filter: { sweep: "length", arm, concurrency: c, prefix_tokens: p.long_tokens!.value },
+      });
+      p.long_tok_s_off = b.add("prefix_long_tok_s_off", "output tok/s caching off, longest prefix", "tok/s", {
+        ...at("off"),
+        column: "output_tok_s",
+        stat: "mean",
+      });
+      p.long_tok_s_on = b.add("prefix_long_tok_s_on", "output tok/s caching on, longest prefix", "tok/s", {
+        ...at("on"),
+        column: "output_tok_s",
+        stat: "mean",
+      });
+      p.long_tok_gain = b.derive(
+        "prefix_long_tok_gain",
+        "output tok/s on / off, longest prefix",
+        "x",
+        "ratio",
+        [
+          p.long_tok_s_on,
+          p.long_tok_s_off,
+        ],
+      );
+      p.long_kv_off = b.add("prefix_long_kv_off", "peak KV usage caching off, longest prefix", "%", {
+        ...at("off"),
+        column: "kv_usage_max",
+        stat: "max",
+      });
+      p.long_kv_on = b.add("prefix_long_kv_on", "peak KV usage caching on, longest prefix", "%", {
+        ...at("on"),
+        column: "kv_usage_max",
+        stat: "max",
+      });
+    }
     if (p.short_tokens) {
       p.short = pair(b, "prefix_short", "shortest prefix", {
         sweep: "length",
@@ -98,6 +150,41 @@ export function prefixFacts(b: FactBook): PrefixFacts {
   p.share_all = pair(b, "prefix_share100", "every request shares the prefix", {
     sweep: "share",
     share_pct: 100,
+  });
+  p.share_half = pair(b, "prefix_share50", "half the requests share the prefix", {
+    sweep: "share",
+    share_pct: 50,
+  });
+  p.share_none_hit = b.add("prefix_share0_hit_rate", "hit rate, no request sharing", "%", {
+    file: PREFIX_FILES.runs,
+    column: "usage_hit_rate",
+    filter: { sweep: "share", arm: "on", share_pct: 0 },
+    stat: "mean",
+  });
+  p.share_half_hit = b.add("prefix_share50_hit_rate", "hit rate, half the requests sharing", "%", {
+    file: PREFIX_FILES.runs,
+    column: "usage_hit_rate",
+    filter: { sweep: "share", arm: "on", share_pct: 50 },
+    stat: "mean",
+  });
+  p.runs = b.add("prefix_runs", "runs of the prefix tier (arm x point x repeat)", "", {
+    file: PREFIX_FILES.runs,
+    column: "concurrency",
+    stat: "count",
+  });
+  if (p.runs) {
+    p.runs_client_bad = b.add("prefix_runs_client_bad", "runs whose client self-check failed", "", {
+      file: PREFIX_FILES.runs,
+      column: "concurrency",
+      filter: { client_ok: "false" },
+      stat: "count",
+    });
+  }
+  p.block_size = b.add("prefix_block_size", "KV block size", "tokens", {
+    file: PREFIX_FILES.runs,
+    column: "block_size",
+    filter: { arm: "on", sweep: "length" },
+    stat: "max",
   });
   const cliff = (min?: number, max?: number) => ({
     file: PREFIX_FILES.runs,

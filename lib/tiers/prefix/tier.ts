@@ -3,6 +3,7 @@
  * and compare points (the contract: lib/tiers/tier.ts).
  * @module
  */
+import { prefixQuestions } from "./questions.ts";
 import { type Tier, tierFile } from "../tier.ts";
 import { type PrefixFacts, prefixFacts } from "./facts.ts";
 import { PREFIX_FILES } from "./files.ts";
@@ -43,7 +44,17 @@ export const prefixTier = {
       fact: f.long?.speedup,
       index: "prefix caching speedup, longest shared prefix",
     },
+    { label: "output tok/s there, caching off", fact: f.long_tok_s_off },
+    {
+      label: "output tok/s there, caching on",
+      fact: f.long_tok_s_on,
+      index: "output tok/s with prefix caching",
+    },
+    { label: "peak KV usage there, caching off", fact: f.long_kv_off },
+    { label: "peak KV usage there, caching on", fact: f.long_kv_on },
+    { label: "runs whose client self-check failed", fact: f.runs_client_bad },
   ],
   comparePoints: PREFIX_COMPARE_POINTS,
   compare: prefixCompare,
+  questions: (f, all) => prefixQuestions(f, all),
 } satisfies Tier<PrefixFacts, PrefixParams, PrefixMeasurement, Awaited<ReturnType<typeof readPrefixResults>>>;

@@ -22,6 +22,7 @@ import {
 } from "./charts.ts";
 import { prefixServeConfig, type PrefixSlot } from "./engines.ts";
 import type { PrefixParams } from "./params.ts";
+import { shellLine, shellQuote } from "../../report/shell.ts";
 
 const n0 = (x?: number) => (x === undefined ? "n/a" : Math.round(x).toLocaleString("en-US"));
 const ms = (x?: number) => (x === undefined ? "n/a" : `${x.toFixed(1)} ms`);
@@ -30,6 +31,24 @@ const pct = (x?: number) => (x === undefined ? "n/a" : `${(x * 100).toFixed(x < 
 const tok = (x?: number) => (x === undefined ? "n/a" : `${x.toFixed(0)} tok/s`);
 
 /** The title: "Tier 2 — Prefix caching", with " — SIMULATED" on the embedded engine. */
+/**
+ * Unique prompts (no request shares the prefix) in words: with no cache hit caching cannot speed them up, so
+ * a ratio off / on away from 1 is the noise between two engine processes, never "gains nothing (0.5x)".
+ *
+ * @example
+ * ```ts
+ * prefixUniqueText(0.5, 0); // "Unique prompts (0 %) cannot gain: hit rate 0 % ..."
+ * ```
+ */
+export function prefixUniqueText(speedup: number | undefined, hit: number | undefined): string {
+  if (hit !== undefined && hit < 0.05) {
+    return `Unique prompts (0 %) cannot gain: hit rate ${pct(hit)}, so the measured off / on ratio of ${
+      times(speedup)
+    } is the difference between two engine processes with no cache hit (noise of this run), not an effect of caching`;
+  }
+  return `Unique prompts (0 %) changed by ${times(speedup)} off / on (hit rate ${pct(hit)})`;
+}
+
 export function prefixTitle(simulated: boolean): string {
   return `Tier 2 — Prefix caching${simulated ? " — SIMULATED" : ""}`;
 }
@@ -136,9 +155,7 @@ export function prefixObservations(f: PrefixFindings): string[] {
         `sharing a ${n0(f.share[0].prefix_tokens)}-token prefix, TTFT p50 with caching was ${
           f.share.map((r) => ms(r.ttft_on_p50_ms)).join(", ")
         }` + (hasOff ? ` against ${f.share.map((r) => ms(r.ttft_off_p50_ms)).join(", ")} without` : "") +
-        `. ` + (s0 && hasOff
-          ? `Unique prompts (0 %) gain nothing (${times(s0.ttft_speedup)}, hit rate ${pct(s0.hit_rate_on)}); `
-          : "") +
+        `. ` + (s0 && hasOff ? prefixUniqueText(s0.ttft_speedup, s0.hit_rate_on) + "; " : "") +
         (s100 && hasOff ? `all-shared traffic gains ${times(s100.ttft_speedup)}.` : ""),
     );
   }
@@ -218,7 +235,7 @@ export function prefixAdvice(f: PrefixFindings): { enable: string[]; careful: st
       `the cache matches the longest chain of full ${B}-token blocks from the first token.`,
     ],
     careful: [
-      `Unique prompts, and shared parts shorter than one block (${B} tokens), gain nothing; cached tokens come ` +
+      `Unique prompts, and shared parts shorter than one block (${B} tokens), cannot gain (no block to reuse); cached tokens come ` +
       `in whole blocks and the last prompt token is always recomputed.`,
       `Size the working set of prefixes against the KV pool: distinct prefixes x (prefix + suffix + output) ` +
       `tokens must stay below the pool's tokens` +
@@ -277,17 +294,17 @@ export interface PrefixWriteupContext {
 
 function serveCommands(ctx: PrefixWriteupContext): string[] {
   const { lab, runs } = ctx;
-  if (lab.engine === "external") return [`(external server at ${lab.url}: the lab did not start it)`];
+  if (lab.engine === "external") return [`# external server at ${lab.url}: the lab did not start it`];
   const bin = lab.engine === "sim" ? "./servelab sim serve" : "vllm serve";
   const slots: PrefixSlot[] = ["off", "on"];
-  const lines = slots.map((s) => `# ${s}\n${bin} ${buildServeArgs(prefixServeConfig(lab, s)).join(" ")}`);
+  const lines = slots.map((s) => `# ${s}\n${bin} ${shellLine(buildServeArgs(prefixServeConfig(lab, s)))}`);
   const cliff = runs.find((r) => r.sweep === "cliff");
   if (cliff?.num_gpu_blocks !== undefined) {
     const cfg = prefixServeConfig(lab, "cliff", {
       num_gpu_blocks: cliff.num_gpu_blocks,
       max_model_len: (cliff.num_gpu_blocks - 1) * cliff.block_size,
     });
-    lines.push(`# cliff (small KV pool)\n${bin} ${buildServeArgs(cfg).join(" ")}`);
+    lines.push(`# cliff (small KV pool)\n${bin} ${shellLine(buildServeArgs(cfg))}`);
   }
   return lines;
 }
@@ -327,7 +344,7 @@ export function prefixWriteup(f: PrefixFindings, ctx: PrefixWriteupContext): str
     ]),
     `## Commands\n\n` +
     "```\n" +
-    `# the whole lab\n./servelab run --engine ${ctx.lab.engine}${
+    `# the whole lab\n./servelab run --engine ${shellQuote(ctx.lab.engine)}${
       ctx.lab.size === "test" ? " --size test" : ""
     }\n` +
     serveCommands(ctx).join("\n") + "\n```",
@@ -347,7 +364,19 @@ export function prefixWriteup(f: PrefixFindings, ctx: PrefixWriteupContext): str
         `a few dozen requests; on a full-size pool it appears at proportionally larger working sets).`
       : `### Eviction cliff\n\nNot measured in this run.`,
     ctx.charts?.length ? `## Charts\n\n${ctx.charts.map((c) => `![${c}](${c})`).join("\n\n")}` : "",
-    `## Observations\n\n${bullets(prefixObservations(f))}`,
+    `## Observations\n\n${
+      f.client_not_ok > 0 && f.client_not_ok * 2 >= f.runs_total
+        ? `> **Read as indicative.** ${f.client_not_ok} of ${f.runs_total} runs failed the client self-check ` +
+          "(see Invalid points): every observation below rests on runs whose latencies carry client delay. " +
+          "Rerun on a less loaded client machine before acting on the magnitudes.\n\n"
+        : ""
+    }${bullets(prefixObservations(f))}`,
+    `## Invalid points\n\n${
+      f.client_invalid.length
+        ? `${f.client_invalid.length} of ${f.runs_total} runs failed the client self-check (kept, marked in ` +
+          `prefix_cache_runs.csv's client_ok column):\n\n${bullets(f.client_invalid)}`
+        : "None: every run passed the client self-check."
+    }`,
     `## When to enable it\n\n${bullets(advice.enable)}`,
     `## When to be careful\n\n${bullets(advice.careful)}`,
     ctx.notes?.length ? `## Notes\n\n${bullets(ctx.notes.map(escapeMarkdown))}` : "",

@@ -47,6 +47,8 @@ function findings(o: Partial<PrefixFindings> = {}): PrefixFindings {
     },
     cliff: { points: [] },
     client_not_ok: 0,
+    runs_total: 0,
+    client_invalid: [],
     reset_failed: 0,
     preemptions: 0,
     ...o,
@@ -105,4 +107,26 @@ Deno.test("an external engine's write-up says only the on arm ran", () => {
   assert.match(md, /external engine: caching cannot be toggled/);
   assert.match(md, /Only the caching-on arm ran/);
   assert.match(md, /## When to be careful/);
+});
+
+Deno.test("runs that failed the client self-check are listed under Invalid points, and a majority flags the observations", () => {
+  const lab = labEnv({ SERVELAB_ENGINE: "vllm", SERVELAB_SIZE: "test" });
+  const ctx = { lab, params: prefixParams(lab, {}), runs: [] as PrefixRunRow[] };
+  const bad = prefixWriteup(
+    findings({
+      client_not_ok: 2,
+      runs_total: 2,
+      client_invalid: [
+        "len-2048-c1 on r1 (client event-loop lag p99 40 ms, send lag p99 3 ms)",
+        "x off r1 (y)",
+      ],
+    }),
+    ctx,
+  );
+  assert.match(bad, /## Invalid points\n\n2 of 2 runs failed the client self-check/);
+  assert.match(bad, /- len-2048-c1 on r1 \(client event-loop lag p99 40 ms/);
+  assert.match(bad, /\*\*Read as indicative\.\*\* 2 of 2 runs failed/);
+  const good = prefixWriteup(findings({ runs_total: 4 }), ctx);
+  assert.match(good, /## Invalid points\n\nNone: every run passed the client self-check\./);
+  assert.doesNotMatch(good, /Read as indicative/);
 });

@@ -13,6 +13,9 @@ export interface TtftFacts {
   warm_p50?: Fact;
   warm_p95?: Fact;
   warm_n?: Fact;
+  /** Warm end-to-end latency p50 and its ratio to warm TTFT p50 (TTFT is the start of E2E). */
+  warm_e2e_p50?: Fact;
+  e2e_ttft?: Fact;
   cold_warm?: Fact;
   idle_max?: Fact;
   idle_factor?: Fact;
@@ -53,6 +56,16 @@ export function ttftFacts(b: FactBook): TtftFacts {
   t.warm_p50 = b.add("ttft_warm_p50_ms", "warm TTFT p50", "ms", { ...ttft("warm"), stat: "p50" });
   t.warm_p95 = b.add("ttft_warm_p95_ms", "warm TTFT p95", "ms", { ...ttft("warm"), stat: "p95" });
   t.warm_n = b.add("ttft_warm_n", "warm requests", "", { ...ttft("warm"), stat: "count" });
+  t.warm_e2e_p50 = b.add("ttft_warm_e2e_p50_ms", "warm end-to-end latency p50", "ms", {
+    file: f,
+    column: "e2e_ms",
+    filter: { series: "warm", ...OK },
+    stat: "p50",
+  });
+  t.e2e_ttft = b.derive("ttft_warm_e2e_factor", "warm E2E p50 / warm TTFT p50", "x", "ratio", [
+    t.warm_e2e_p50,
+    t.warm_p50,
+  ]);
   t.cold_warm = b.derive("ttft_cold_warm_factor", "cold / warm TTFT (p50 / p50)", "x", "ratio", [
     t.cold_p50,
     t.warm_p50,

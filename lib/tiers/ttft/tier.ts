@@ -16,6 +16,7 @@ import {
   type TtftTables,
 } from "./tables.ts";
 import { TTFT_COMPARE_POINTS, ttftCompare } from "./compare.ts";
+import { ttftQuestions } from "./questions.ts";
 import { ttftBeside } from "./beside.ts";
 
 /** Tier 1. */
@@ -47,8 +48,10 @@ export const ttftTier = {
     { label: "warm TTFT p50", fact: f.warm_p50, index: "warm TTFT p50" },
     { label: "warm TTFT p95", fact: f.warm_p95 },
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
+    { label: "warm end-to-end latency p50", fact: f.warm_e2e_p50 },
   ],
   beside: (dir, o) => ttftBeside(dir, o),
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
+  questions: (f, all) => ttftQuestions(f, all),
 } satisfies Tier<TtftFacts, TtftParams, TtftMeasurement, TtftTables>;

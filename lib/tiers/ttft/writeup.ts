@@ -16,6 +16,8 @@ import { engineLabel, type LabEnv, serveConfigFor } from "../lab_env.ts";
 import { TTFT_VARIANTS, type TtftSummary, ttftSummary, type TtftVariant } from "./analyze.ts";
 import { TTFT_ENV_VARS, type TtftParams } from "./params.ts";
 import { readTtftTables, TTFT_FILES, type TtftTables } from "./tables.ts";
+import { shellEnv, shellLine } from "../../report/shell.ts";
+import { isEmbeddedEngine } from "../../engine/identity.ts";
 
 /** What the write-up states besides the measurements. */
 export interface TtftWriteupContext {
@@ -208,16 +210,27 @@ const head = (cells: readonly string[]): string[] => [row(cells), row(cells.map(
  * ```
  */
 export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
-  const args = buildServeArgs(config).map((a) => (/^[\w./:=,-]+$/.test(a) ? a : `'${a}'`)).join(" ")
-    .replace(/--port 0\b/, "--port <free port>");
-  const run = `./servelab run --engine ${lab.engine} --size ${lab.size} --model ${config.model}`;
+  const args = shellLine(buildServeArgs(config)).replace(/--port 0\b/, "--port <free port>");
+  const run = shellLine([
+    "./servelab",
+    "run",
+    "--engine",
+    lab.engine,
+    "--size",
+    lab.size,
+    "--model",
+    config.model,
+  ]);
   switch (config.engine) {
     case "sim":
       return [run, `./servelab sim serve ${args}`];
     case "vllm":
       return [run, `VLLM_SERVER_DEV_MODE=1 vllm serve ${args}`];
     case "external":
-      return [`SERVELAB_URL=${config.url} ${run}`, `(none: the lab attached to ${config.url})`];
+      return [
+        `${shellEnv({ SERVELAB_URL: config.url ?? "" })} ${run}`,
+        `# none: the lab attached to ${config.url}`,
+      ];
     default: {
       const never: never = config.engine;
       throw new Error(`Unknown engine ${never}`);
@@ -234,8 +247,9 @@ export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
  * ```
  */
 export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
-  const sim = ctx.config.engine === "sim";
   const st = s.startup;
+  // By identity: the embedded engine is SIMULATED however the lab reached it.
+  const sim = ctx.config.engine === "sim" || ctx.lab.simulated || isEmbeddedEngine(st.version);
   const label = engineLabel(ctx.config, st.version);
   const L: string[] = [];
   L.push(`# Tier 1 — Time to first token${sim ? " — SIMULATED" : ""}`, "");
