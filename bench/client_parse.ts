@@ -13,7 +13,7 @@
  */
 import process from "node:process";
 import { createParser } from "eventsource-parser";
-import { SseScanner } from "../lib/probe/sse_scan.ts";
+import { SseScanner } from "../lib/probe/mod.ts";
 
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);

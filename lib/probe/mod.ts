@@ -13,3 +13,4 @@ export * from "./schema.ts";
 export * from "./prompts.ts";
 export * from "../base/target.ts";
 export * from "./self_check.ts";
+export { type ScanSink, SseScanner } from "./sse_scan.ts";
