@@ -191,9 +191,12 @@ class Connection {
         if (!keep) break;
       }
     } catch (e) {
-      if (e instanceof BadRequest && !this.#dead) {
-        this.#write(plainResponse(e.status, JSON.stringify({ detail: e.message }), true));
-      }
+      // A request that cannot be read (or a Request that cannot be built from it, e.g. a bad header name):
+      // a 400 naming the problem, then the connection closes. Nothing here may reject: it would be unhandled.
+      const bad = e instanceof BadRequest
+        ? e
+        : new BadRequest(`Malformed request: ${(e as Error)?.message ?? e}`);
+      if (!this.#dead) this.#write(plainResponse(bad.status, JSON.stringify({ detail: bad.message }), true));
     } finally {
       await this.#flushed();
       this.#dead = true;

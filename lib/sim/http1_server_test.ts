@@ -112,6 +112,14 @@ Deno.test("the raw-socket server: keep-alive, chunked request bodies, 100-contin
   const res = await read('"completion_tokens":2');
   assert.match(res, /^HTTP\/1\.1 200 OK\r\n/);
   assert.match(res, /"object":"text_completion"/);
+  // A header V8's Headers rejects: a 400, and the server stays up for the next connection.
+  const other = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+  await other.write(enc.encode(`GET /health HTTP/1.1\r\nbad name: x\r\n\r\n`));
+  const buf = new Uint8Array(4096);
+  const n = await other.read(buf);
+  assert.match(dec.decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 400 Bad Request\r\n[^]*Malformed request/);
+  other.close();
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
   // A malformed request line: a 400 that says what to send, then the connection closes.
   await conn.write(enc.encode(`NONSENSE\r\n\r\n`));
   const bad = await read("\u0000never");
