@@ -101,7 +101,7 @@ export {
   runHealth,
   type Thresholds,
 } from "./health/mod.ts";
-export { type CompareResult, type CompareRow, compareRuns } from "./compare/mod.ts";
+export { comparePage, type CompareResult, type CompareRow, compareRuns } from "./compare/mod.ts";
 
 // The embedded engine's public entry points: the catalog, the capacity planner, offline simulation, its CLI.
 export {

@@ -76,6 +76,24 @@ export interface RunNotebooksOptions {
   quiet?: boolean;
   /** Aborting sends SIGTERM to the runner, which stops the kernel, exports what ran, and exits 130. */
   signal?: AbortSignal;
+  /** Each line the runner (and the kernels it starts) prints, as it comes, instead of streaming it through
+   * (`./servelab run` draws its live progress around them). Ignored when `quiet`. */
+  onLine?: (line: string, stream: "stdout" | "stderr") => void;
+}
+
+/** Calls `each` for every line of a byte stream (a last line without a newline included). */
+export async function eachLine(
+  stream: ReadableStream<Uint8Array>,
+  each: (line: string) => void,
+): Promise<void> {
+  let rest = "";
+  const dec = new TextDecoder();
+  for await (const bytes of stream) {
+    const parts = (rest + dec.decode(bytes, { stream: true })).split(/\r?\n/);
+    rest = parts.pop() ?? "";
+    for (const l of parts) each(l);
+  }
+  if (rest) each(rest);
 }
 
 /**
@@ -97,14 +115,26 @@ export async function runNotebooks(
     if (options.withInput) args.push("--with-input");
     if (options.drainMs !== undefined) args.push("--drain-ms", String(options.drainMs));
     args.push(...notebooks);
-    const child = new Deno.Command(jupyterPython(), {
+    const cmd = new Deno.Command(jupyterPython(), {
       args,
       env: jupyterEnv(options.env),
-      stdout: options.quiet ? "piped" : "inherit",
-      stderr: options.quiet ? "piped" : "inherit",
+      stdout: options.quiet || options.onLine ? "piped" : "inherit",
+      stderr: options.quiet || options.onLine ? "piped" : "inherit",
       signal: options.signal,
     });
-    const out = await child.output();
+    let out: { code: number; stdout: Uint8Array; stderr: Uint8Array };
+    if (options.onLine && !options.quiet) {
+      const onLine = options.onLine;
+      const child = cmd.spawn();
+      await Promise.all([
+        eachLine(child.stdout, (l) => onLine(l, "stdout")),
+        eachLine(child.stderr, (l) => onLine(l, "stderr")),
+      ]);
+      const st = await child.status;
+      out = { code: st.code, stdout: new Uint8Array(), stderr: new Uint8Array() };
+    } else {
+      out = await cmd.output();
+    }
     const output = options.quiet
       ? new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr)
       : "";

@@ -29,7 +29,7 @@ export const VERBS: Record<string, { summary: string; load: () => Promise<VerbMo
     load: () => import("./cli/sim.ts"),
   },
   compare: {
-    summary: "two runs side by side: compare RUN_A RUN_B [--json]",
+    summary: "runs against the first, with noise verdicts and a page of overlaid curves: compare A B [C ...]",
     load: () => import("./cli/compare.ts"),
   },
   health: {
@@ -60,7 +60,8 @@ export function usage(): string {
     "",
     "Verbs:",
     `  ${"test".padEnd(width)}  the whole test suite, notebooks included (tools/ok.ts)`,
-    `  ${"lab".padEnd(width)}  JupyterLab on notebooks/ (127.0.0.1)`,
+    `  ${"lab".padEnd(width)}  JupyterLab on notebooks/ (127.0.0.1), its files kept in .servelab/jupyter`,
+    `  ${"setup".padEnd(width)}  install what is missing into .servelab/, one line per step`,
     ...lines,
     "",
     "Run './servelab <verb> --help' for a verb's options.",

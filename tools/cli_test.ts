@@ -27,3 +27,38 @@ Deno.test("every verb in the table loads a module with main()", async () => {
     assert.equal(typeof (await load()).main, "function", verb);
   }
 });
+
+const ROOT_DIR = new URL("..", import.meta.url).pathname;
+
+async function servelab(...args: string[]): Promise<{ code: number; out: string }> {
+  const r = await new Deno.Command(`${ROOT_DIR}servelab`, {
+    args,
+    cwd: ROOT_DIR,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  return { code: r.code, out: new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr) };
+}
+
+Deno.test("./servelab help, -h and --help list every verb, one line each", async () => {
+  for (const flag of ["help", "-h", "--help"]) {
+    const { code, out } = await servelab(flag);
+    assert.equal(code, 0, out);
+    for (const verb of ["test", "lab", "setup", ...Object.keys(VERBS)]) {
+      assert.equal(
+        out.split("\n").filter((l) => l.startsWith(`  ${verb} `)).length,
+        1,
+        `${flag}: ${verb}\n${out}`,
+      );
+    }
+  }
+});
+
+Deno.test("every verb answers --help with its usage and exit 0", async () => {
+  for (const verb of ["setup", "lab", "test", ...Object.keys(VERBS)]) {
+    const { code, out } = await servelab(verb, "--help");
+    assert.equal(code, 0, `${verb} --help: ${out}`);
+    assert.match(out, /Usage|usage/, `${verb} --help printed no usage: ${out}`);
+  }
+});

@@ -5,7 +5,8 @@
  * nbstrip (no outputs committed), test (`deno test --parallel`, without the timing-fidelity tests),
  * fidelity (the `*fidelity_test.ts` files, alone and in sequence: they assert the client's timing error in
  * ms and must not share the 2 cores with the rest of the suite), notebooks (every notebooks/*.ipynb
- * executed with SERVELAB_SIZE=test and SERVELAB_ENGINE=sim into reports/test-<timestamp>/), browser
+ * executed with SERVELAB_SIZE=test and SERVELAB_ENGINE=sim into reports/test-<timestamp>/, then
+ * tools/cli/run_pipe_test.ts: a whole `./servelab run --size test` to a pipe), browser
  * (tools/browser/ in Debian's Chromium: the HTML reports of the notebooks step's folder, screenshots into
  * its browser/ subfolder, and JupyterLab running a tier notebook; SERVELAB_BROWSER_LAB=0 skips the latter).
  * Each step prints its result and time; `test` counts the tests deno ran, every other step counts as
@@ -188,6 +189,9 @@ export async function realTests(root = ROOT): Promise<string[]> {
 
 /** The browser tests: run on their own in the `browser` step, not in `test`. */
 const BROWSER_TESTS = "tools/browser/";
+/** Tests that run a whole `./servelab run` (every notebook): in the `notebooks` step, after its run and alone,
+ * not in `test`, where they would take the 2 cores from the timing tests running beside them. */
+export const RUN_TESTS: readonly string[] = ["tools/cli/run_pipe_test.ts"];
 /** The run folder the notebooks step wrote, when all its notebooks passed (the browser step reuses it). */
 let notebooksRunDir: string | undefined;
 
@@ -261,10 +265,13 @@ async function runStep(step: Step): Promise<Omit<StepResult, "seconds">> {
         )
         : [];
       for (const d of diffs) console.log(`  contract: ${d}`);
+      // `./servelab run --size test` as a user runs it, output to a pipe (tools/cli/run_pipe_test.ts).
+      const whole = await exec(deno, ["test", "-A", ...RUN_TESTS]);
       return one(
-        r.code || (diffs.length ? 1 : 0),
+        r.code || (diffs.length ? 1 : 0) || (whole.code ? 1 : 0),
         (s ? `${s.passed} of ${notebooks.length} notebooks passed -> ${run.dir}` : `-> ${run.dir}`) +
-          (diffs.length ? `; ${diffs.length} difference(s) from the recorded run contract` : ""),
+          (diffs.length ? `; ${diffs.length} difference(s) from the recorded run contract` : "") +
+          `; ./servelab run to a pipe: ${whole.code ? "FAILED" : "ok"}`,
       );
     }
     case "browser": {
@@ -370,11 +377,28 @@ export async function testFiles(root = ROOT): Promise<string[]> {
  */
 export async function unitTestFiles(root = ROOT): Promise<string[]> {
   const leave = new Set([...await fidelityTests(root), ...await realTests(root)]);
-  return (await testFiles(root)).filter((f) => !leave.has(f) && !f.startsWith(BROWSER_TESTS));
+  return (await testFiles(root)).filter((f) =>
+    !leave.has(f) && !f.startsWith(BROWSER_TESTS) && !RUN_TESTS.includes(f)
+  );
 }
 
 /** Runs the gate; returns the exit code. */
+/** `./servelab test --help`. */
+export const OK_USAGE = `Usage: ./servelab test [--only step,...] [--skip step,...] [--no-notebooks] [--real]
+       (or: deno task ok ...)
+
+The whole test suite, one step after another, ending with one line "N passed, N failed".
+Steps: ${STEPS.join(", ")} (opt-in: real).
+  --only STEPS     run only these steps, e.g. --only test
+  --skip STEPS     leave these steps out, e.g. --skip notebooks,browser
+  --no-notebooks   skip the notebooks and browser steps
+  --real           also the real-engine step (installs llama.cpp's server)`;
+
 export async function main(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(OK_USAGE);
+    return 0;
+  }
   let parsed: OkArgs;
   try {
     parsed = parseOkArgs(args);

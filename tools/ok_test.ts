@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { fidelityTests, parseDenoTestSummary, parseOkArgs, realTests, STEPS, unitTestFiles } from "./ok.ts";
+import {
+  fidelityTests,
+  parseDenoTestSummary,
+  parseOkArgs,
+  realTests,
+  RUN_TESTS,
+  STEPS,
+  unitTestFiles,
+} from "./ok.ts";
 
 Deno.test("the deno test summary is parsed from its last line, with steps, colours and failures", () => {
   assert.deepEqual(parseDenoTestSummary("x\nok | 12 passed (3 steps) | 0 failed (2s)\n"), {
@@ -68,4 +76,12 @@ Deno.test("the test step lists its files itself and leaves out fidelity, browser
     f.includes("/testdata/")
   );
   assert.deepEqual(leaked, []);
+});
+
+Deno.test("the whole-run pipe test runs in the notebooks step, not beside the unit tests", async () => {
+  const files = await unitTestFiles();
+  for (const f of RUN_TESTS) {
+    assert.ok(!files.includes(f), `${f} is in the test step`);
+    assert.ok((await Deno.stat(new URL(`../${f}`, import.meta.url))).isFile, `${f} exists`);
+  }
 });

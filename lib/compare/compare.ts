@@ -117,6 +117,28 @@ function row(
 
 const LEVEL = 0.95;
 
+/**
+ * Whether one point of two runs differs beyond noise: `sample` a bootstrap 95% CI of the difference of the
+ * medians of the values, `repeats` whether the ranges of the values do not overlap, `exact` whether the
+ * values differ. Undefined when the test cannot apply (fewer than 2 values a side, or a value missing).
+ *
+ * @example
+ * ```ts
+ * noiseVerdict("repeats", [10, 11], [20, 21]); // true
+ * ```
+ */
+export function noiseVerdict(
+  test: "sample" | "repeats" | "exact",
+  a: readonly number[],
+  b: readonly number[],
+): boolean | undefined {
+  if (test === "exact") return a.length && b.length ? a[0] !== b[0] : undefined;
+  if (a.length < 2 || b.length < 2) return undefined;
+  if (test === "repeats") return !(Math.max(...a) >= Math.min(...b) && Math.max(...b) >= Math.min(...a));
+  const [lo, hi] = bootstrapDiff([...a], [...b], 0.5, LEVEL, 1);
+  return lo > 0 || hi < 0;
+}
+
 function sampleRow(tier: string, metric: string, a: number[], b: number[], p: number): CompareRow {
   if (a.length < 2 || b.length < 2) {
     return row(tier, metric, a.length ? quantile(a, p) : undefined, b.length ? quantile(b, p) : undefined, {

@@ -11,6 +11,7 @@ export * from "./schedule.ts";
 export * from "./load.ts";
 export * from "./schema.ts";
 export * from "./prompts.ts";
+export * from "./capabilities.ts";
 export * from "../base/target.ts";
 export * from "./self_check.ts";
 export { type ScanSink, SseScanner } from "./sse_scan.ts";

@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { guardedFetch, RedirectRefusedError } from "../base/guarded_fetch.ts";
 import { createRng } from "../base/random.ts";
+import { localTokenizerFor, TOKENIZER_ENV } from "./local_tokenizer.ts";
 
 const WORDS = (
   "the of and to in is that for it as was with be by on not he this are or his from at which but have an " +
@@ -62,8 +63,13 @@ export interface TokenizeOptions {
   add_special_tokens?: boolean;
 }
 
+/** Base URLs whose /tokenize answered "no such endpoint" (404, 405, 501): not asked again. */
+const NO_TOKENIZE = new Map<string, number>();
+
 /**
- * Token ids of `text` on the engine at `baseUrl` (`POST /tokenize`).
+ * Token ids of `text` on the engine at `baseUrl` (`POST /tokenize`). A server without `/tokenize` (404, 405,
+ * 501) is tokenized with the model's own tokenizer on the lab's side when the lab has it (local_tokenizer.ts:
+ * `SERVELAB_TOKENIZER`, or a local model folder); else the error names the fix.
  *
  * @example
  * ```ts
@@ -77,6 +83,8 @@ export async function tokenize(
   opts: TokenizeOptions = {},
 ): Promise<number[]> {
   const url = `${baseUrl.replace(/\/+$/, "")}/tokenize`;
+  const missing = NO_TOKENIZE.get(url);
+  if (missing !== undefined) return await tokenizeLocally(url, missing, model, text);
   let res: Response;
   try {
     res = await guardedFetch(url, {
@@ -98,6 +106,10 @@ export async function tokenize(
     throw new Error(`Cannot tokenize through ${url}: ${(e as Error).message}. Is the engine running?`);
   }
   const body = await res.text();
+  if (res.status === 404 || res.status === 405 || res.status === 501) {
+    NO_TOKENIZE.set(url, res.status);
+    return await tokenizeLocally(url, res.status, model, text);
+  }
   if (!res.ok) {
     throw new Error(
       `Cannot tokenize through ${url}: HTTP ${res.status} ${body.slice(0, 200)}. ` +
@@ -117,6 +129,18 @@ export async function tokenize(
     );
   }
   return parsed.data.tokens;
+}
+
+async function tokenizeLocally(url: string, status: number, model: string, text: string): Promise<number[]> {
+  const tok = await localTokenizerFor(model);
+  if (!tok) {
+    throw new Error(
+      `Cannot build prompts of exact token lengths: the server has no /tokenize (${url} answered HTTP ${status}) ` +
+        `and the lab has no local tokenizer for model '${model}'. Set ${TOKENIZER_ENV}=/path/to/tokenizer.json ` +
+        "(or the model's folder) so the lab cuts prompts with the model's own tokenizer.",
+    );
+  }
+  return tok.encode(text);
 }
 
 /**

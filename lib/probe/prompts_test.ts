@@ -32,6 +32,6 @@ Deno.test("tokenize names the URL and the need when the endpoint is missing", as
     () => new Response("nope", { status: 404 }),
   );
   const url = `http://127.0.0.1:${srv.addr.port}`;
-  await assert.rejects(tokenize(url, MODEL, "x"), /HTTP 404.*\/tokenize endpoint/);
+  await assert.rejects(tokenize(url, MODEL, "x"), /no \/tokenize \(.*HTTP 404\).*Set SERVELAB_TOKENIZER=/);
   await assert.rejects(promptOfTokens(url, MODEL, 0), /positive integer/);
 });

@@ -174,3 +174,63 @@ export function plot(options: PlotOptions): Chart {
 export function plotSvg(options: PlotOptions): string {
   return render(options).svg;
 }
+
+/** The `width` and `height` attributes of a rendered chart's root `<svg>`. */
+function svgSize(svg: string): { width: number; height: number } {
+  const head = svg.slice(0, svg.indexOf(">"));
+  const num = (a: string) => Number(new RegExp(`\\s${a}="([0-9.]+)"`).exec(head)?.[1]);
+  const width = num("width");
+  const height = num("height");
+  if (!(width > 0 && height > 0)) throw new Error("plotStack: a part rendered without a width and height.");
+  return { width, height };
+}
+
+/**
+ * Charts stacked in one image, top to bottom, sharing a title (e.g. throughput above latency, both against
+ * concurrency: two y units that one Plot scale cannot hold). Each part is a Plot's options without title.
+ *
+ * @example
+ * ```ts
+ * plotStack({ title: "Throughput and p95 latency against concurrency" }, [throughputOpts, latencyOpts]);
+ * ```
+ */
+export function plotStack(
+  head: { title?: string; subtitle?: string; caption?: string },
+  parts: readonly PlotOptions[],
+): Chart {
+  if (!parts.length) throw new Error("plotStack needs at least one part.");
+  const rendered = parts.map((p) => render(p));
+  const sizes = rendered.map((r) => svgSize(r.svg));
+  const width = Math.max(...sizes.map((s) => s.width));
+  const height = sizes.reduce((n, s) => n + s.height, 0);
+  let y = 0;
+  const inner = rendered.map((r, i) => {
+    const at = r.svg.replace(/^<svg/, `<svg x="0" y="${y}"`);
+    y += sizes[i].height;
+    return at;
+  });
+  const svg = `<svg xmlns="${SVG_NS}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `style="background:white;color:black">${inner.join("")}</svg>`;
+  const legends = rendered.flatMap((r) => r.legends);
+  const { title, subtitle, caption } = head;
+  const html = [
+    `<figure style="margin:0">`,
+    title ? `<div style="font-weight:bold;font-size:1.1em">${escapeHtml(title)}</div>` : "",
+    subtitle ? `<div>${escapeHtml(subtitle)}</div>` : "",
+    ...legends.map((l) => `<div>${img(l, "legend")}</div>`),
+    `<div>${img(svg, title ?? caption ?? "chart")}</div>`,
+    caption ? `<figcaption>${escapeHtml(caption)}</figcaption>` : "",
+    `</figure>`,
+  ].join("");
+  const plain = `[chart${title ? `: ${title}` : ""}]${caption ? ` ${caption}` : ""}`;
+  return {
+    kind: "chart",
+    svg,
+    legends,
+    title,
+    subtitle,
+    caption,
+    html,
+    [$display]: () => ({ "text/html": html, "text/plain": plain }),
+  };
+}

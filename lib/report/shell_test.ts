@@ -79,6 +79,8 @@ Deno.test("the KV notes' rerun commands parse in sh -n and pass a hostile model 
   );
   assert.ok(cmds.length >= 2, text);
   for (const cmd of cmds) assert.equal(shN(cmd).code, 0, `sh -n failed on: ${cmd}`);
-  const env = wordsOf(cmds[0].replace(/ \.\/servelab run$/, ""));
-  assert.ok(env.includes(`SERVELAB_MODEL=${HOSTILE}`), env.join(" | "));
+  for (const cmd of cmds) {
+    const words = wordsOf(cmd);
+    assert.equal(words[words.indexOf("--model") + 1], HOSTILE, words.join(" | "));
+  }
 });

@@ -8,10 +8,12 @@
 import { z } from "zod";
 import type { ServeConfig } from "../engine/config.ts";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
+import { TierOutcome } from "./outcome.ts";
 import { CodeInfo, codeInfo, GpuInfo, gpuInfo, HostInfo, hostInfo, InputHash } from "./host.ts";
 
-/** Where a run stands. "interrupted": stopped by Ctrl-C or a signal; resumable. */
-export const RunStatus = z.enum(["running", "complete", "failed", "interrupted"]);
+/** Where a run stands. "interrupted": stopped by Ctrl-C or a signal; resumable. "partial": every tier ran, some
+ * points failed (lib/run/outcome.ts). */
+export const RunStatus = z.enum(["running", "complete", "partial", "failed", "interrupted"]);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /** One engine a run started (tiers start several: one per server config). */
@@ -52,6 +54,11 @@ export const Manifest = z.looseObject({
   inputs: z.array(InputHash).default([]),
   /** Why the run failed, when it did. */
   error: z.string().optional(),
+  // Issue 20 (additive): per-tier outcomes and the server's capabilities.
+  /** Each tier's outcome (lib/run/outcome.ts), written when the run ends. */
+  tiers: z.record(z.string(), TierOutcome).optional(),
+  /** What the server offers (lib/probe/capabilities.ts `Capabilities`), probed at the start of the run. */
+  capabilities: z.record(z.string(), z.unknown()).optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;
 

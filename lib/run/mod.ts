@@ -66,6 +66,17 @@ export {
   writePoint,
 } from "./points.ts";
 export {
+  durationText,
+  pointParams,
+  PROGRESS_FILE,
+  progressLine,
+  ProgressState,
+  readProgress,
+  type SweepProgress,
+  sweepProgress,
+  writeProgress,
+} from "./progress_file.ts";
+export {
   createRun,
   type CreateRunOptions,
   finishRun,
@@ -78,3 +89,11 @@ export {
   runDirFromEnv,
 } from "./run_dir.ts";
 export { acquireRunLock, markDeadRuns, type RunLock } from "./lock.ts";
+export {
+  exitCodeOf,
+  outcomeLines,
+  overallOutcome,
+  type RunOutcome,
+  TierOutcome,
+  tierOutcomes,
+} from "./outcome.ts";

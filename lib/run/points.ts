@@ -10,6 +10,7 @@ import { parse } from "csv-parse/sync";
 import { join } from "node:path";
 import { z } from "zod";
 import { progress as startProgress } from "./progress.ts";
+import { durationText, sweepProgress, writeProgress } from "./progress_file.ts";
 import { readJsonIfExists, writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import { type CsvRow, toCsv } from "./csv.ts";
 import type { Run } from "./run_dir.ts";
@@ -198,11 +199,18 @@ export async function runPoints<P extends { id: string }>(
   const bar = options.progress === false
     ? undefined
     : startProgress(`${tier} points`, { total: points.length });
+  // The live progress: <run>/progress.json for `./servelab run` (lib/run/progress_file.ts), the bar here.
+  const live = sweepProgress(tier, points.length);
   for (const [i, point] of points.entries()) {
     const paths = pointPaths(run, tier, point.id);
+    const now = live.start(i + 1, point);
     if (!force && (await pointDone(run, tier, point.id))) {
       summary.skipped.push(point.id);
+      live.finish("skipped", 0);
     } else {
+      await writeProgress(run.dir, now);
+      const left = now.eta_s !== undefined ? `, ~${durationText(now.eta_s)} left` : "";
+      await bar?.update(i, `${now.params || point.id} · ${durationText(now.elapsed_s)} elapsed${left}`);
       if (force) {
         for (const p of [paths.json, paths.csv]) await Deno.remove(p).catch(() => {});
       }
@@ -211,6 +219,7 @@ export async function runPoints<P extends { id: string }>(
         const result = await fn(point);
         await writePoint(run, tier, point.id, result, (performance.now() - t0) / 1000);
         summary.done.push(point.id);
+        live.finish("ran", (performance.now() - t0) / 1000);
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
         const failure: PointFailure = {
@@ -222,6 +231,7 @@ export async function runPoints<P extends { id: string }>(
         };
         await writeJsonAtomic(paths.failed, failure);
         summary.failed.push({ id: point.id, error: e.message });
+        live.finish("failed", (performance.now() - t0) / 1000);
       }
     }
     const failed = summary.failed.length ? `, ${summary.failed.length} failed` : "";
@@ -230,6 +240,7 @@ export async function runPoints<P extends { id: string }>(
   const note =
     `${summary.done.length} run, ${summary.skipped.length} already done, ${summary.failed.length} failed`;
   await bar?.done(note);
+  await writeProgress(run.dir, live.end());
   return summary;
 }
 

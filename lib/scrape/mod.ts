@@ -8,6 +8,7 @@
 export * from "./prom_text.ts";
 export * from "./histogram.ts";
 export * from "./vllm_metrics.ts";
+export * from "./families.ts";
 export * from "./delta.ts";
 export * from "./scrape.ts";
 export * from "./sampler.ts";

@@ -6,7 +6,8 @@
  * alias list is the current one and wins when a server emits both (v0.10 emits old and new names side by
  * side). llama.cpp's `llama-server --metrics` names are listed after vLLM's (from tools/server/server.cpp;
  * llama.cpp prints no labels and no histograms, and builds since late 2025 no longer export
- * `llamacpp:kv_cache_usage_ratio`). `sources` records which name each value came from, so a report can say
+ * `llamacpp:kv_cache_usage_ratio`). SGLang's (`sglang:`, docs "Production Metrics") and TGI's (`tgi_`) follow;
+ * TGI exports no TTFT or ITL histogram the lab can read as such. `sources` records which name each value came from, so a report can say
  * "KV usage from vllm:gpu_cache_usage_perc".
  *
  * Values are combined over label sets (`model_name`, `engine`, `finished_reason`): counters, queue gauges
@@ -16,17 +17,39 @@
 import { mean } from "../base/stats.ts";
 import { type BucketHistogram, mergeHistograms } from "./histogram.ts";
 import type { PromFamilies, PromFamily, PromLabels } from "./prom_text.ts";
+import { familyOfNames, type MetricFamily } from "./families.ts";
 
 /** Gauges: how to combine label sets, and the names to try in order. */
 export const GAUGE_ALIASES = {
   /** Requests in the running batch. */
-  running: { combine: "sum", names: ["vllm:num_requests_running", "llamacpp:requests_processing"] },
+  running: {
+    combine: "sum",
+    names: [
+      "vllm:num_requests_running",
+      "llamacpp:requests_processing",
+      "sglang:num_running_reqs",
+      "tgi_batch_current_size",
+    ],
+  },
   /** Requests waiting to be scheduled. */
-  waiting: { combine: "sum", names: ["vllm:num_requests_waiting", "llamacpp:requests_deferred"] },
+  waiting: {
+    combine: "sum",
+    names: [
+      "vllm:num_requests_waiting",
+      "llamacpp:requests_deferred",
+      "sglang:num_queue_reqs",
+      "tgi_queue_size",
+    ],
+  },
   /** Fraction 0..1 of KV blocks in use (vLLM's "perc" is a fraction); cached-but-free blocks count as free. */
   kv_usage: {
     combine: "mean",
-    names: ["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc", "llamacpp:kv_cache_usage_ratio"],
+    names: [
+      "vllm:kv_cache_usage_perc",
+      "vllm:gpu_cache_usage_perc",
+      "llamacpp:kv_cache_usage_ratio",
+      "sglang:token_usage",
+    ],
   },
 } as const satisfies Record<string, { combine: "sum" | "mean"; names: readonly string[] }>;
 
@@ -41,23 +64,37 @@ export const COUNTER_ALIASES = {
     "vllm:prefix_cache_hits_total",
     "vllm:gpu_prefix_cache_hits_total",
     "llamacpp:prompt_tokens_cached_total",
+    "sglang:cached_tokens_total",
   ],
   /** Prompt tokens processed (vLLM counts cached ones too; so does llama.cpp's sum, see below). */
-  prompt_tokens: ["vllm:prompt_tokens_total", "llamacpp:prompt_tokens_total"],
+  prompt_tokens: ["vllm:prompt_tokens_total", "llamacpp:prompt_tokens_total", "sglang:prompt_tokens_total"],
   /** Generated tokens. */
-  generation_tokens: ["vllm:generation_tokens_total", "llamacpp:tokens_predicted_total"],
+  generation_tokens: [
+    "vllm:generation_tokens_total",
+    "llamacpp:tokens_predicted_total",
+    "sglang:generation_tokens_total",
+  ],
   /** Finished requests, every `finished_reason` (stop, length, abort, error) summed. */
-  request_success: ["vllm:request_success_total"],
+  request_success: ["vllm:request_success_total", "sglang:num_requests_total", "tgi_request_success"],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Server-side latency histograms, in seconds, summed over label sets. */
 export const HISTOGRAM_ALIASES = {
   /** Arrival to first token, per request. */
-  ttft_seconds: ["vllm:time_to_first_token_seconds"],
+  ttft_seconds: ["vllm:time_to_first_token_seconds", "sglang:time_to_first_token_seconds"],
   /** Gaps between successive output tokens (v0.10 called it time_per_output_token_seconds). */
-  itl_seconds: ["vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"],
+  itl_seconds: [
+    "vllm:inter_token_latency_seconds",
+    "vllm:time_per_output_token_seconds",
+    "sglang:inter_token_latency_seconds",
+    "sglang:time_per_output_token_seconds",
+  ],
   /** Arrival to last token, per request. */
-  e2e_seconds: ["vllm:e2e_request_latency_seconds"],
+  e2e_seconds: [
+    "vllm:e2e_request_latency_seconds",
+    "sglang:e2e_request_latency_seconds",
+    "tgi_request_duration",
+  ],
   /** Time in the WAITING queue, per request. */
   queue_seconds: ["vllm:request_queue_time_seconds"],
   /** Time in the prefill phase, per request. */
@@ -92,8 +129,8 @@ export interface CacheConfigInfo {
 
 /** One scrape seen through the alias tables. Absent values were not exported by the server (undefined). */
 export interface ServerMetrics {
-  /** "vllm" or "llamacpp" when any of that server's names was found. */
-  server?: "vllm" | "llamacpp";
+  /** The metric family served, when any of that server's names was found (lib/scrape/families.ts). */
+  server?: MetricFamily;
   gauges: Partial<Record<GaugeKey, number>>;
   /** Cumulative totals since the server started. */
   counters: Partial<Record<CounterKey, number>>;
@@ -171,12 +208,7 @@ export function serverMetrics(families: PromFamilies, opts: ServerMetricsOptions
     out.cache_config = cacheConfig;
     out.sources.cache_config = CACHE_CONFIG_INFO;
   }
-  const names = Object.values(out.sources);
-  out.server = names.some((n) => n.startsWith("vllm:"))
-    ? "vllm"
-    : names.some((n) => n.startsWith("llamacpp:"))
-    ? "llamacpp"
-    : undefined;
+  out.server = familyOfNames(Object.values(out.sources));
   return out;
 }
 

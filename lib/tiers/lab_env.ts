@@ -41,6 +41,8 @@ export const LAB_ENV_VARS = {
     "1 allows load to a non-loopback SERVELAB_URL (./servelab run --allow-remote sets it)",
   SERVELAB_SIMULATED:
     "1 when the external server is servelab's embedded engine (./servelab run sets it from the server's /version)",
+  SERVELAB_TOKENIZER:
+    "a tokenizer.json (or model folder) for servers without /tokenize: prompts are cut with the model's own tokens",
 } as const;
 
 /** The lab-wide parameters. */

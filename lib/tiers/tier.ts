@@ -110,6 +110,33 @@ export type CompareMetric =
 /** The rows of one file in both runs (only the points both measured), or undefined when a run lacks it. */
 export type CompareRows = (file: string) => readonly [CsvTextRow[], CsvTextRow[]] | undefined;
 
+/** One point of a compare curve: where it sits (`x`, and `series` when a tier draws several lines), the
+ * value drawn (`y`) and the values it summarises (per request or per repeat) for the noise test. */
+export interface CurvePoint {
+  x: number | string;
+  y: number;
+  series?: string;
+  values?: number[];
+}
+
+/**
+ * One chart of `./servelab compare`'s page: every run's points of it overlaid. `test` says how a point of a
+ * run is checked against the same point of the first run: `sample` a bootstrap CI of the difference of the
+ * medians of `values`, `repeats` whether the ranges of `values` overlap, `exact` a plain comparison of `y`.
+ */
+export interface CompareCurve {
+  /** Unique within the tier, e.g. "ttft_by_length". */
+  id: string;
+  title: string;
+  x: { label: string; log?: boolean };
+  y: { label: string };
+  test: "sample" | "repeats" | "exact";
+  points: CurvePoint[];
+}
+
+/** The rows of one file of one run, or undefined when the run lacks it. */
+export type RunRows = (file: string) => CsvTextRow[] | undefined;
+
 /** What a tier contributes to the health thresholds: the canary's workload and checks' threshold facts. */
 export interface HealthContribution {
   canary?: { concurrency?: Fact; prompt_tokens?: Fact; max_tokens?: Fact; requests?: Fact };
@@ -158,6 +185,8 @@ export interface Tier<F = unknown, P = unknown, M = unknown, R = unknown> {
   readonly comparePoints: readonly PointSpec[];
   /** What compare shows for two runs. */
   compare(rows: CompareRows): CompareMetric[];
+  /** The tier's curves of one run for compare's page (several runs overlaid); none: no chart there. */
+  compareCurves?(rows: RunRows): CompareCurve[];
   /** What the embedded engine predicts beside a kept run's points of this tier (SIMULATED), when the tier
    * can be replayed; [] when the run has no such points. */
   beside?(dir: string, o: BesideOptions): BesideRow[];

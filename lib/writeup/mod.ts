@@ -33,6 +33,7 @@ export { type DerivedCheck, type DerivedThresholds, deriveThresholds } from "./d
 export { engineText, isSimulated, missingTier, type RunFacts } from "./sections.ts";
 export {
   buildWriteup,
+  dayWriteupMarkdown,
   type FactsFile,
   factsJson,
   runFacts,
@@ -41,7 +42,17 @@ export {
   writeWriteupFiles,
 } from "./writeup.ts";
 export { type AnsweredQuestion, SEED_QUESTIONS, seedAnswers, type SeedQuestion } from "./questions.ts";
-export { numbersOutsideFacts, type TraceProblem, traceRunDir } from "./trace.ts";
+export { markdownNumbersOutsideFacts, numbersOutsideFacts, type TraceProblem, traceRunDir } from "./trace.ts";
+export {
+  cachingAdvice,
+  feynmanSection,
+  questionsTemplate,
+  SEED_DASHBOARD,
+  writeupAnswers,
+} from "./day_advice.ts";
+export { DAY_TITLE, TEMPLATE_HEADINGS } from "./day_template.ts";
+export { checklistHtml, type ChecklistItem, checklistItems } from "./checklist.ts";
+export { htmlToMarkdown, markdownAsCheckedHtml } from "./markdown_page.ts";
 export { type RunIndex, runIndexHtml, writeRunIndex } from "./run_index.ts";
 export { type RunListing, runsIndexHtml, writeRunsIndex } from "./runs_index.ts";
 export { besideRun, keptRunRows } from "./beside.ts";

@@ -12,10 +12,20 @@ import { escapeHtml } from "../report/bundle.ts";
 import { type FactBook, factBook, readRunData } from "./run_data.ts";
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier } from "../tiers/tier.ts";
-import { h, htmlTable } from "../report/html.ts";
+import { GLANCE_CSS, glanceHtml } from "./glance.ts";
 import { runFacts } from "./writeup.ts";
 import type { Fact } from "../report/fact.ts";
 import { isEmbeddedEngine } from "../engine/identity.ts";
+import { outcomeLines, type TierOutcome } from "../run/outcome.ts";
+import { Capabilities, capabilityRows } from "../probe/capabilities.ts";
+
+/** Issue 20: a failed or partial tier's status (its cause is under Failures, in code); undefined for the others.
+ * No digits: every number on the index is a fact span (lib/writeup/trace.ts). */
+function outcomeText(o: TierOutcome | undefined): string | undefined {
+  if (o?.status === "failed") return "failed: every point failed (the cause is under Failures)";
+  if (o?.status === "partial") return "partial: some points failed (the first cause is under Failures)";
+  return undefined;
+}
 
 /** What the index page shows. */
 export interface RunIndex {
@@ -36,9 +46,14 @@ export interface RunIndex {
   key_numbers_html?: string;
   /** Each tier's status in words, with its report page when there is one. */
   tiers?: { name: string; status: string; html?: string }[];
+  /** Issue 20: one line per tier that failed or partly failed, with its first failed point's error. */
+  failures?: string[];
+  /** Issue 20: what the server offers (label, value), from the capability probe. */
+  capabilities?: [string, string][];
 }
 
-const CSS = "body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;padding:0 1em;color:#222}" +
+const CSS = "body{font-family:system-ui,sans-serif;max-width:72em;margin:2em auto;padding:0 1em;color:#222}" +
+  GLANCE_CSS +
   ".badge{display:inline-block;background:#b00020;color:#fff;padding:.1em .5em;border-radius:.3em;" +
   "font-size:.8em;vertical-align:middle}table{border-collapse:collapse}td{padding:.15em 1em .15em 0}";
 
@@ -80,7 +95,10 @@ export function runIndexHtml(index: RunIndex): string {
       index.error ? `<code>${e(index.error)}</code>` : undefined,
     ]] as const).filter(([, v]) => v !== undefined).map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`),
     "</table>",
-    index.key_numbers_html ? `<h2>Key numbers</h2>${index.key_numbers_html}` : "",
+    index.failures?.length
+      ? `<h2>Failures</h2><ul>${index.failures.map((l) => `<li><code>${e(l)}</code></li>`).join("")}</ul>`
+      : "",
+    index.key_numbers_html ? `<h2>At a glance</h2>${index.key_numbers_html}` : "",
     index.tiers?.length
       ? `<h2>Tiers</h2><table>${
         index.tiers.map((t) =>
@@ -89,6 +107,13 @@ export function runIndexHtml(index: RunIndex): string {
           }</td></tr>`
         ).join("")
       }</table>`
+      : "",
+    index.capabilities?.length
+      ? `<h2>Server capabilities</h2><table>${
+        // Values with digits (HTTP statuses) in code: every bare number on the index is a fact span.
+        index.capabilities.map(([k, v]) =>
+          `<tr><td>${e(k)}</td><td>${/\d/.test(v) ? `<code>${e(v)}</code>` : e(v)}</td></tr>`
+        ).join("")}</table>`
       : "",
     "<h2>Notebooks</h2>",
     index.notebooks.length
@@ -129,7 +154,8 @@ export async function writeRunIndex(run: Run, tiers: readonly AnyTier[] = TIERS)
   const files = names.filter((n) =>
     /\.(csv|md)$/i.test(n) || ["facts.json", "thresholds.json", "grafana-dashboard.json"].includes(n)
   );
-  const { key_numbers_html, tiers: tierRows } = await keyNumbers(run.dir, names, tiers);
+  const { key_numbers_html, tiers: tierRows } = await keyNumbers(run.dir, names, tiers, m.tiers);
+  const caps = Capabilities.safeParse(m.capabilities);
   const path = join(run.dir, "index.html");
   await writeTextAtomic(
     path,
@@ -147,6 +173,8 @@ export async function writeRunIndex(run: Run, tiers: readonly AnyTier[] = TIERS)
       files: files.includes("facts.json") || !key_numbers_html ? files : [...files, "facts.json"].sort(),
       key_numbers_html,
       tiers: tierRows,
+      failures: m.tiers ? outcomeLines(m.tiers) : undefined,
+      capabilities: caps.success ? capabilityRows(caps.data) : undefined,
     }),
   );
   return path;
@@ -166,6 +194,7 @@ async function keyNumbers(
   dir: string,
   names: readonly string[],
   tiers: readonly AnyTier[],
+  outcomes?: Readonly<Record<string, TierOutcome>>,
 ): Promise<{ key_numbers_html?: string; tiers?: RunIndex["tiers"] }> {
   let book: FactBook;
   try {
@@ -196,12 +225,13 @@ async function keyNumbers(
     ) + "\n",
   );
   return {
+    // Each tier's key chart (linking to its notebook) beside its key numbers (lib/writeup/glance.ts).
     key_numbers_html: shown.length
-      ? htmlTable(["quantity", "value"], shown.map(([label, x]) => [label, h`${x}`])).html
+      ? glanceHtml(book.data, f, tiers, names)
       : "<p>No tier left data for key numbers.</p>",
     tiers: tiers.map((t) => ({
       name: t.title,
-      status: STATUS_TEXT[book.data.status[t.key] ?? "not_run"],
+      status: outcomeText(outcomes?.[t.key]) ?? STATUS_TEXT[book.data.status[t.key] ?? "not_run"],
       html: names.includes(`${t.notebook}.html`) ? `${t.notebook}.html` : undefined,
     })),
   };

@@ -26,6 +26,7 @@ import { type DerivedThresholds, deriveThresholds } from "./derive.ts";
 import type { Fact } from "../report/fact.ts";
 import { codeText, h, type Html, htmlTable } from "../report/html.ts";
 import { describeSource } from "../report/fact.ts";
+import { outcomeSection } from "./outcome_section.ts";
 import { type FactBook, factBook, readRunData, type RunData } from "./run_data.ts";
 import { engineText, isSimulated, type RunFacts, simulatedBanner } from "./sections.ts";
 
@@ -103,6 +104,8 @@ export async function buildWriteup(dir: string, tiers: readonly AnyTier[] = TIER
   // service config, rules of thumb, thresholds and the seed's 20 questions.
   const sections = [
     { id: "title", html: h`${dayTitle(data)}${simulatedBanner(data)}` },
+    // Issue 20: each tier's outcome and first failure, on the page.
+    { id: "outcome", html: await outcomeSection(dir, tiers) },
     { id: "environment", html: environmentTemplate(book) },
     { id: "commands", html: commandsTemplate(data, tiers) },
     { id: "key_numbers", html: keyNumbersTemplate(data, facts, tiers) },

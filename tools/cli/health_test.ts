@@ -30,7 +30,25 @@ Deno.test("health prints a plain table (no colour codes) and exits 0 against a h
   assert.match(text, /SIMULATED/);
   assert.match(text, /^check\s+measured\s+op\s+threshold\s+unit\s+status/m);
   assert.match(text, /^error_rate\s+0\s+<=\s+0\s+fraction\s+ok/m);
-  assert.match(text, /^gpu_memory_headroom_gib\s+-\s+>=\s+0\.5\s+GiB\s+n\/a\s+the embedded engine/m);
+  // The seed's five first; GPU utilisation and VRAM headroom with values from the engine's model, SIMULATED.
+  const rows = text.split("\n").filter((l) => /^[a-z_0-9]+\s+[-\d.]+\s+(<=|>=)/.test(l)).map((l) =>
+    l.split(/\s+/)[0]
+  );
+  assert.deepEqual(rows.slice(0, 5), [
+    "ttft_p95_ms",
+    "e2e_p95_ms",
+    "output_tok_s",
+    "gpu_util_max",
+    "gpu_memory_headroom_gib",
+  ]);
+  assert.match(
+    text,
+    /^gpu_util_max\s+[\d.]+\s+>=\s+0\.05\s+fraction\s+ok\s+SIMULATED: the embedded engine's model/m,
+  );
+  assert.match(
+    text,
+    /^gpu_memory_headroom_gib\s+[\d.]+\s+>=\s+0\.5\s+GiB\s+ok\s+SIMULATED: the embedded engine's model/m,
+  );
   assert.ok(!text.includes("\x1b["), "no colour codes when not a terminal");
 });
 
@@ -53,7 +71,7 @@ Deno.test("health --json prints one object with checks, exit code, version and s
   assert.equal(j.simulated, true);
   assert.match(j.server_version, /servelab-sim/);
   assert.equal(j.thresholds_file, file);
-  assert.equal(j.checks.length, 8);
+  assert.equal(j.checks.length, 9);
   const err = j.checks.find((x: { id: string }) => x.id === "error_rate");
   assert.deepEqual([err.measured, err.status, err.threshold], [1, "breach", 0]);
   assert.equal(typeof j.measured.values, "object");

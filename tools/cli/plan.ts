@@ -4,7 +4,7 @@
  *
  * ```
  * ./servelab plan --model M [--gpu G] [--util F] [--max-model-len L] [--kv-cache-memory-bytes B]
- *                 [--block-size N] [--max-num-seqs N] [--tp N] [--kv-cache-dtype fp8]
+ *                 [--block-size N] [--max-num-seqs N] [--max-num-batched-tokens N] [--tp N] [--kv-cache-dtype fp8]
  *                 [--concurrent N --tokens L] [--json]
  * ```
  *
@@ -31,8 +31,8 @@ const GiB = 2 ** 30;
 
 const USAGE =
   `Usage: servelab plan --model M [--gpu G] [--util F] [--max-model-len L] [--kv-cache-memory-bytes B]
-                     [--block-size N] [--max-num-seqs N] [--tp N] [--kv-cache-dtype fp8]
-                     [--concurrent N --tokens L] [--json]
+                     [--block-size N] [--max-num-seqs N] [--max-num-batched-tokens N] [--tp N]
+                     [--kv-cache-dtype fp8] [--concurrent N --tokens L] [--json]
 
 Prints KV bytes per token, weights, KV tokens and max concurrency for a model on a device, computed from
 the model (data/models, data/gpus) and vLLM's memory arithmetic, not measured. With --concurrent and
@@ -69,6 +69,7 @@ interface Args {
   kv_cache_memory_bytes?: number;
   block_size?: number;
   max_num_seqs?: number;
+  max_num_batched_tokens?: number;
   tp: number;
   kv_cache_dtype?: string;
   concurrent?: number;
@@ -113,6 +114,9 @@ function parseArgs(argv: string[]): Args {
       case "--block-size":
         a.block_size = parseHuman(flag, value());
         break;
+      case "--max-num-batched-tokens":
+        a.max_num_batched_tokens = parseHuman(flag, value());
+        break;
       case "--max-num-seqs":
         a.max_num_seqs = parseHuman(flag, value());
         break;
@@ -149,6 +153,49 @@ function parseArgs(argv: string[]): Args {
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const gib = (b: number) => `${(b / GiB).toFixed(2)} GiB`;
+
+/** A "fits" answer with less headroom than this fraction of the pool is near the limit. */
+export const NEAR_LIMIT_FRACTION = 0.05;
+
+/** How close a "fits" answer is to the limit, and the estimates it rests on; undefined when not near it. */
+export interface NearLimit {
+  headroom_fraction: number;
+  headroom_bytes: number;
+  activation_bytes: number;
+  non_torch_bytes: number;
+  /** The headroom as a fraction of activation + non-torch: the error in them that flips the answer. */
+  flips_at_fraction: number;
+}
+
+/**
+ * Near-limit details of a "fits" answer (issue 20): the headroom and the estimated, unmeasured memory it
+ * rests on. Undefined when it does not fit, has room, or the pool was set explicitly (no estimate involved).
+ *
+ * @example
+ * ```ts
+ * nearLimit(plan, answer)?.flips_at_fraction; // 0.21
+ * ```
+ */
+export function nearLimit(p: CapacityPlan, a: ConcurrencyAnswer): NearLimit | undefined {
+  if (!a.fits || a.headroom_fraction === undefined || a.headroom_fraction >= NEAR_LIMIT_FRACTION) {
+    return undefined;
+  }
+  if (p.settings.kv_cache_memory_bytes !== undefined) return undefined;
+  const m = p.memory;
+  const non_torch_bytes = Math.max(
+    0,
+    m.requested_bytes - p.weights_bytes - m.activation_bytes - m.available_kv_bytes,
+  );
+  const headroom_bytes = a.headroom_tokens * p.kv_bytes_per_token;
+  const rest = m.activation_bytes + non_torch_bytes;
+  return {
+    headroom_fraction: a.headroom_fraction,
+    headroom_bytes,
+    activation_bytes: m.activation_bytes,
+    non_torch_bytes,
+    flips_at_fraction: rest > 0 ? headroom_bytes / rest : 0,
+  };
+}
 
 /** The human-readable report: every line labels its numbers as computed from the model. */
 export function formatPlan(p: CapacityPlan, answer?: ConcurrencyAnswer): string[] {
@@ -202,6 +249,27 @@ export function formatPlan(p: CapacityPlan, answer?: ConcurrencyAnswer): string[
     if (a.gpu_memory_utilization_needed !== undefined) {
       lines.push(`  gpu_memory_utilization needed: ${a.gpu_memory_utilization_needed.toFixed(2)}`);
     }
+    const near = nearLimit(p, a);
+    if (near) {
+      lines.push(
+        `  NEAR THE LIMIT: ${(near.headroom_fraction * 100).toFixed(1)}% headroom (${
+          gib(near.headroom_bytes)
+        }), ` +
+          `within ${
+            (NEAR_LIMIT_FRACTION * 100).toFixed(0)
+          }% of the pool. The pool is an estimate resting on the`,
+        `    activation peak (${gib(near.activation_bytes)}, estimated for ${
+          int(s.max_num_batched_tokens)
+        } batched ` +
+          `tokens) and non-torch memory (${
+            gib(near.non_torch_bytes)
+          }: CUDA context, allocator), neither measured;`,
+        `    if they are ${gib(near.headroom_bytes)} (${
+          (near.flips_at_fraction * 100).toFixed(0)
+        }% of their sum) larger on the real engine, it does not fit.`,
+        `    Confirm with Tier 3a or vLLM's startup log ("Available KV cache memory").`,
+      );
+    }
     for (const r of a.reasons) lines.push(`  - ${r}`);
     lines.push(`  (each request holds its own blocks; shared prefixes would need fewer)`);
   }
@@ -238,6 +306,7 @@ export async function main(
     kv_cache_memory_bytes: a.kv_cache_memory_bytes,
     block_size: a.block_size,
     max_num_seqs: a.max_num_seqs,
+    max_num_batched_tokens: a.max_num_batched_tokens,
     tensor_parallel_size: a.tp,
     extra_args: a.kv_cache_dtype ? ["--kv-cache-dtype", a.kv_cache_dtype] : [],
   };
@@ -248,13 +317,21 @@ export async function main(
       : undefined;
     if (a.json) {
       const { plan: _dup, ...rest } = answer ?? { plan };
-      io.out(JSON.stringify({ source: "model", plan, answer: answer ? rest : undefined }, null, 2));
+      const near = answer ? nearLimit(plan, answer) : undefined;
+      io.out(
+        JSON.stringify(
+          { source: "model", plan, answer: answer ? { ...rest, near_limit: near } : undefined },
+          null,
+          2,
+        ),
+      );
     } else {
       for (const line of formatPlan(plan, answer)) io.out(line);
     }
     return 0;
   } catch (e) {
-    io.err(`servelab plan: ${(e as Error).message}`);
+    // The planner's message is shared with the embedded engine, whose flag is --sim-gpu; here it is --gpu.
+    io.err(`servelab plan: ${(e as Error).message.replaceAll("--sim-gpu", "--gpu")}`);
     return 1;
   }
 }

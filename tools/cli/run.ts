@@ -28,6 +28,7 @@ import {
   hashInputs,
   markDeadRuns,
   openRun,
+  PROGRESS_FILE,
   readManifest,
   reportsRoot,
   type Run,
@@ -38,6 +39,10 @@ import {
 import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost, redactUrl } from "../../lib/base/mod.ts";
 import { definingEnv, resumeDifferences, validateRunInputs } from "./run_checks.ts";
 import { ROOT, runNotebooks } from "../_jupyter.ts";
+import { capabilitySummary } from "../../lib/probe/mod.ts";
+import { exitCodeOf } from "../../lib/run/mod.ts";
+import { recordCapabilities } from "./run_capabilities.ts";
+import { recordOutcomes } from "./run_outcome.ts";
 
 /** The names `--tiers` takes, each tier's one name (its key), and the notebook each runs; `writeup` is the
  * day's write-up. */
@@ -45,6 +50,7 @@ const TIER_NOTEBOOKS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(TIERS.map((t) => [t.key, t.notebook])),
   writeup: "05_writeup",
 };
+import { liveProgress } from "../_progress.ts";
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
                       [--size default|test] [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS]
@@ -63,7 +69,10 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
   --tiers    only these tiers, by name, comma-separated: ttft, prefix, kv, batching, writeup (e.g. ttft,prefix)
-  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
+  --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)
+Exit status: 0 complete; 1 failed (a notebook failed, or a tier whose points all failed; the cause is printed);
+3 partial (some points failed); 130 interrupted; 2 bad arguments.
+  --dry-run  check the options and list the notebooks that would run; run nothing`;
 
 const Size = z.enum(["default", "test"]);
 
@@ -87,6 +96,8 @@ export interface RunArgs {
   url_userinfo_removed?: boolean;
   /** Allow `--url` on a non-loopback host (set only by the flag). */
   allow_remote?: boolean;
+  /** Check the options and list the notebooks; run nothing. */
+  dry_run?: boolean;
   help: boolean;
 }
 
@@ -175,6 +186,9 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
         break;
       case "--allow-remote":
         r.allow_remote = true;
+        break;
+      case "--dry-run":
+        r.dry_run = true;
         break;
       case "--help":
       case "-h":
@@ -432,6 +446,16 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
         "A server that wants a key: export it and set SERVELAB_API_KEY_ENV to the variable's name.",
     );
   }
+  if (a.dry_run) {
+    console.log(
+      `servelab run --dry-run: would run ${
+        notebooks.map((nb) => basename(nb)).join(", ") || "no notebook"
+      } on ${a.engine ?? "the default engine"}, size ${a.size ?? "default"}${
+        a.model ? `, model ${a.model}` : ""
+      }${a.resume ? `, resuming ${a.resume}` : ""}`,
+    );
+    return 0;
+  }
   let started: Started;
   try {
     started = await startRun(a, paths.root);
@@ -457,6 +481,16 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
     `servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : what}, size ${size}`,
   );
   console.log(`  folder: ${run.dir}`);
+  // Issue 20: the capability probe, into the manifest (tools/cli/run_capabilities.ts).
+  if (!a.resume) {
+    const caps = await recordCapabilities(run, {
+      SERVELAB_ENGINE: engine,
+      SERVELAB_SIZE: size,
+      ...(url ? { SERVELAB_URL: url } : {}),
+      ...(model ? { SERVELAB_MODEL: model } : {}),
+    }, !!(a.allow_remote || allowRemoteFromEnv()));
+    console.log(`  capabilities: ${capabilitySummary(caps)}`);
+  }
 
   let code = 0;
   if (notebooks.length === 0) {
@@ -482,14 +516,21 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
       if (simulated) env.SERVELAB_SIMULATED = "1";
       if (a.force) env[FORCE_ENV] = "1";
       if (a.allow_remote) env[ALLOW_REMOTE_ENV] = "1";
+      // Live progress (tools/_progress.ts): a progress.json left by an earlier attempt is not this one's.
+      await Deno.remove(join(run.dir, PROGRESS_FILE)).catch(() => {});
+      const live = liveProgress({ runDir: run.dir, notebooks });
       const r = await runNotebooks(notebooks, {
         out: run.dir,
         env,
         timeoutS: a.timeout_s,
         signal: abort.signal,
-      });
+        onLine: (l) => live.line(l),
+      }).finally(() => live.stop());
       const failed = r.summary?.notebooks.filter((n) => n.status !== "ok").map((n) => basename(n.notebook)) ??
         [];
+      // Issue 20: each tier's outcome from its points; a tier whose points failed fails the run, with its cause.
+      const outcome = await recordOutcomes(run, notebooks);
+      for (const line of outcome.lines) console.error(`servelab run: ${line}`);
       if (interrupted || r.code === 130) {
         await finishRun(run, "interrupted", `interrupted; rerun with --resume ${run.id}`);
         code = 130;
@@ -497,9 +538,14 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
         await finishRun(
           run,
           "failed",
-          failed.length ? `failed: ${failed.join(", ")}` : `runner exited ${r.code}`,
+          [failed.length ? `failed: ${failed.join(", ")}` : `runner exited ${r.code}`, ...outcome.lines].join(
+            "\n",
+          ),
         );
         code = 1;
+      } else if (outcome.overall !== "complete") {
+        await finishRun(run, outcome.overall, outcome.lines.join("\n"));
+        code = exitCodeOf(outcome.overall);
       } else {
         await finishRun(run, "complete");
       }
@@ -510,7 +556,15 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
   const index = await writeRunIndex(run);
   await writeRunsIndex(dirname(run.dir));
   console.log(
-    `servelab run: ${code === 0 ? "done" : code === 130 ? "interrupted" : "finished with failures"}`,
+    `servelab run: ${
+      code === 0
+        ? "done"
+        : code === 130
+        ? "interrupted"
+        : code === 3
+        ? "partial: some points failed"
+        : "finished with failures"
+    }`,
   );
   console.log(index);
   return code;

@@ -38,7 +38,8 @@ Sim flags: --sim-gpu NAME, --sim-startup-time-scale X (0 < X <= 1), --[no-]sim-g
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  if (args.length === 0 || args[0] === "--help" || args[0] === "-h") {
+  // --help anywhere: a command copied from a page, with --help added, shows the usage instead of serving.
+  if (args.length === 0 || args.includes("--help") || args.includes("-h")) {
     console.log(`${USAGE}\n\nModels: ${listModels().join(", ")}\nGPUs: ${listGpus().join(", ")}`);
     return args.length === 0 ? 2 : 0;
   }

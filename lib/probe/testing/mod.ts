@@ -16,3 +16,4 @@ export {
   tokenText,
 } from "./dial_server.ts";
 export { type DialProcess, dialProcess, type DialProcessSettings, firstLine } from "./dial_process.ts";
+export { renameMetrics, type ServerShape, type ShapeProxy, shapeProxy, SHAPES } from "./shape_proxy.ts";

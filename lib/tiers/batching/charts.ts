@@ -6,7 +6,8 @@
  * @module
  */
 import * as Plot from "@observablehq/plot";
-import { type Chart, plot } from "../../report/plot.ts";
+import { type Chart, plot, type PlotOptions, plotStack } from "../../report/plot.ts";
+import { batchingKnee } from "./knee.ts";
 import type { BatchingFindings, BatchingLatencyMetric, BatchingPointSummary } from "./analyze.ts";
 import type { BatchingPointRow, BatchingServerRow } from "./point_row.ts";
 
@@ -439,4 +440,109 @@ export function batchingRateThroughputChart(F: BatchingFindings, rows: readonly 
       ...capacityMarks(F),
     ],
   });
+}
+
+/** One CSV row as read for the run index (text cells). */
+type TextRow = Record<string, string | undefined>;
+
+/**
+ * The run index's picture of tier 3b: throughput (above) and p95 E2E latency (below) against concurrency,
+ * each repeat a dot (red cross: invalid), the median of the valid repeats a line, and the knee (the rule
+ * of lib/tiers/batching/knee.ts with `knee_gain`) a dashed rule on both. Undefined without rows.
+ *
+ * @example
+ * ```ts
+ * batchingIndexChart(data.csv.get("concurrency_sweep.csv") ?? [], "SIMULATED", 0.2);
+ * ```
+ */
+export function batchingIndexChart(
+  rows: readonly TextRow[],
+  subtitle: string,
+  kneeGain: number,
+): Chart | undefined {
+  const reps = rows.filter((r) => r.sweep !== "rate" && r.concurrency && r.throughput_rps)
+    .map((r) => ({
+      concurrency: Number(r.concurrency),
+      throughput_rps: Number(r.throughput_rps),
+      e2e_p95_ms: r.e2e_p95_ms ? Number(r.e2e_p95_ms) : undefined,
+      valid: r.valid === "true",
+    }))
+    .filter((r) => r.concurrency > 0 && Number.isFinite(r.throughput_rps));
+  if (!reps.length) return undefined;
+  const cs = [...new Set(reps.map((r) => r.concurrency))].sort((a, b) => a - b);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const med = cs.flatMap((c) => {
+    const v = reps.filter((r) => r.concurrency === c && r.valid);
+    const lat = v.flatMap((r) => r.e2e_p95_ms === undefined ? [] : [r.e2e_p95_ms]);
+    return v.length
+      ? [{
+        concurrency: c,
+        throughput_rps: median(v.map((r) => r.throughput_rps)),
+        e2e_p95_ms: lat.length ? median(lat) : undefined,
+      }]
+      : [];
+  });
+  const knee = batchingKnee(
+    cs.map((c) => med.find((m) => m.concurrency === c) ?? { concurrency: c, valid: false }).map((m) => ({
+      concurrency: m.concurrency,
+      throughput_rps: "throughput_rps" in m ? m.throughput_rps : undefined,
+      valid: "throughput_rps" in m,
+    })),
+    { min_gain: kneeGain },
+  );
+  const kneeMarks = knee.kind === "knee"
+    ? [
+      Plot.ruleX([knee.concurrency], { stroke: RULE, strokeDasharray: "4,3" }),
+      Plot.text([{ x: knee.concurrency, label: `knee c=${knee.concurrency}` }], {
+        x: "x",
+        text: "label",
+        frameAnchor: "top",
+        dy: 4,
+        dx: -4,
+        textAnchor: "end",
+        fill: RULE,
+      }),
+    ]
+    : [];
+  const part = (y: "throughput_rps" | "e2e_p95_ms", label: string, last: boolean): PlotOptions => {
+    const pts = reps.filter((r) => r[y] !== undefined);
+    return {
+      width: 640,
+      height: last ? 200 : 180,
+      marginLeft: 60,
+      marginRight: 24,
+      x: {
+        ...X_CONC,
+        domain: [cs[0], cs.at(-1)!],
+        label: last ? X_CONC.label : null,
+        axis: last ? "bottom" : null,
+      },
+      y: { label, grid: true, zero: true },
+      marks: [
+        ...kneeMarks,
+        Plot.line(med.filter((m) => m[y] !== undefined), { x: "concurrency", y, stroke: VALID }),
+        Plot.dot(pts.filter((r) => r.valid), { x: "concurrency", y, stroke: VALID, r: 3 }),
+        Plot.dot(pts.filter((r) => !r.valid), {
+          x: "concurrency",
+          y,
+          stroke: INVALID,
+          symbol: "times",
+          r: 5,
+          strokeWidth: 2,
+        }),
+      ],
+    };
+  };
+  return plotStack(
+    {
+      title: "Throughput and p95 latency against concurrency",
+      subtitle,
+      caption:
+        "line: median of the valid repeats; dots: each repeat (red cross: invalid, not used); dashed rule: the knee",
+    },
+    [part("throughput_rps", "↑ requests/s", false), part("e2e_p95_ms", "↑ E2E p95 (ms)", true)],
+  );
 }

@@ -3,8 +3,8 @@
  * rows' prompt lengths (checked only); throughput and TTFT p95 per concurrency across repeats.
  * @module
  */
-import type { CompareMetric, CompareRows, CsvTextRow, PointSpec } from "../tier.ts";
-import { measuredValues } from "../_compare.ts";
+import type { CompareCurve, CompareMetric, CompareRows, CsvTextRow, PointSpec, RunRows } from "../tier.ts";
+import { cellNumber, curvePoints, measuredValues } from "../_compare.ts";
 import { BATCHING_FILES } from "./measure.ts";
 
 /** Tier 3b's points: sweep points (their coordinates are the workload), and the requests' prompt lengths. */
@@ -53,4 +53,39 @@ export function batchingCompare(rows: CompareRows): CompareMetric[] {
     }
   }
   return out;
+}
+
+/**
+ * Tier 3b's curves for compare's page: throughput and TTFT p95 against concurrency, each point the median
+ * of the valid repeats (invalid repeats, where the client was too slow, are left out), tested by repeats.
+ *
+ * @example
+ * ```ts
+ * batchingCompareCurves((file) => rows.get(file)).map((c) => c.id); // ["batching_throughput", ...]
+ * ```
+ */
+export function batchingCompareCurves(rows: RunRows): CompareCurve[] {
+  const r = (rows(BATCHING_FILES.concurrency) ?? []).filter((x) => x.sweep !== "rate" && x.valid === "true");
+  const curve = (id: string, col: string, title: string, y: string): CompareCurve => ({
+    id,
+    title,
+    x: { label: "concurrency", log: true },
+    y: { label: y },
+    test: "repeats",
+    points: curvePoints(r, { x: (x) => cellNumber(x.concurrency), col }),
+  });
+  return [
+    curve(
+      "batching_throughput",
+      "throughput_rps",
+      "Throughput against concurrency (valid repeats)",
+      "requests/s",
+    ),
+    curve(
+      "batching_ttft_p95",
+      "ttft_p95_ms",
+      "TTFT p95 against concurrency (valid repeats)",
+      "TTFT p95 (ms)",
+    ),
+  ].filter((c) => c.points.length > 0);
 }

@@ -302,14 +302,27 @@ export async function measureBatching(
 ): Promise<BatchingMeasurement> {
   const t0 = performance.now();
   const cfg = serveConfigFor(lab, {});
+  const cPlan = batchingConcurrencyPlan(P);
+  // Issue 20: every tier fails alike: an engine that does not start, or a workload that cannot be built (no
+  // /tokenize and no local tokenizer), fails each concurrency point with the cause, then the tier throws.
+  const orFailPoints = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      await runPoints(run, BATCHING_TIER, cPlan, () => Promise.reject(e), { progress: false });
+      throw e;
+    }
+  };
   // A crashed engine fails the point it died in; the next point starts a new one (supervisor.ts).
-  await using sup = await EngineSupervisor.start(cfg, { log_dir: run.logsDir, log_name: BATCHING_TIER });
+  await using sup = await orFailPoints(() =>
+    EngineSupervisor.start(cfg, { log_dir: run.logsDir, log_name: BATCHING_TIER })
+  );
   const engine = sup.engine;
   const version = engine.startup?.version;
   await recordEngine(run, BATCHING_TIER, engine.config, version);
-  const workload = await batchingWorkload(engine.baseUrl, engine.model, { ...P, seed: lab.seed }, {
-    headers: engine.headers(),
-  });
+  const workload = await orFailPoints(() =>
+    batchingWorkload(engine.baseUrl, engine.model, { ...P, seed: lab.seed }, { headers: engine.headers() })
+  );
   const tag = crypto.randomUUID().slice(0, 6);
   // Tier warm-up, not recorded: the engine's first-request costs, the client's JIT and connection pool.
   const warm = Math.min(8, Math.max(...P.concurrency));
@@ -327,7 +340,6 @@ export async function measureBatching(
   };
   const progress = opts.progress;
 
-  const cPlan = batchingConcurrencyPlan(P);
   const concurrency = await runPoints(run, BATCHING_TIER, cPlan, measure, { progress });
   const cData = await pointData(run, cPlan.map((p) => p.id));
   const peak_rps = batchingPeakRps(cData.rows);

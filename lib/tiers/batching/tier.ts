@@ -3,17 +3,16 @@
  * numbers, chart, health thresholds and compare points (the contract: lib/tiers/tier.ts).
  * @module
  */
-import * as Plot from "@observablehq/plot";
-import { plot } from "../../report/plot.ts";
+import { batchingIndexChart } from "./charts.ts";
 import { type Tier, tierFile } from "../tier.ts";
 import { type BatchingFacts, batchingFacts } from "./facts.ts";
 import { batchingHealth } from "./health.ts";
 import { BATCHING_FILES, type BatchingMeasurement, measureBatching } from "./measure.ts";
-import { type BatchingParams, batchingParams } from "./params.ts";
+import { BATCHING_PRESETS, type BatchingParams, batchingParams } from "./params.ts";
 import { BatchingPointRow, BatchingRequestRow, BatchingServerRow } from "./point_row.ts";
 import { BatchingSummaryRow } from "./analyze.ts";
 import { type BatchingResults, readBatchingResults } from "./results.ts";
-import { BATCHING_COMPARE_POINTS, batchingCompare } from "./compare.ts";
+import { BATCHING_COMPARE_POINTS, batchingCompare, batchingCompareCurves } from "./compare.ts";
 import { batchingQuestions } from "./questions.ts";
 import { batchingBeside, batchingKeptRows } from "./beside.ts";
 
@@ -70,22 +69,22 @@ export const batchingTier = {
     { label: "ceiling (goodput peak; not a target)", fact: f.ceiling },
     { label: "invalid point repeats (left out of every rule)", fact: f.invalid_points },
   ],
+  // Throughput and p95 latency against concurrency with the knee, the knee rule of the run's size.
   indexChart: (data, subtitle) => {
-    const sweep = (data.csv.get(BATCHING_FILES.concurrency) ?? []).filter((r) => r.valid === "true")
-      .map((r) => ({ concurrency: Number(r.concurrency), throughput_rps: Number(r.throughput_rps) }));
-    if (!sweep.length) return undefined;
-    return plot({
-      title: "Throughput against concurrency (each repeat)",
+    const size = (data.manifest.params as { size?: string } | undefined)?.size === "test"
+      ? "test"
+      : "default";
+    return batchingIndexChart(
+      data.csv.get(BATCHING_FILES.concurrency) ?? [],
       subtitle,
-      x: { type: "log", label: "concurrency" },
-      y: { label: "requests/s", zero: true },
-      marks: [Plot.dot(sweep, { x: "concurrency", y: "throughput_rps", fill: "currentColor" })],
-    });
+      BATCHING_PRESETS[size].knee_gain,
+    );
   },
   health: (book, facts) => batchingHealth(book, facts),
   beside: (dir, o) => batchingBeside(dir, o),
   keptRows: (dir, runId, profile, model) => batchingKeptRows(dir, runId, profile, model),
   comparePoints: BATCHING_COMPARE_POINTS,
   compare: batchingCompare,
+  compareCurves: batchingCompareCurves,
   questions: (f, all) => batchingQuestions(f, all),
 } satisfies Tier<BatchingFacts, BatchingParams, BatchingMeasurement, BatchingResults>;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { writeCsv } from "../../run/csv.ts";
 import { writeTextAtomic } from "../../run/atomic.ts";
 import type { Run } from "../../run/run_dir.ts";
+import { readManifest } from "../../run/manifest.ts";
 import {
   BATCHING_SUMMARY_COLUMNS,
   type BatchingFindings,
@@ -31,6 +32,10 @@ export interface BatchingWriteupInput {
   params: BatchingParams;
   /** The run size the parameters came from ("default" | "test"). */
   size: string;
+  /** Issue 20: whether the serving hardware is known to have a GPU (the embedded engine's profile, vLLM, or a
+   * GPU on this host); when false the observations do not explain the curve by GPU weight passes. Default:
+   * from the engine kind and the run manifest's GPU. */
+  gpu_known?: boolean;
 }
 
 /** Little's-law deviation (%) beyond which a point is not called a steady state. */
@@ -90,7 +95,7 @@ function pointTable(points: readonly BatchingPointSummary[], kind: "concurrency"
  * for (const o of batchingObservations(F)) console.log("-", o);
  * ```
  */
-export function batchingObservations(F: BatchingFindings): string[] {
+export function batchingObservations(F: BatchingFindings, opts: { gpu_known?: boolean } = {}): string[] {
   const v = F.concurrency.filter((s) => s.valid && s.throughput_rps !== undefined);
   const out: string[] = [];
   if (v.length >= 2) {
@@ -107,9 +112,11 @@ export function batchingObservations(F: BatchingFindings): string[] {
       }× ` +
         `(${n3(a.throughput_rps)} → ${n3(b.throughput_rps)} req/s) while p50 TPOT goes ${n3(tpA)} → ${
           n3(tpB)
-        } ms: ` +
-        "batching serves many sequences with one pass over the weights, so concurrency is nearly free until the " +
-        "GPU's compute or the step's token budget fills.",
+        } ms` +
+        (opts.gpu_known === false
+          ? ". The lab saw no GPU behind this server, so it does not explain the curve by GPU weight passes."
+          : ": batching serves many sequences with one pass over the weights, so concurrency is nearly free until " +
+            "the GPU's compute or the step's token budget fills."),
     );
     const last = v[v.length - 1];
     if (last !== b) {
@@ -390,7 +397,7 @@ ${rateSection}
 
 ## Observations
 
-${batchingObservations(F).map((o) => `- ${o}`).join("\n")}
+${batchingObservations(F, { gpu_known: input.gpu_known }).map((o) => `- ${o}`).join("\n")}
 
 ## Invalid points
 
@@ -420,6 +427,10 @@ export async function writeBatchingReport(
 ): Promise<{ summary: string; benchmark: string }> {
   const summary = join(run.dir, BATCHING_FILES.summary);
   const benchmark = join(run.dir, BATCHING_FILES.benchmark);
+  if (input.gpu_known === undefined && input.measurement.engine_kind === "external") {
+    const m = await readManifest(run.manifestPath).catch(() => undefined);
+    input = { ...input, gpu_known: m?.gpu.kind === "nvidia" };
+  }
   await writeCsv(summary, batchingSummaryRows(input.findings), BATCHING_SUMMARY_COLUMNS);
   await writeTextAtomic(benchmark, batchingBenchmarkMd(input));
   return { summary, benchmark };

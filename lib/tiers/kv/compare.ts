@@ -3,8 +3,8 @@
  * at each max-model-len (exact values: one engine start each).
  * @module
  */
-import type { CompareMetric, CompareRows, PointSpec } from "../tier.ts";
-import { cellNumber } from "../_compare.ts";
+import type { CompareCurve, CompareMetric, CompareRows, PointSpec, RunRows } from "../tier.ts";
+import { cellNumber, curvePoints } from "../_compare.ts";
 import { KV_SCALING_FILE } from "./measure.ts";
 
 /** Tier 3a's points: one per point and role; the memory settings are the workload. */
@@ -44,4 +44,28 @@ export function kvCompare(rows: CompareRows): CompareMetric[] {
     }
   }
   return out;
+}
+
+/**
+ * Tier 3a's curve for compare's page: max concurrency (full-length requests) against max-model-len, one
+ * engine start each (exact values).
+ *
+ * @example
+ * ```ts
+ * kvCompareCurves((file) => rows.get(file))[0].id; // "kv_concurrency"
+ * ```
+ */
+export function kvCompareCurves(rows: RunRows): CompareCurve[] {
+  const r = (rows(KV_SCALING_FILE) ?? []).filter((x) => x.role === "sweep" && x.started === "true");
+  const points = curvePoints(r, { x: (x) => cellNumber(x.max_model_len), col: "max_concurrency" });
+  return points.length
+    ? [{
+      id: "kv_concurrency",
+      title: "Max concurrency against max-model-len",
+      x: { label: "max-model-len (tokens)", log: true },
+      y: { label: "full-length requests at once" },
+      test: "exact",
+      points,
+    }]
+    : [];
 }

@@ -99,11 +99,23 @@ const MEM_SOURCE: Record<string, string> = {
 export function kvSweepFinding(f: KvFindings): Markdown {
   const o = f.observed[0];
   if (f.sweep.length === 0 && o) {
-    return md`No sweep on an external server: it needs one engine per max-model-len, and the lab cannot restart a server it did not start. As configured, the server holds ${
-      int(o.pool_tokens)
-    } KV tokens (${int(o.num_gpu_blocks)} blocks of ${o.block_size ?? "n/a"}, from ${
+    const head =
+      "No sweep on an external server: it needs one engine per max-model-len, and the lab cannot restart a server it did not start.";
+    // Issue 20: 0 is what the row holds when /v1/models states no max_model_len (TGI, gateways): not a length.
+    const len = o.max_model_len > 0
+      ? md`${int(o.max_model_len)}`
+      : md`not measured (the server's /v1/models states none)`;
+    if (o.pool_tokens === undefined) {
+      // Issue 20: no numbers to state; say what is not measured and why, never "n/a KV tokens".
+      return md`${
+        rawMd(head)
+      } The server's KV pool is not measured (it exports no cache_config_info on /metrics); its max-model-len: ${len}.`;
+    }
+    return md`${rawMd(head)} As configured, the server holds ${int(o.pool_tokens)} KV tokens (${
+      int(o.num_gpu_blocks)
+    } blocks of ${o.block_size ?? "n/a"}, from ${
       o.capacity_source === "metrics" ? rawMd("/metrics cache_config_info") : rawMd("nothing: not exported")
-    }), ${fix(o.max_concurrency)}x requests of its max-model-len ${int(o.max_model_len)}.`;
+    }), ${fix(o.max_concurrency)}x requests of its max-model-len ${len}.`;
   }
   if (f.sweep.length === 0) {
     return md`No sweep point started, so there is no finding on max-model-len (see the notes above).`;

@@ -16,7 +16,7 @@ import { KV_SCALING_FILE, type KvMeasurement, measureKv } from "./measure.ts";
 import { type KvParams, kvParams } from "./params.ts";
 import { KvLoadRow, KvLoadSample, KvRow } from "./rows.ts";
 import { KV_NOTES_FILE } from "./writeup.ts";
-import { KV_COMPARE_POINTS, kvCompare } from "./compare.ts";
+import { KV_COMPARE_POINTS, kvCompare, kvCompareCurves } from "./compare.ts";
 
 /** What {@link kvTier}'s reader returns: the sweep rows and, when the load confirmation ran, its rows. */
 export interface KvResults {
@@ -104,5 +104,6 @@ export const kvTier = {
   },
   comparePoints: KV_COMPARE_POINTS,
   compare: kvCompare,
+  compareCurves: kvCompareCurves,
   questions: (f, all) => kvQuestions(f, all),
 } satisfies Tier<KvFacts, KvParams, KvMeasurement, KvResults>;

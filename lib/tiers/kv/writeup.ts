@@ -21,7 +21,7 @@ import {
 } from "./findings.ts";
 import type { KvMeasurement } from "./measure.ts";
 import type { KvParams } from "./params.ts";
-import { shellEnv } from "../../report/shell.ts";
+import { shellLine } from "../../report/shell.ts";
 
 /** The notes' file name in the run folder. */
 export const KV_NOTES_FILE = "kv_cache_scaling_notes.md";
@@ -61,7 +61,9 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
     [
       `| ${cols.join(" | ")} |`,
       `|${cols.map(() => "---").join("|")}|`,
-      ...rows.map((r) => `| ${r.map((c) => md`${c ?? ""}`.text).join(" | ")} |`),
+      ...rows.map((r) =>
+        `| ${r.map((c) => (c === undefined || c === null || c === "" ? "–" : md`${c}`.text)).join(" | ")} |`
+      ),
     ].join("\n");
   const scaling = table(
     [
@@ -130,13 +132,27 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
   ].join("\n");
   const commands = [
     "```",
-    `${
-      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
-    } ./servelab run`,
-    "# or only this tier, with its parameters (SERVELAB_KV_*):",
-    `${
-      shellEnv({ SERVELAB_ENGINE: lab.engine, SERVELAB_SIZE: lab.size, SERVELAB_MODEL: lab.model })
-    } python tools/run_notebooks.py --out reports/RUN_ID notebooks/03_kv_scaling.ipynb`,
+    shellLine([
+      "./servelab",
+      "run",
+      "--engine",
+      lab.engine,
+      "--size",
+      lab.size,
+      ...(lab.model ? ["--model", lab.model] : []),
+    ]),
+    "# or only this tier (its parameters: SERVELAB_KV_* variables before the command):",
+    shellLine([
+      "./servelab",
+      "run",
+      "--engine",
+      lab.engine,
+      "--size",
+      lab.size,
+      ...(lab.model ? ["--model", lab.model] : []),
+      "--tiers",
+      "kv",
+    ]),
     "```",
   ].join("\n");
   const allNotes = [

@@ -35,9 +35,14 @@ Deno.test("the notes carry the environment, the key numbers of every row and the
   };
   const text = kvNotesMarkdown({ lab, params: P, measurement: M, capacity: [] });
   assert.match(text, /^# Tier 3a — KV cache scaling \(SIMULATED\): notes\n\n\*\*SIMULATED\*\*/);
-  assert.match(text, /\| L2048 \| 2048 \| {2}\| true \| 2513168 \| 157073 \| 1227\.13 \|/);
+  assert.match(text, /\| L2048 \| 2048 \| – \| true \| 2513168 \| 157073 \| 1227\.13 \|/);
   assert.match(text, /- a run note/);
-  assert.match(text, /SERVELAB_ENGINE=sim SERVELAB_SIZE=test/);
+  assert.match(
+    text,
+    /\.\/servelab run --engine sim --size test (--model \S+ )?--tiers kv\n/,
+    "the rerun command works in a plain shell",
+  );
+  assert.doesNotMatch(text, /run_notebooks\.py/);
   const vllm = kvNotesMarkdown({
     lab: { ...lab, engine: "vllm", simulated: false },
     params: P,

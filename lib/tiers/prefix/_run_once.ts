@@ -37,17 +37,16 @@ export interface PointContext {
 
 const round4 = (x: number | undefined) => (x === undefined ? undefined : Math.round(x * 1e4) / 1e4);
 
-/** A scrape taken once the server's counters show `expected_queries` more queries than `before` (or 1 s passed). */
+/** A scrape taken once the server's counters show `expected_queries` more queries than `before` (or 1 s passed).
+ * Undefined when the server has no /metrics (issue 20: server counters are then "not measured"). */
 async function settledScrape(
-  info: PrefixEngineInfo,
-  clock: Clock,
-  before: MetricsScrape,
+  scrape: () => Promise<MetricsScrape | undefined>,
+  before: MetricsScrape | undefined,
   expected_queries: number | undefined,
   caching: boolean,
-): Promise<MetricsScrape> {
-  const scrape = () => scrapeMetrics(info.engine.baseUrl, { clock, headers: info.engine.headers() });
+): Promise<MetricsScrape | undefined> {
   let s = await scrape();
-  for (let i = 0; i < 10 && caching && expected_queries !== undefined; i++) {
+  for (let i = 0; i < 10 && s && before && caching && expected_queries !== undefined; i++) {
     const q =
       counterDelta(before.metrics.counters.prefix_cache_queries, s.metrics.counters.prefix_cache_queries)
         .delta;
@@ -78,7 +77,18 @@ export async function runOnce(
   const load = { clock, headers, timeout_ms: P.timeout_ms };
 
   const reset_ok = await prefixResetCache(url, headers);
-  const s0 = await scrapeMetrics(url, { clock, headers });
+  // Issue 20: a server without /metrics still measures TTFT and usage; its counters are not measured (reason
+  // in agreement_note).
+  let metricsError: string | undefined;
+  const scrape = async () => {
+    try {
+      return await scrapeMetrics(url, { clock, headers });
+    } catch (e) {
+      metricsError ??= (e as Error).message;
+      return undefined;
+    }
+  };
+  const s0 = await scrape();
   let primed: RequestRecord[] = [];
   if (prompts.prime.length) {
     primed = (await runLoad(url, prompts.prime, { kind: "concurrency", n: 1 }, {
@@ -89,7 +99,7 @@ export async function runOnce(
     })).records;
   }
   const promptSum = (recs: RequestRecord[]) => sumReportedTokens(recs.map((r) => r.prompt_tokens));
-  const s1 = await settledScrape(info, clock, s0, promptSum(primed), caching);
+  const s1 = await settledScrape(scrape, s0, promptSum(primed), caching);
   const sampler = MetricsSampler.start(url, { interval_ms: P.metrics_interval_ms, clock, headers });
   let result;
   try {
@@ -103,9 +113,9 @@ export async function runOnce(
   }
   const measured = result.records;
   const usage_prompt_tokens = promptSum(measured);
-  const s2 = await settledScrape(info, clock, s1, usage_prompt_tokens, caching);
+  const s2 = await settledScrape(scrape, s1, usage_prompt_tokens, caching);
   const samples = sampler.samples.filter((s) => s.kv_usage !== undefined && s.t_ms >= result.start_ms);
-  const delta = metricsDelta(s1, s2);
+  const delta = s1 && s2 ? metricsDelta(s1, s2) : undefined;
 
   const ideal = warmCacheHits([...prompts.prime, ...prompts.measure].map((r) => r.prompt as number[]), B);
   const expected = (phase: "prime" | "measure", i: number) =>
@@ -145,8 +155,8 @@ export async function runOnce(
     caching,
     usage_cached_tokens,
     usage_prompt_tokens,
-    metric_hits_tokens: delta.counters.prefix_cache_hits,
-    metric_queries_tokens: delta.counters.prefix_cache_queries,
+    metric_hits_tokens: delta?.counters.prefix_cache_hits,
+    metric_queries_tokens: delta?.counters.prefix_cache_queries,
   });
   const ok = measured.filter((r) => r.ok);
   const span_s = ok.length
@@ -172,19 +182,21 @@ export async function runOnce(
     expected_cached_tokens: measured.reduce((s, r) => s + expected("measure", r.index!), 0),
     usage_cached_tokens,
     usage_prompt_tokens,
-    metric_hits_tokens: delta.counters.prefix_cache_hits,
-    metric_queries_tokens: delta.counters.prefix_cache_queries,
+    metric_hits_tokens: delta?.counters.prefix_cache_hits,
+    metric_queries_tokens: delta?.counters.prefix_cache_queries,
     usage_hit_rate: round4(check.usage_hit_rate),
     metric_hit_rate: round4(check.metric_hit_rate),
     hits_diff_tokens: check.hits_diff_tokens,
     queries_diff_tokens: check.queries_diff_tokens,
     tolerance_tokens: check.tolerance_tokens,
     measures_agree: check.agree,
-    agreement_note: check.note,
+    agreement_note: metricsError
+      ? `${check.note ? `${check.note}; ` : ""}server metrics not measured (${metricsError.split(". ")[0]})`
+      : check.note,
     kv_usage_mean: round4(mean(kv)),
     kv_usage_max: round4(kv.length ? Math.max(...kv) : undefined),
     kv_samples: kv.length,
-    preemptions: delta.counters.preemptions,
+    preemptions: delta?.counters.preemptions,
     output_tokens: ctx.output_tokens,
     measure_s: span_s === undefined ? undefined : Math.round(span_s * 1e4) / 1e4,
     output_tok_s: span_s ? Math.round((completion / span_s) * 100) / 100 : undefined,

@@ -233,3 +233,49 @@ export function prefixAgreementChart(
     ],
   };
 }
+
+/**
+ * The run index's picture of tier 2: TTFT p50 against the shared-prefix length, caching off and on, at
+ * the length sweep's lowest concurrency, from the per-request rows (`prefix_cache.csv`). Undefined
+ * without both arms.
+ *
+ * @example
+ * ```ts
+ * const o = prefixIndexChartOptions(data.csv.get("prefix_cache.csv") ?? [], "SIMULATED");
+ * if (o) await show(plot(o));
+ * ```
+ */
+export function prefixIndexChartOptions(
+  rows: readonly Record<string, string | undefined>[],
+  subtitle: string,
+): PlotOptions | undefined {
+  const length = rows.filter((r) => r.sweep === "length" && r.ok === "true" && r.ttft_ms)
+    .map((r) => ({
+      arm: r.arm ?? "",
+      concurrency: Number(r.concurrency),
+      prefix_tokens: Number(r.prefix_tokens),
+      ttft_ms: Number(r.ttft_ms),
+    }))
+    .filter((r) => r.prefix_tokens > 0 && Number.isFinite(r.ttft_ms));
+  if (!length.length) return undefined;
+  const c = Math.min(...length.map((r) => r.concurrency));
+  const data = length.filter((r) => r.concurrency === c).sort((a, b) => a.prefix_tokens - b.prefix_tokens);
+  if (!data.some((r) => r.arm === "off") || !data.some((r) => r.arm === "on")) return undefined;
+  const median = Plot.groupX({ y: "median" }, { x: "prefix_tokens", y: "ttft_ms", stroke: "arm" });
+  return {
+    title: "Prefix caching off against on",
+    subtitle,
+    caption: `TTFT p50 of the requests at concurrency ${c}, against the shared-prefix length`,
+    height: 260,
+    x: { type: "log", base: 2, label: "shared prefix (tokens) →" },
+    y: { grid: true, label: "↑ TTFT p50 (ms)", zero: true },
+    color: ARM_COLOR,
+    marks: [
+      Plot.lineY(data, median),
+      Plot.dot(
+        data,
+        Plot.groupX({ y: "median" }, { x: "prefix_tokens", y: "ttft_ms", stroke: "arm", fill: "arm" }),
+      ),
+    ],
+  };
+}

@@ -3,8 +3,8 @@
  * columns; TTFT p50 with caching on and off at the longest shared prefix both runs measured.
  * @module
  */
-import type { CompareMetric, CompareRows, CsvTextRow, PointSpec } from "../tier.ts";
-import { cellNumber, measuredValues } from "../_compare.ts";
+import type { CompareCurve, CompareMetric, CompareRows, CsvTextRow, PointSpec, RunRows } from "../tier.ts";
+import { cellNumber, curvePoints, measuredValues } from "../_compare.ts";
 import { PREFIX_FILES } from "./files.ts";
 
 /** Tier 2's points: one per point, arm and repeat; the sweep's coordinates are the workload. */
@@ -45,4 +45,35 @@ export function prefixCompare(rows: CompareRows): CompareMetric[] {
       p: 0.5,
     };
   });
+}
+
+/**
+ * Tier 2's curve for compare's page: TTFT against the shared-prefix length, caching off and on, at the
+ * length sweep's lowest concurrency; each point the median of its measured requests, tested per request.
+ *
+ * @example
+ * ```ts
+ * prefixCompareCurves((file) => rows.get(file))[0].points.map((p) => p.series); // ["caching off", ...]
+ * ```
+ */
+export function prefixCompareCurves(rows: RunRows): CompareCurve[] {
+  const r = (rows(PREFIX_FILES.requests) ?? []).filter((x) => x.sweep === "length" && x.phase === "measure");
+  const cs = r.map((x) => cellNumber(x.concurrency)).filter((c): c is number => c !== undefined);
+  if (!cs.length) return [];
+  const c = Math.min(...cs);
+  const points = curvePoints(r.filter((x) => cellNumber(x.concurrency) === c), {
+    x: (x) => cellNumber(x.prefix_tokens),
+    col: "ttft_ms",
+    series: (x) => `caching ${x.arm}`,
+  });
+  return points.length
+    ? [{
+      id: "prefix_ttft_by_length",
+      title: `TTFT against shared-prefix length, caching off and on (concurrency ${c})`,
+      x: { label: "shared prefix (tokens)", log: true },
+      y: { label: "TTFT p50 (ms)" },
+      test: "sample",
+      points,
+    }]
+    : [];
 }

@@ -10,7 +10,9 @@ import { PREFIX_FILES } from "./files.ts";
 import { measurePrefix, type PrefixMeasurement } from "./measure.ts";
 import { type PrefixParams, prefixParams } from "./params.ts";
 import { PrefixRequestRow, PrefixRunRow, readPrefixResults } from "./analyze.ts";
-import { PREFIX_COMPARE_POINTS, prefixCompare } from "./compare.ts";
+import { PREFIX_COMPARE_POINTS, prefixCompare, prefixCompareCurves } from "./compare.ts";
+import { prefixIndexChartOptions } from "./charts.ts";
+import { plot } from "../../report/plot.ts";
 
 /** Tier 2. */
 export const prefixTier = {
@@ -54,7 +56,12 @@ export const prefixTier = {
     { label: "peak KV usage there, caching on", fact: f.long_kv_on },
     { label: "runs whose client self-check failed", fact: f.runs_client_bad },
   ],
+  indexChart: (data, subtitle) => {
+    const o = prefixIndexChartOptions(data.csv.get(PREFIX_FILES.requests) ?? [], subtitle);
+    return o ? plot(o) : undefined;
+  },
   comparePoints: PREFIX_COMPARE_POINTS,
   compare: prefixCompare,
+  compareCurves: prefixCompareCurves,
   questions: (f, all) => prefixQuestions(f, all),
 } satisfies Tier<PrefixFacts, PrefixParams, PrefixMeasurement, Awaited<ReturnType<typeof readPrefixResults>>>;

@@ -260,12 +260,12 @@ function abTable(rows: readonly PrefixAbRow[], hasOff: boolean): string {
     : "| point | concurrency | prefix tokens | share % | TTFT p50 on | tok/s on | hit rate on |\n|---|---:|---:|---:|---:|---:|---:|";
   const line = (r: PrefixAbRow) =>
     hasOff
-      ? `| ${r.point_id} | ${r.concurrency} | ${n0(r.prefix_tokens)} | ${r.share_pct ?? ""} | ${
+      ? `| ${r.point_id} | ${r.concurrency} | ${n0(r.prefix_tokens)} | ${r.share_pct ?? "–"} | ${
         ms(r.ttft_off_p50_ms)
       } | ${ms(r.ttft_on_p50_ms)} | ${times(r.ttft_speedup)} | ${tok(r.tok_s_off)} | ${tok(r.tok_s_on)} | ${
         pct(r.hit_rate_on)
       } |`
-      : `| ${r.point_id} | ${r.concurrency} | ${n0(r.prefix_tokens)} | ${r.share_pct ?? ""} | ${
+      : `| ${r.point_id} | ${r.concurrency} | ${n0(r.prefix_tokens)} | ${r.share_pct ?? "–"} | ${
         ms(r.ttft_on_p50_ms)
       } | ${tok(r.tok_s_on)} | ${pct(r.hit_rate_on)} |`;
   return [head, ...rows.map(line)].join("\n");

@@ -77,8 +77,11 @@ export interface TtftLengthSummary {
   points: TtftLengthPoint[];
   /** TTFT_ms = intercept_ms + slope_ms_per_token x prompt_tokens, fitted on the per-length medians. */
   fit?: { intercept_ms: number; slope_ms_per_token: number; r2?: number; n_points: number };
-  /** 1000 / slope: prompt tokens per second the prefill adds per unit of TTFT (undefined if slope <= 0). */
+  /** 1000 / slope: prompt tokens per second the prefill adds per unit of TTFT (undefined if slope <= 0, or when
+   * the fit shows no clear trend). */
   prefill_tokens_per_s?: number;
+  /** Issue 20: the fit's R² is at least {@link MIN_TREND_R2} and its slope positive: a finding may use it. */
+  clear_trend?: boolean;
   /** The fitted line at the shortest and the longest length (for charts). */
   fit_line: { prompt_tokens: number; ttft_ms: number }[];
   /** True when the median TTFT at the longest length exceeds the one at the shortest. */
@@ -309,6 +312,10 @@ export function ttftWarmupCurve(rows: readonly TtftRequestRow[]): TtftCurvePoint
  * l.fit?.slope_ms_per_token; // prefill cost per prompt token
  * ```
  */
+/** Issue 20: below this R², a TTFT-vs-prompt-length fit is "no clear trend" and no prefill rate is drawn from it
+ * (a flat, noisy line gives a tiny slope and an absurd "tokens/s"). */
+export const MIN_TREND_R2 = 0.8;
+
 export function ttftLengthSummary(rows: readonly TtftRequestRow[]): TtftLengthSummary {
   const kept = rows.filter((r) =>
     r.series === "length" && r.ok && r.ttft_ms !== undefined && r.prompt_tokens_target !== undefined
@@ -323,10 +330,12 @@ export function ttftLengthSummary(rows: readonly TtftRequestRow[]): TtftLengthSu
   const f = linearFit(points.map((p) => p.prompt_tokens), points.map((p) => p.median_ms));
   const fit = f && { intercept_ms: f.intercept, slope_ms_per_token: f.slope, r2: f.r2, n_points: f.n };
   const ends = points.length ? [points[0], points[points.length - 1]] : [];
+  const clear_trend = !!fit && fit.slope_ms_per_token > 0 && fit.r2 !== undefined && fit.r2 >= MIN_TREND_R2;
   return {
     points,
     fit,
-    prefill_tokens_per_s: fit && fit.slope_ms_per_token > 0 ? 1000 / fit.slope_ms_per_token : undefined,
+    clear_trend,
+    prefill_tokens_per_s: fit && clear_trend ? 1000 / fit.slope_ms_per_token : undefined,
     fit_line: fit
       ? ends.map((p) => ({
         prompt_tokens: p.prompt_tokens,

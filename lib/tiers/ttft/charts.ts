@@ -114,7 +114,9 @@ export function ttftLengthChart(s: TtftSummary, requests: readonly TtftRequestRo
 export function ttftIdleChart(s: TtftSummary, requests: readonly TtftRequestRow[]): Chart {
   const idleVsWarm = requests.filter((r) => r.series === "warm" || r.series === "idle");
   return plot({
-    title: `First requests after ${fixed(s.idle.gap_s, 1)} s idle against the warm series`,
+    title: s.idle.gap_s === undefined
+      ? "First requests after idle: not measured (no idle period ran)"
+      : `First requests after ${fixed(s.idle.gap_s, 1)} s idle against the warm series`,
     subtitle: "Lines: warm p50 (solid) and p95 (dashed)",
     caption: "Red cross: client too slow (invalid launch, not counted)",
     x: { label: "series index" },
@@ -153,6 +155,39 @@ export function ttftServerChart(s: TtftSummary): Chart {
         { side: "server histogram", ms: s.server.server_mean_ms ?? 0 },
       ], { x: "side", y: "ms", fill: "side" }),
       Plot.ruleY([0]),
+    ],
+  });
+}
+
+/** One CSV row as read for the run index (text cells). */
+type TextRow = Record<string, string | undefined>;
+
+/**
+ * The run index's picture of tier 1: cold against warm TTFT, every successful request a dot (the launches
+ * the client self-check invalidated crossed in red), the median of each a tick. Undefined without rows.
+ *
+ * @example
+ * ```ts
+ * ttftIndexChart(data.csv.get("ttft.csv") ?? [], "SIMULATED: embedded engine");
+ * ```
+ */
+export function ttftIndexChart(rows: readonly TextRow[], subtitle: string): Chart | undefined {
+  const data = rows.filter((r) => (r.series === "cold" || r.series === "warm") && r.ok === "true")
+    .map((r) => ({ series: r.series!, ttft_ms: Number(r.ttft_ms), valid: r.client_ok !== "false" }))
+    .filter((r) => Number.isFinite(r.ttft_ms) && r.ttft_ms > 0);
+  if (!data.some((r) => r.series === "cold") || !data.some((r) => r.series === "warm")) return undefined;
+  return plot({
+    title: "Cold against warm TTFT",
+    subtitle,
+    caption: "each request a dot (red cross: a launch the client self-check invalidated); tick: median",
+    height: 170,
+    marginLeft: 50,
+    x: { type: "log", label: "TTFT (ms) →", grid: true },
+    y: { label: null, domain: ["cold", "warm"] },
+    marks: [
+      Plot.dot(data.filter((r) => r.valid), { x: "ttft_ms", y: "series", stroke: "series", r: 3 }),
+      Plot.dot(data.filter((r) => !r.valid), { x: "ttft_ms", y: "series", ...CROSS }),
+      Plot.tickX(data, Plot.groupY({ x: "median" }, { x: "ttft_ms", y: "series", strokeWidth: 3 })),
     ],
   });
 }

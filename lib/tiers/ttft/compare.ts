@@ -3,8 +3,8 @@
  * external engine) by series; warm TTFT p50 and p95 and cold TTFT p50 per request.
  * @module
  */
-import type { CompareMetric, CompareRows, CsvTextRow, PointSpec } from "../tier.ts";
-import { measuredValues } from "../_compare.ts";
+import type { CompareCurve, CompareMetric, CompareRows, CsvTextRow, PointSpec, RunRows } from "../tier.ts";
+import { cellNumber, curvePoints, measuredValues } from "../_compare.ts";
 import { TTFT_FILES } from "./tables.ts";
 
 /** Tier 1's points: one per launch and series; the prompt length asked for is the workload. */
@@ -41,3 +41,42 @@ export function ttftCompare(rows: CompareRows): CompareMetric[] {
 }
 
 const pair = ([a, b]: readonly [number[], number[]]) => ({ a, b });
+
+/**
+ * Tier 1's curves for compare's page: TTFT by series (cold, warm, after idle, chat) and warm TTFT against
+ * prompt length; each point the median of its requests, tested per request.
+ *
+ * @example
+ * ```ts
+ * ttftCompareCurves((file) => rows.get(file)).map((c) => c.id); // ["ttft_by_series", "ttft_by_length"]
+ * ```
+ */
+export function ttftCompareCurves(rows: RunRows): CompareCurve[] {
+  const r = rows(TTFT_FILES.requests);
+  if (!r) return [];
+  const order = ["cold", "warm", "idle", "chat"];
+  return [
+    {
+      id: "ttft_by_series",
+      title: "TTFT by series (median of the requests)",
+      x: { label: "series" },
+      y: { label: "TTFT (ms)" },
+      test: "sample",
+      points: curvePoints(r.filter((x) => order.includes(x.series ?? "")), {
+        x: (x) => x.series,
+        col: "ttft_ms",
+      }).sort((a, b) => order.indexOf(String(a.x)) - order.indexOf(String(b.x))),
+    },
+    {
+      id: "ttft_by_length",
+      title: "TTFT against prompt length (median of the requests)",
+      x: { label: "prompt tokens", log: true },
+      y: { label: "TTFT (ms)" },
+      test: "sample",
+      points: curvePoints(r.filter((x) => x.series === "length"), {
+        x: (x) => cellNumber(x.prompt_tokens_target),
+        col: "ttft_ms",
+      }),
+    },
+  ].filter((c) => c.points.length > 0) as CompareCurve[];
+}

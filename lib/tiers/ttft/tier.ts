@@ -15,7 +15,8 @@ import {
   TtftStartupRow,
   type TtftTables,
 } from "./tables.ts";
-import { TTFT_COMPARE_POINTS, ttftCompare } from "./compare.ts";
+import { TTFT_COMPARE_POINTS, ttftCompare, ttftCompareCurves } from "./compare.ts";
+import { ttftIndexChart } from "./charts.ts";
 import { ttftQuestions } from "./questions.ts";
 import { ttftBeside } from "./beside.ts";
 
@@ -50,8 +51,10 @@ export const ttftTier = {
     { label: "cold / warm", fact: f.cold_warm, index: "cold / warm" },
     { label: "warm end-to-end latency p50", fact: f.warm_e2e_p50 },
   ],
+  indexChart: (data, subtitle) => ttftIndexChart(data.csv.get(TTFT_FILES.requests) ?? [], subtitle),
   beside: (dir, o) => ttftBeside(dir, o),
   comparePoints: TTFT_COMPARE_POINTS,
   compare: ttftCompare,
+  compareCurves: ttftCompareCurves,
   questions: (f, all) => ttftQuestions(f, all),
 } satisfies Tier<TtftFacts, TtftParams, TtftMeasurement, TtftTables>;

@@ -13,7 +13,9 @@ import { writeTextAtomic } from "../../run/atomic.ts";
 import { readManifest } from "../../run/manifest.ts";
 import type { Run } from "../../run/run_dir.ts";
 import { engineLabel, type LabEnv, serveConfigFor } from "../lab_env.ts";
-import { TTFT_VARIANTS, type TtftSummary, ttftSummary, type TtftVariant } from "./analyze.ts";
+import { runCapabilities } from "../capabilities.ts";
+import { missingCapability } from "../../probe/capabilities.ts";
+import { MIN_TREND_R2, TTFT_VARIANTS, type TtftSummary, ttftSummary, type TtftVariant } from "./analyze.ts";
 import { TTFT_ENV_VARS, type TtftParams } from "./params.ts";
 import { readTtftTables, TTFT_FILES, type TtftTables } from "./tables.ts";
 import { shellEnv, shellLine } from "../../report/shell.ts";
@@ -28,6 +30,8 @@ export interface TtftWriteupContext {
   config: ServeConfig;
   /** From the run's manifest: host, GPU and code version lines (already plain text). */
   environment: string[];
+  /** Issue 20: why the server's metrics cannot be read, from the run's capability probe (undefined: not known). */
+  missing_metrics?: string;
 }
 
 /** Which tools report each TTFT variant as "TTFT" (shared/reference/peers.md §11). */
@@ -198,7 +202,10 @@ export function ttftKeyNumbers(s: TtftSummary): TtftKeyNumber[] {
 const num = (x: number | undefined, d: number): string =>
   x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(d);
 const esc = (x: unknown): string => escapeMarkdown(String(x));
-const row = (cells: readonly unknown[]): string => `| ${cells.map((c) => String(c)).join(" | ")} |`;
+const row = (cells: readonly unknown[]): string =>
+  `| ${
+    cells.map((c) => (c === undefined || c === null || String(c) === "" ? "–" : String(c))).join(" | ")
+  } |`;
 const head = (cells: readonly string[]): string[] => [row(cells), row(cells.map(() => "---"))];
 
 /**
@@ -210,7 +217,7 @@ const head = (cells: readonly string[]): string[] => [row(cells), row(cells.map(
  * ```
  */
 export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
-  const args = shellLine(buildServeArgs(config)).replace(/--port 0\b/, "--port <free port>");
+  const args = shellLine(buildServeArgs(config)).replace(/--port 0\b/, "--port 8000");
   const run = shellLine([
     "./servelab",
     "run",
@@ -390,8 +397,10 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
         `${num(fit.slope_ms_per_token, 5)} ms/token x prompt tokens (R² = ${
           num(fit.r2, 4)
         }, ${fit.n_points} lengths), ` +
-        `i.e. ${num(fit.slope_ms_per_token * 1000, 2)} ms per 1,000 prompt tokens, about ` +
-        `${num(s.length.prefill_tokens_per_s, 0)} prompt tokens/s of prefill for one request.`
+        (s.length.clear_trend
+          ? `i.e. ${num(fit.slope_ms_per_token * 1000, 2)} ms per 1,000 prompt tokens, about ` +
+            `${num(s.length.prefill_tokens_per_s, 0)} prompt tokens/s of prefill for one request.`
+          : `no clear trend (R² below ${MIN_TREND_R2} or a slope that is not positive): no prefill rate is drawn from it.`)
       : "No fit: fewer than two prompt lengths succeeded.",
     "",
   );
@@ -415,7 +424,12 @@ export function ttftWriteup(s: TtftSummary, ctx: TtftWriteupContext): string {
   L.push("## Client TTFT vs the server's histogram", "");
   const sv = s.server;
   if (!sv.measured) {
-    L.push("Not measured: the engine's `/metrics` could not be scraped around the warm series.", "");
+    L.push(
+      ctx.missing_metrics
+        ? `Not measured: ${esc(ctx.missing_metrics)}.`
+        : "Not measured: the engine's `/metrics` could not be scraped around the warm series.",
+      "",
+    );
   } else {
     L.push(
       ...head(["", "client (ttft_ms, first content)", `server (${esc(sv.metric)})`, "client - server"]),
@@ -527,7 +541,13 @@ export function ttftObservations(s: TtftSummary, ctx: Pick<TtftWriteupContext, "
   }
   const fit = s.length.fit;
   const pts = s.length.points;
-  if (fit && pts.length >= 2) {
+  if (fit && pts.length >= 2 && !s.length.clear_trend) {
+    out.push(
+      `${tag}TTFT shows no clear trend with the prompt between ${pts[0].prompt_tokens} and ${
+        pts[pts.length - 1].prompt_tokens
+      } tokens (fit R² ${num(fit.r2, 4)}, below ${MIN_TREND_R2}): no prefill cost is stated.`,
+    );
+  } else if (fit && pts.length >= 2) {
     out.push(
       `${tag}TTFT ${s.length.grows ? "grows" : "does not grow"} with the prompt: ${
         num(pts[0].median_ms, 2)
@@ -657,6 +677,7 @@ export async function writeTtftReport(run: Run, lab: LabEnv, params: TtftParams)
     params,
     config: serveConfigFor(lab),
     environment: await environmentLines(run),
+    missing_metrics: missingCapability(await runCapabilities(run), "metrics"),
   };
   const markdown = ttftWriteup(summary, context);
   const path = join(run.dir, TTFT_FILES.writeup);

@@ -74,7 +74,7 @@ Deno.test("a real engine's write-up has no SIMULATED label and states what its l
     text,
     /## Client self-check\n\nNot measured: this run's points were measured before the tier had/,
   );
-  assert.match(text, /`VLLM_SERVER_DEV_MODE=1 vllm serve Qwen\/Qwen2\.5-1\.5B-Instruct .*--port <free port>/);
+  assert.match(text, /`VLLM_SERVER_DEV_MODE=1 vllm serve Qwen\/Qwen2\.5-1\.5B-Instruct .*--port 8000/);
 });
 
 Deno.test("a sim write-up says SIMULATED in the title, the key numbers and every observation", () => {
