@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { pinnedArgv } from "../lib/engine/mod.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -76,6 +77,8 @@ export interface RunNotebooksOptions {
   quiet?: boolean;
   /** Aborting sends SIGTERM to the runner, which stops the kernel, exports what ran, and exits 130. */
   signal?: AbortSignal;
+  /** CPU list the runner and its kernels run on (`taskset -c`, inherited): the lab's client set. */
+  cpus?: string;
   /** Each line the runner (and the kernels it starts) prints, as it comes, instead of streaming it through
    * (`./servelab run` draws its live progress around them). Ignored when `quiet`. */
   onLine?: (line: string, stream: "stdout" | "stderr") => void;
@@ -115,8 +118,9 @@ export async function runNotebooks(
     if (options.withInput) args.push("--with-input");
     if (options.drainMs !== undefined) args.push("--drain-ms", String(options.drainMs));
     args.push(...notebooks);
-    const cmd = new Deno.Command(jupyterPython(), {
-      args,
+    const argv = pinnedArgv([jupyterPython(), ...args], options.cpus);
+    const cmd = new Deno.Command(argv[0], {
+      args: argv.slice(1),
       env: jupyterEnv(options.env),
       stdout: options.quiet || options.onLine ? "piped" : "inherit",
       stderr: options.quiet || options.onLine ? "piped" : "inherit",

@@ -1,8 +1,9 @@
 /**
  * The one typed server configuration every engine understands.
  *
- * `ServeConfig` maps to the same `vllm serve` flags for the `vllm` engine and the embedded `sim` engine;
- * the `external` engine only reads `url`, `model` and the API key's environment variable.
+ * `ServeConfig` maps to the same `vllm serve` flags for the `vllm` engine and the embedded `sim` engine,
+ * to llama-server's flags for `llamacpp` (llamacpp.ts); the `external` engine only reads `url`, `model` and
+ * the API key's environment variable.
  *
  * @example
  * ```ts
@@ -12,9 +13,10 @@
  * @module
  */
 import { z } from "zod";
+import { CPU_LIST_RE } from "./cpus.ts";
 
 /** Which engine serves the model. */
-export const EngineKind = z.enum(["vllm", "sim", "external"]);
+export const EngineKind = z.enum(["vllm", "sim", "external", "llamacpp"]);
 export type EngineKind = z.infer<typeof EngineKind>;
 
 /** Options that only the embedded engine reads; they become `--sim-*` flags. */
@@ -70,6 +72,11 @@ export const ServeConfig = z.object({
   extra_args: z.array(z.string()).default([]),
   /** Extra environment for the engine process (e.g. VLLM_CPU_KVCACHE_SPACE). Values are not secrets. */
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * CPU isolation: the CPU list (`0`, `0-3`) the engine's whole process group runs on (`taskset`), with its
+   * thread count set to match (cpus.ts). Unset: the engine shares every CPU with the lab's client.
+   */
+  cpus: z.string().regex(CPU_LIST_RE, "must be a CPU list such as 0, 0-3 or 0,2,4-7").optional(),
   /** Base URL of an external engine, e.g. http://127.0.0.1:8000. */
   url: z.string().url().optional(),
   sim: SimOptions.default(SimOptions.parse({})),
@@ -79,6 +86,13 @@ export const ServeConfig = z.object({
       code: "custom",
       path: ["url"],
       message: "engine 'external' needs url (e.g. http://127.0.0.1:8000)",
+    });
+  }
+  if (c.engine === "external" && c.cpus !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["cpus"],
+      message: "cpus pins an engine the lab starts; an external server is not (drop cpus or --cpus off)",
     });
   }
   if (c.engine !== "external" && c.url) {

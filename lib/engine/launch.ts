@@ -4,7 +4,14 @@
  *
  * - `vllm`: `[...vllm_command, "serve", ...buildServeArgs(cfg)]`;
  * - `sim`: `deno run -A lib/sim/main.ts serve ...` with the same flags (plus `--sim-*`);
+ * - `llamacpp`: `llama-server` with the flags of llamacpp.ts;
  * - `external`: no process, see external.ts.
+ *
+ * With `cfg.cpus` the command runs under `taskset -c` (cpus.ts): the whole group stays on that set, and the
+ * engine's thread count follows it (`VLLM_CPU_OMP_THREADS_BIND` for vLLM unless given, `-t` for llama.cpp).
+ * When `kv_cache_memory_bytes` is given to vLLM, `VLLM_CPU_KVCACHE_SPACE` is removed from its environment:
+ * vLLM 0.32's CPU backend lets that variable override the flag (vllm/platforms/cpu.py, "legacy" setting),
+ * so a requested pool size would otherwise be ignored on CPU.
  *
  * Spawned engines run as the leader of their own process group on 127.0.0.1, with
  * `VLLM_SERVER_DEV_MODE=1` (for `/reset_prefix_cache`), `cfg.env` and `VLLM_API_KEY` from the variable
@@ -13,6 +20,8 @@
  * @module
  */
 import { buildServeArgs } from "./argv.ts";
+import { pinnedArgv } from "./cpus.ts";
+import { llamaServerArgs, llamaServerCommand } from "./llamacpp.ts";
 import { parseServeConfig, type ServeConfig, servedName } from "./config.ts";
 import { listNvidiaGpus } from "./default_engine.ts";
 import { apiKey, attachExternal } from "./external.ts";
@@ -36,6 +45,8 @@ export interface LaunchOptions {
   signal?: AbortSignal;
   /** The vLLM executable and leading args. Default `[$SERVELAB_VLLM_BIN]`, else `["vllm"]`. */
   vllm_command?: string[];
+  /** The llama-server executable. Default: llamacpp.ts llamaServerCommand (SERVELAB_LLAMA_SERVER, ...). */
+  llamacpp_command?: string;
   /** Called with every engine log line (API key redacted), e.g. for a progress display. */
   on_log_line?: (line: string) => void;
   /** `external` only: allow a non-loopback host. Default: `SERVELAB_ALLOW_REMOTE=1`, else false. */
@@ -47,6 +58,7 @@ export interface LaunchOptions {
 const DEFAULTS = {
   vllm: { ready_timeout_ms: 900_000, grace_ms: 10_000 },
   sim: { ready_timeout_ms: 120_000, grace_ms: 3_000 },
+  llamacpp: { ready_timeout_ms: 120_000, grace_ms: 5_000 },
   external: { ready_timeout_ms: 10_000 },
   health_poll_ms: 200,
   health_request_ms: 2_000,
@@ -84,13 +96,8 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
   if (cfg.engine === "vllm") await checkGpuCount(cfg);
   const port = cfg.port !== 0 ? checkPortFree(cfg.port) : await freePort();
   const resolved: ServeConfig = { ...cfg, port };
-  const argv = engineArgv(resolved, opts);
-  const env: Record<string, string> = {
-    VLLM_SERVER_DEV_MODE: "1",
-    ...(cfg.engine === "sim" ? { DENO_V8_FLAGS: simV8Flags() } : {}),
-    ...cfg.env,
-    ...(key !== undefined ? { VLLM_API_KEY: key } : {}),
-  };
+  const argv = pinnedArgv(engineArgv(resolved, opts), cfg.cpus);
+  const env = engineEnv(cfg, key);
   const logDir = opts.log_dir ?? Deno.makeTempDirSync({ prefix: "servelab-engine-" });
   Deno.mkdirSync(logDir, { recursive: true });
   const name = opts.log_name ?? `${cfg.engine}-${servedName(cfg)}-${port}`;
@@ -107,6 +114,8 @@ export async function launch(config: ServeConfig, opts: LaunchOptions = {}): Pro
       }). ` +
         (cfg.engine === "vllm"
           ? "Install vLLM, or point SERVELAB_VLLM_BIN (or LaunchOptions.vllm_command) at it."
+          : cfg.engine === "llamacpp"
+          ? "Run tools/real/llamacpp_install.sh, or point SERVELAB_LLAMA_SERVER at a llama-server executable."
           : "Check the Deno executable."),
     );
   }
@@ -187,10 +196,37 @@ export function simV8Flags(env: { get(name: string): string | undefined } = Deno
 /** DENO_V8_FLAGS of the engine's child by default: a no-op (V8 keeps its own young generation). */
 export const SIM_V8_DEFAULT = "--no-trace-gc";
 
-/** The argv that starts a `vllm` or `sim` engine for a config whose port is resolved. */
-export function engineArgv(cfg: ServeConfig, opts: Pick<LaunchOptions, "vllm_command"> = {}): string[] {
-  const args = ["serve", ...buildServeArgs(cfg)];
+/**
+ * The environment of a spawned engine (added to the lab's own): `VLLM_SERVER_DEV_MODE=1`, `cfg.env`, the API
+ * key, the thread binding that matches `cfg.cpus`, and `VLLM_CPU_KVCACHE_SPACE` removed (set to "" and then
+ * dropped by the caller) when vLLM is given `kv_cache_memory_bytes`. Values `undefined` mean "unset".
+ */
+export function engineEnv(cfg: ServeConfig, key?: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {
+    VLLM_SERVER_DEV_MODE: "1",
+    ...(cfg.engine === "sim" ? { DENO_V8_FLAGS: simV8Flags() } : {}),
+    ...cfg.env,
+    ...(key !== undefined ? { VLLM_API_KEY: key, LLAMA_API_KEY: key } : {}),
+  };
+  if (cfg.engine === "vllm" && cfg.cpus !== undefined && env.VLLM_CPU_OMP_THREADS_BIND === undefined) {
+    env.VLLM_CPU_OMP_THREADS_BIND = cfg.cpus;
+  }
+  if (cfg.engine === "vllm" && cfg.kv_cache_memory_bytes !== undefined) {
+    env.VLLM_CPU_KVCACHE_SPACE = undefined;
+  }
+  if (cfg.engine === "sim" && cfg.kv_cache_memory_bytes !== undefined) env.VLLM_CPU_KVCACHE_SPACE = undefined;
+  return env;
+}
+
+/** The argv that starts a `vllm`, `sim` or `llamacpp` engine for a config whose port is resolved. */
+export function engineArgv(
+  cfg: ServeConfig,
+  opts: Pick<LaunchOptions, "vllm_command" | "llamacpp_command"> = {},
+): string[] {
+  const args = cfg.engine === "llamacpp" ? [] : ["serve", ...buildServeArgs(cfg)];
   switch (cfg.engine) {
+    case "llamacpp":
+      return [opts.llamacpp_command ?? llamaServerCommand(repoRoot()), ...llamaServerArgs(cfg)];
     case "vllm": {
       const bin = Deno.env.get("SERVELAB_VLLM_BIN");
       const cmd = opts.vllm_command ?? (bin ? [bin] : ["vllm"]);
@@ -253,7 +289,7 @@ function checkPortFree(port: number): number {
 
 /** An engine process the lab started. A resource with a lifecycle, hence a class. */
 export class ProcessEngine implements Engine {
-  readonly kind: "vllm" | "sim";
+  readonly kind: "vllm" | "sim" | "llamacpp";
   readonly config: ServeConfig;
   readonly baseUrl: string;
   readonly model: string;
@@ -280,7 +316,7 @@ export class ProcessEngine implements Engine {
     headers: Record<string, string>;
     grace_ms: number;
   }) {
-    this.kind = o.config.engine as "vllm" | "sim";
+    this.kind = o.config.engine as "vllm" | "sim" | "llamacpp";
     this.config = o.config;
     this.baseUrl = `http://127.0.0.1:${o.config.port}`;
     this.model = servedName(o.config);
@@ -497,6 +533,10 @@ async function sleepUnless(ms: number, done: Promise<unknown>): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([new Promise((r) => timer = setTimeout(r, ms)), done]);
   clearTimeout(timer);
+}
+
+function repoRoot(): string {
+  return filePath(new URL("../../", import.meta.url)).replace(/\/$/, "");
 }
 
 function filePath(url: URL): string {

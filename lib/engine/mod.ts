@@ -9,6 +9,7 @@ export type * from "./types.ts";
 export * from "./argv.ts";
 export {
   engineArgv,
+  engineEnv,
   EngineStartError,
   freePort,
   launch,
@@ -21,6 +22,21 @@ export { defaultEngineKind, type EngineProbes, findOnPath, vllmAvailable } from 
 export { groupMembers, pidAlive, signalGroup, spawnGroup, stopGroup } from "./process_group.ts";
 export { type LiveEngine, liveEngineCount, register, unregister } from "./registry.ts";
 export { LogCapture, type LogCaptureOptions } from "./log_capture.ts";
+export {
+  affinityOf,
+  CPU_LIST_RE,
+  cpuCount,
+  type CpuPlan,
+  type CpuPlanSource,
+  formatCpuList,
+  type HostCpus,
+  hostCpus,
+  parseCpuList,
+  pinnedArgv,
+  pinProcess,
+  planCpus,
+} from "./cpus.ts";
+export { LLAMACPP_DEFAULT_SLOTS, llamaServerArgs, llamaServerCommand } from "./llamacpp.ts";
 export {
   type EngineExit,
   engineExited,

@@ -12,7 +12,8 @@
 /** Options of {@link spawnGroup}: what `Deno.Command` takes besides the stdio and `detached`. */
 export interface SpawnGroupOptions {
   args?: string[];
-  env?: Record<string, string>;
+  /** Added to the lab's environment; a value `undefined` removes that variable from the child's. */
+  env?: Record<string, string | undefined>;
   cwd?: string;
 }
 
@@ -28,13 +29,26 @@ export interface SpawnGroupOptions {
  * ```
  */
 export function spawnGroup(command: string, opts: SpawnGroupOptions = {}): Deno.ChildProcess {
+  const given = opts.env ?? {};
+  const unset = Object.keys(given).filter((k) => given[k] === undefined);
+  const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+  const env = unset.length ? { ...withoutKeys(Deno.env.toObject(), unset), ...set } : set;
   return new Deno.Command(command, {
     ...opts,
+    env,
+    clearEnv: unset.length > 0,
     detached: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+}
+
+function withoutKeys(env: Record<string, string>, keys: string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !keys.includes(k)));
 }
 
 /**

@@ -9,6 +9,12 @@
  * `torch.compile takes|took`, `init engine ... took X seconds|s[ (compilation: Y s)]`, the old
  * (`models's`) and new fit error, and the version and server-up lines of every era.
  *
+ * llama.cpp's server (engine `llamacpp`, `-lv 4`) states some of the same facts in its own words; they fill
+ * the same fields (fixture `lib/engine/testdata/llamacpp_xllamacpp_real.log`): `build_info` is the version,
+ * `n_slots`/`n_ctx_slot` the max concurrency at max_model_len, the context's `n_ctx` the KV tokens, the KV
+ * cache's size its GiB, the model buffers the weights, and the elapsed-time prefix of its lines the phases
+ * (weights: `loading model` to the model buffer; init: from there to `model loaded`).
+ *
  * A field the log does not state stays `undefined` (not measured); nothing is invented.
  * @module
  */
@@ -48,6 +54,17 @@ const RE = {
   noKvMemory: /No available memory for the cache blocks/,
   sim: /servelab-sim: startup phases are simulated \(time scale ([\d.eE+-]+)\)/,
   traceback: /Traceback \(most recent call last\)/,
+  // llama.cpp's server: lines start with its elapsed time, `M.SS.mmm.uuu L ` (L the level letter).
+  llamaTime: /^(\d+)\.(\d\d)\.(\d\d\d)\.(\d\d\d) ([IWEDT]) /,
+  llamaBuild: /\binit: build_info: (\S+)/,
+  llamaXllamacpp: /llama-server \(xllamacpp (\S+)\): listening on /,
+  llamaLoading: /load_model: loading model '/,
+  llamaModelBuffer: /\bmodel buffer size = +([\d.]+) MiB/,
+  llamaNCtx: /llama_context: n_ctx += (\d+)/,
+  llamaKv: /llama_kv_cache: size = +([\d.]+) MiB/,
+  llamaSlots: /load_model: initializing, n_slots = (\d+), n_ctx_slot = (\d+)/,
+  llamaLoaded: /\binit: model loaded$/,
+  llamaUp: /\binit: listening on http|llama-server \(xllamacpp \S+\): listening on /,
   errorLevel: /(?:^|[\s)])ERROR(?::|\s+\d\d-\d\d )/,
   exception: /^(?:\([^)]*\)\s*)?(?:[A-Za-z_][\w.]*)?(?:Error|Exception): \S/,
   engineFailed: /Engine core initialization failed/,
@@ -72,6 +89,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export class StartupLogParser {
   #r: Mutable<StartupReport> = { server_up: false, simulated: false, phases: [], errors: [] };
   #compilationTotal?: number;
+  #llama: { loading?: number; buffer?: number; build?: string } = {};
 
   /** Feeds one line (without its newline). Lines with several `\r`-separated segments are fine. */
   feed(line: string): void {
@@ -115,6 +133,7 @@ export class StartupLogParser {
       r.num_gpu_blocks = num(m[1]);
     }
     if (RE.serverUp.test(line)) r.server_up = true;
+    this.#feedLlama(line);
     if (r.fit_error === undefined && (m = line.match(RE.fit))) r.fit_error = fitError(line, m);
     if (r.no_kv_memory === undefined && RE.noKvMemory.test(line)) {
       r.no_kv_memory = { message: line.slice(line.indexOf("No available memory")).trim() };
@@ -127,6 +146,39 @@ export class StartupLogParser {
       r.errors.push(line.trim());
       if (r.errors.length > MAX_ERRORS) r.errors.shift();
     }
+  }
+
+  /** llama.cpp's server lines (see the module doc). */
+  #feedLlama(line: string): void {
+    const r = this.#r;
+    const L = this.#llama;
+    const t = line.match(RE.llamaTime);
+    const at = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) / 1e3 + Number(t[4]) / 1e6 : undefined;
+    let m: RegExpMatchArray | null;
+    if ((m = line.match(RE.llamaBuild))) {
+      L.build = m[1];
+      r.version ??= `llama.cpp ${m[1]}`;
+    }
+    if ((m = line.match(RE.llamaXllamacpp))) {
+      r.version = `xllamacpp ${m[1]} (llama.cpp ${L.build ?? "build ?"})`;
+    }
+    if (RE.llamaLoading.test(line)) L.loading ??= at;
+    if ((m = line.match(RE.llamaModelBuffer))) {
+      r.weights_gib = round6((r.weights_gib ?? 0) + num(m[1]) / 1024);
+      L.buffer = at;
+      if (at !== undefined && L.loading !== undefined) r.model_load_s = round3(at - L.loading);
+    }
+    if ((m = line.match(RE.llamaNCtx))) r.kv_cache_tokens = num(m[1]);
+    if ((m = line.match(RE.llamaKv))) r.available_kv_gib = round6(num(m[1]) / 1024);
+    if ((m = line.match(RE.llamaSlots))) {
+      r.max_concurrency = num(m[1]);
+      r.max_concurrency_len = num(m[2]);
+      r.max_model_len = num(m[2]);
+    }
+    if (RE.llamaLoaded.test(line) && at !== undefined && L.buffer !== undefined) {
+      r.init_engine_s = round3(at - L.buffer);
+    }
+    if (RE.llamaUp.test(line)) r.server_up = true;
   }
 
   /** A snapshot of what the lines fed so far say, with phases derived (source "log"). */
@@ -194,7 +246,8 @@ function fitError(line: string, m: RegExpMatchArray): FitError {
 }
 
 function looksLikeError(line: string): boolean {
-  return RE.traceback.test(line) || RE.errorLevel.test(line) || RE.exception.test(line.trim()) ||
+  return RE.traceback.test(line) || line.match(RE.llamaTime)?.[5] === "E" || RE.errorLevel.test(line) ||
+    RE.exception.test(line.trim()) ||
     RE.engineFailed.test(line);
 }
 
@@ -206,4 +259,7 @@ function min(a: number | undefined, b: number): number {
 }
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
 }

@@ -27,6 +27,48 @@ export const ManifestEngine = z.object({
 });
 export type ManifestEngine = z.infer<typeof ManifestEngine>;
 
+/**
+ * The CPU sets of a run (lib/engine/cpus.ts): the engines the lab starts run on `engine`, the runner and
+ * kernel (the client) on `client`; `isolation: "off"` when they share the host's CPUs.
+ */
+export const ManifestCpus = z.object({
+  isolation: z.enum(["on", "off"]),
+  engine: z.string().optional(),
+  client: z.string().optional(),
+  /** "auto" (planned from the host's CPUs and NUMA nodes), "--cpus" or "SERVELAB_CPUS". */
+  source: z.string(),
+  /** The CPUs the lab could use, and the NUMA nodes they span. */
+  host: z.string(),
+  numa_nodes: z.number().int().nonnegative(),
+  /** Why isolation is off, when it is. */
+  reason: z.string().optional(),
+  /** /proc/loadavg's 1-minute load when the run started: above `host`'s CPU count, others share the sets. */
+  load_avg_1m: z.number().optional(),
+});
+export type ManifestCpus = z.infer<typeof ManifestCpus>;
+
+/**
+ * The one line every page shows about a run's CPU sets, from its manifest; undefined for a manifest written
+ * before CPU sets were recorded.
+ *
+ * @example
+ * ```ts
+ * cpuSetsLine(manifest); // "CPU sets: engine 0, client 1 (auto split of 0-1, 1 NUMA node)"
+ * ```
+ */
+export function cpuSetsLine(manifest: Record<string, unknown>): string | undefined {
+  const r = ManifestCpus.safeParse(manifest.cpus);
+  if (!r.success) return undefined;
+  const c = r.data;
+  const nodes = `${c.numa_nodes} NUMA node${c.numa_nodes === 1 ? "" : "s"}` +
+    (c.load_avg_1m !== undefined ? `, load average ${c.load_avg_1m} at start` : "");
+  if (c.isolation === "off") {
+    return `CPU sets: none, engine and client share CPUs ${c.host} (${nodes}; ${c.reason ?? c.source})`;
+  }
+  const how = c.source === "auto" ? "auto split" : `${c.source} split`;
+  return `CPU sets: engine ${c.engine}, client ${c.client} (${how} of ${c.host}, ${nodes})`;
+}
+
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO date-time");
 
 /** The manifest schema. Unknown keys are kept, so later versions can add fields. */
@@ -54,6 +96,8 @@ export const Manifest = z.looseObject({
   inputs: z.array(InputHash).default([]),
   /** Why the run failed, when it did. */
   error: z.string().optional(),
+  /** The engine's and the client's CPU sets (written by `./servelab run`). */
+  cpus: ManifestCpus.optional(),
   // Issue 20 (additive): per-tier outcomes and the server's capabilities.
   /** Each tier's outcome (lib/run/outcome.ts), written when the run ends. */
   tiers: z.record(z.string(), TierOutcome).optional(),

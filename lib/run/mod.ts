@@ -38,7 +38,9 @@ export {
 } from "./host.ts";
 export {
   buildManifest,
+  cpuSetsLine,
   Manifest,
+  ManifestCpus,
   ManifestEngine,
   type ManifestStart,
   readManifest,

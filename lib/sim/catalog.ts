@@ -105,6 +105,11 @@ export const ProfileTiming = z.object({
   frontend_overhead_ms: z.number().nonnegative().optional(),
   /** Replaces WARMUP.first_request_ms_gpu / first_request_ms_cpu. */
   first_request_ms: z.number().nonnegative().optional(),
+  /**
+   * Replaces STARTUP.process_start_s_gpu / process_start_s_cpu (imports, processes, everything before the
+   * weights): calibration sets it so the simulated startup adds up to the real engine's time to ready.
+   */
+  process_start_s: z.number().nonnegative().optional(),
 }).strict();
 export type ProfileTiming = z.infer<typeof ProfileTiming>;
 

@@ -126,6 +126,11 @@ export async function main(
     io.err(`servelab-sim: error: ${(e as Error).message}`);
     return 2;
   }
+  // As vLLM's CPU backend does, the process environment's VLLM_CPU_KVCACHE_SPACE sizes the CPU profile's pool.
+  const space = Deno.env.get("VLLM_CPU_KVCACHE_SPACE");
+  if (space !== undefined && cfg.env.VLLM_CPU_KVCACHE_SPACE === undefined) {
+    cfg = { ...cfg, env: { ...cfg.env, VLLM_CPU_KVCACHE_SPACE: space } };
+  }
   const scale = cfg.sim.startup_time_scale;
   for (const p of catalogProblems()) io.err(`servelab-sim: warning: ${p.error} Skipped it.`);
   let steps: ScriptStep[];

@@ -36,7 +36,10 @@ export interface EngineSettings {
   dtype_bytes: number;
   /** Bytes per KV element (`--kv-cache-dtype`, else the weight dtype). */
   kv_dtype_bytes: number;
-  /** Explicit KV pool size: `--kv-cache-memory-bytes`, or VLLM_CPU_KVCACHE_SPACE (GiB) on the CPU profile. */
+  /**
+   * Explicit KV pool size: `--kv-cache-memory-bytes`; on the CPU profile VLLM_CPU_KVCACHE_SPACE (GiB), when
+   * set, replaces it (vLLM 0.32's precedence).
+   */
   kv_cache_memory_bytes?: number;
   /** `--num-gpu-blocks-override` (passed through extra_args). */
   num_gpu_blocks_override?: number;
@@ -134,7 +137,11 @@ export function resolveEngineSettings(model: ModelSpec, gpu: GpuSpec, cfg: Serve
   if (cfg.max_num_seqs === undefined) max_num_seqs = Math.min(max_num_seqs, max_num_batched_tokens);
 
   const dtype_bytes = dtypeBytes(model, cfg.dtype);
-  const cpuSpace = cpu ? cfg.env.VLLM_CPU_KVCACHE_SPACE : undefined;
+  // vLLM 0.32 (vllm/platforms/cpu.py, "Legacy setting"): a set, non-empty VLLM_CPU_KVCACHE_SPACE replaces
+  // kv_cache_memory_bytes on CPU, flag or not; "" counts as unset. The lab's launcher removes the variable
+  // when it asks for a pool size, so both engines then honour the flag.
+  const rawSpace = cpu ? cfg.env.VLLM_CPU_KVCACHE_SPACE : undefined;
+  const cpuSpace = rawSpace === "" ? undefined : rawSpace;
   if (cpuSpace !== undefined && !/^[1-9]\d*$/.test(cpuSpace)) {
     throw new Error(
       `VLLM_CPU_KVCACHE_SPACE must be a positive integer number of GiB, got '${cpuSpace}'. Set it to e.g. 4.`,
@@ -151,8 +158,7 @@ export function resolveEngineSettings(model: ModelSpec, gpu: GpuSpec, cfg: Serve
     tensor_parallel_size: tp,
     dtype_bytes,
     kv_dtype_bytes: kvDtypeBytes(cfg, dtype_bytes),
-    kv_cache_memory_bytes: cfg.kv_cache_memory_bytes ??
-      (cpuSpace !== undefined ? Number(cpuSpace) * GiB : undefined),
+    kv_cache_memory_bytes: cpuSpace !== undefined ? Number(cpuSpace) * GiB : cfg.kv_cache_memory_bytes,
     num_gpu_blocks_override: override !== undefined ? Number(override) : undefined,
     enforce_eager,
     cudagraph_capture_sizes: enforce_eager || cpu ? [] : cudagraphCaptureSizes(max_num_batched_tokens),

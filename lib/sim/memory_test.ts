@@ -174,6 +174,13 @@ Deno.test("the CPU profile sizes the pool from VLLM_CPU_KVCACHE_SPACE, else half
   );
 });
 
+Deno.test("CPU profile: VLLM_CPU_KVCACHE_SPACE overrides --kv-cache-memory-bytes, as in vLLM 0.32; '' is unset", () => {
+  const tiny = { model: "servelab/tiny-llama", max_model_len: 4096, kv_cache_memory_bytes: 14_942_208 };
+  assert.equal(plan({ ...tiny, env: { VLLM_CPU_KVCACHE_SPACE: "1" } }, "cpu").available_kv_bytes, GiB);
+  assert.equal(plan({ ...tiny, env: { VLLM_CPU_KVCACHE_SPACE: "" } }, "cpu").available_kv_bytes, 14_942_208);
+  assert.equal(plan(tiny, "cpu").available_kv_bytes, 14_942_208);
+});
+
 Deno.test("a model larger than the device has no room for KV", () => {
   const p = plan({ model: "meta-llama/Llama-3.1-8B-Instruct", max_model_len: 4096 }, "T4");
   assert.ok(p.weights_bytes > p.requested_bytes);

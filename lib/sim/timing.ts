@@ -168,7 +168,11 @@ export function startupPhases(model: ModelSpec, gpu: GpuSpec, cfg: ServeConfig):
   const mem = planMemory(model, gpu, cfg);
   const cpu = gpu.kind === "cpu";
   const phases: SimPhase[] = [
-    { name: "process_start", seconds: cpu ? STARTUP.process_start_s_cpu : STARTUP.process_start_s_gpu },
+    {
+      name: "process_start",
+      seconds: gpu.timing?.process_start_s ??
+        (cpu ? STARTUP.process_start_s_cpu : STARTUP.process_start_s_gpu),
+    },
     {
       name: "weights_load",
       seconds: STARTUP.weights_load_fixed_s + mem.weights_bytes / gpu.load_bandwidth_bytes_s,

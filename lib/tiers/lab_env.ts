@@ -13,6 +13,7 @@
 import { z } from "zod";
 import { EngineKind, parseServeConfig, type ServeConfig, type ServeConfigInput } from "../engine/config.ts";
 import { defaultEngineKind } from "../engine/default_engine.ts";
+import { formatCpuList, hostCpus, parseCpuList, planCpus } from "../engine/cpus.ts";
 import { validationShort } from "../sim/validation.ts";
 import { redactUrl } from "../base/target.ts";
 import { isEmbeddedEngine } from "../engine/identity.ts";
@@ -28,7 +29,8 @@ const intFromEnv = z.string().regex(/^\d+$/, "expected a non-negative integer").
 
 /** Environment variables a tier reads, with what each means. */
 export const LAB_ENV_VARS = {
-  SERVELAB_ENGINE: "vllm | sim | external (default: vllm when vllm and a GPU are present, else sim)",
+  SERVELAB_ENGINE:
+    "vllm | sim | llamacpp | external (default: vllm when vllm and a GPU are present, else sim)",
   SERVELAB_MODEL: `model id or path (default ${DEFAULT_MODEL})`,
   SERVELAB_URL: "base URL of an external engine (engine external)",
   SERVELAB_SIM_GPU: "GPU profile of the embedded engine (default H100-80GB)",
@@ -37,6 +39,9 @@ export const LAB_ENV_VARS = {
   SERVELAB_API_KEY_ENV: "name of the environment variable that holds the API key",
   SERVELAB_ENGINE_ARGS: "extra `vllm serve` flags, space-separated, passed through untouched",
   SERVELAB_STARTUP_TIME_SCALE: "embedded engine: factor applied to simulated startup waits (default 0.02)",
+  SERVELAB_CPUS:
+    "CPU isolation: the engine's CPU list (e.g. 0 or 0-5; the lab's client keeps the rest), auto, or off " +
+    "(default off; ./servelab run sets it, auto unless --cpus)",
   SERVELAB_ALLOW_REMOTE:
     "1 allows load to a non-loopback SERVELAB_URL (./servelab run --allow-remote sets it)",
   SERVELAB_SIMULATED:
@@ -57,6 +62,8 @@ export const LabEnv = z.object({
     .optional(),
   engine_args: z.array(z.string()),
   startup_time_scale: z.number().positive().max(1),
+  /** The CPU list the engines the lab starts run on (cpus.ts); undefined: no isolation. */
+  cpus: z.string().optional(),
   /** The numbers come from the embedded engine (engine sim, or an external server that is it). */
   simulated: z.boolean(),
 });
@@ -130,8 +137,28 @@ export function labEnv(env: Record<string, string | undefined> = Deno.env.toObje
     api_key_env: fromEnv(env, "SERVELAB_API_KEY_ENV", LabEnv.shape.api_key_env.unwrap()),
     engine_args: (fromEnv(env, "SERVELAB_ENGINE_ARGS", z.string()) ?? "").split(/\s+/).filter(Boolean),
     startup_time_scale: scale ?? 0.02,
+    cpus: engine === "external" ? undefined : engineCpus(env),
     simulated: engine === "sim" || fromEnv(env, "SERVELAB_SIMULATED", z.enum(["0", "1"])) === "1",
   });
+}
+
+/**
+ * SERVELAB_CPUS: off/unset -> undefined; auto -> the planned engine set; a CPU list -> as given (its syntax
+ * checked only: under `./servelab run` this kernel is already pinned to the client's set, so the engine's
+ * CPUs are not among its own).
+ */
+function engineCpus(env: Record<string, string | undefined>): string | undefined {
+  const raw = env.SERVELAB_CPUS?.trim();
+  if (raw === undefined || raw === "" || raw === "off") return undefined;
+  try {
+    return raw === "auto" ? planCpus(hostCpus()).engine : formatCpuList(parseCpuList(raw, "SERVELAB_CPUS"));
+  } catch (err) {
+    throw new Error(
+      `SERVELAB_CPUS='${raw}' is not valid: ${
+        (err as Error).message
+      } It means: ${LAB_ENV_VARS.SERVELAB_CPUS}.`,
+    );
+  }
 }
 
 /**
@@ -150,6 +177,7 @@ export function serveConfigFor(lab: LabEnv, overrides: Partial<ServeConfigInput>
     url: lab.engine === "external" ? lab.url : undefined,
     seed: lab.seed,
     api_key_env: lab.api_key_env,
+    ...(lab.cpus !== undefined && lab.engine !== "external" ? { cpus: lab.cpus } : {}),
     ...rest,
     extra_args: [...lab.engine_args, ...(extra_args ?? [])],
     sim: { gpu: lab.sim_gpu, startup_time_scale: lab.startup_time_scale, ...simOverrides },
@@ -158,7 +186,8 @@ export function serveConfigFor(lab: LabEnv, overrides: Partial<ServeConfigInput>
 
 /**
  * How a report names the engine: real engines by kind and version; the embedded engine always says
- * SIMULATED and names its GPU profile.
+ * SIMULATED and names its GPU profile. With CPU isolation (`cfg.cpus`), every page's engine line also names
+ * the engine's CPU set.
  *
  * @example
  * ```ts
@@ -166,6 +195,11 @@ export function serveConfigFor(lab: LabEnv, overrides: Partial<ServeConfigInput>
  * ```
  */
 export function engineLabel(cfg: ServeConfig, version?: string): string {
+  return engineKindLabel(cfg, version) +
+    (cfg.cpus !== undefined ? `, engine on CPUs ${cfg.cpus} (client on the rest)` : "");
+}
+
+function engineKindLabel(cfg: ServeConfig, version?: string): string {
   const v = version ? ` ${version}` : "";
   switch (cfg.engine) {
     case "sim":
@@ -174,6 +208,8 @@ export function engineLabel(cfg: ServeConfig, version?: string): string {
       }), model ${cfg.model}`;
     case "vllm":
       return `vLLM${v}, model ${cfg.model}`;
+    case "llamacpp":
+      return `llama.cpp's llama-server${v}, model ${cfg.model}`;
     case "external":
       // A server the lab did not start can still be the embedded engine: its version says so.
       return `${isEmbeddedEngine(version) ? "SIMULATED: " : ""}external server at ${cfg.url}${v}, ` +

@@ -5,6 +5,7 @@
  * seed (the title) is marked `seed`.
  * @module
  */
+import { cpuSetsLine } from "../run/manifest.ts";
 import { buildServeArgs } from "../engine/argv.ts";
 import { parseServeConfig } from "../engine/config.ts";
 import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } from "../report/html.ts";
@@ -113,6 +114,10 @@ export function environmentTemplate(b: FactBook): Html {
         flags ? codeText(flags) : "not recorded (external engine, or no tier started one)"
       }`,
       h`<strong>Host:</strong> ${str(jsonPath(m, "host.cpu_model")) ?? "?"}, ${cores} cores, ${mem}`,
+      // The CPU sets as code text: their CPU numbers are not facts (issue 18).
+      ...(cpuSetsLine(m) !== undefined
+        ? [h`<strong>CPU sets:</strong> ${codeText(cpuSetsLine(m)!.replace(/^CPU sets: /, ""))}`]
+        : []),
       h`<strong>servelab:</strong> ${
         codeText(`${str(jsonPath(m, "servelab.version")) ?? "?"} ${commit ? commit.slice(0, 12) : ""}`)
       }, Deno ${codeText(str(jsonPath(m, "deno_version")) ?? "?")}`,

@@ -6,8 +6,9 @@
  */
 import { buildServeArgs } from "../engine/argv.ts";
 import { parseServeConfig } from "../engine/config.ts";
+import { llamaServerArgs } from "../engine/llamacpp.ts";
 import { codeText, h, type Html, raw } from "../report/html.ts";
-import { TIERS } from "../tiers/mod.ts";
+import type { TIERS } from "../tiers/mod.ts";
 import type { AnyTier, FactsOf } from "../tiers/tier.ts";
 import { jsonPath, type RunData } from "./run_data.ts";
 import { shellLine } from "../report/shell.ts";
@@ -68,10 +69,14 @@ export function engineCommand(e: EngineEntry): string {
   try {
     const args = buildServeArgs(parseServeConfig(e.config));
     const quoted = shellLine(args);
+    const cfg = parseServeConfig(e.config);
+    const pin = cfg.cpus !== undefined ? `taskset -c ${cfg.cpus} ` : "";
     return e.kind === "sim"
-      ? `./servelab sim serve ${quoted}`
+      ? `${pin}./servelab sim serve ${quoted}`
       : e.kind === "vllm"
-      ? `vllm serve ${quoted}`
+      ? `${pin}vllm serve ${quoted}`
+      : e.kind === "llamacpp"
+      ? `${pin}llama-server ${llamaServerArgs(cfg).join(" ")}`
       : `# external server: ${JSON.stringify(e.config.url ?? "")}`;
   } catch {
     return `# ${e.label}: ${JSON.stringify(e.config)}`;

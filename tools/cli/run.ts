@@ -2,9 +2,9 @@
  * `./servelab run`: one run of every tier notebook (notebooks/[0-9]*.ipynb, in order) on one engine.
  *
  * ```
- * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
+ * ./servelab run [--engine vllm|sim|llamacpp|external] [--url URL] [--model M] [--size default|test]
  *                [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS] [--tiers ttft,prefix]
- *                [--allow-remote]
+ *                [--allow-remote] [--cpus auto|off|ENGINE_SET]
  * ```
  *
  * Creates reports/<run-id>/ with its manifest, runs the notebooks through tools/run_notebooks.py with
@@ -12,11 +12,23 @@
  * their environment, then writes reports/<run-id>/index.html and prints its path. `--resume` reuses a
  * run folder: finished points are skipped (unless `--force`). Ctrl-C stops the notebook's kernel (and
  * the engines it started), marks the run interrupted and still writes the index.
+ *
+ * CPU isolation (lib/engine/cpus.ts): unless `--cpus off` (or SERVELAB_CPUS=off), or the engine is external,
+ * the engines the notebooks start run on the engine's CPU set (SERVELAB_CPUS) and the runner with its kernels
+ * on the rest (`taskset -c`); the manifest's `cpus` records both and the load average at the start.
  * @module
  */
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
-import { defaultEngineKind, EngineKind, launch } from "../../lib/engine/mod.ts";
+import {
+  CPU_LIST_RE,
+  defaultEngineKind,
+  EngineKind,
+  formatCpuList,
+  hostCpus,
+  launch,
+  planCpus,
+} from "../../lib/engine/mod.ts";
 import { isEmbeddedEngine, serverVersion } from "../../lib/engine/mod.ts";
 import { labEnv, serveConfigFor, TIERS } from "../../lib/mod.ts";
 import { writeRunIndex, writeRunsIndex } from "../../lib/writeup/mod.ts";
@@ -26,6 +38,7 @@ import {
   finishRun,
   FORCE_ENV,
   hashInputs,
+  type ManifestCpus,
   markDeadRuns,
   openRun,
   PROGRESS_FILE,
@@ -52,9 +65,9 @@ const TIER_NOTEBOOKS: Readonly<Record<string, string>> = {
 };
 import { liveProgress } from "../_progress.ts";
 
-const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
+const USAGE = `Usage: ./servelab run [--engine vllm|sim|llamacpp|external] [--url URL] [--model M]
                       [--size default|test] [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS]
-                      [--tiers ttft,prefix] [--allow-remote]
+                      [--tiers ttft,prefix] [--allow-remote] [--cpus auto|off|ENGINE_SET]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
 the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.json and index.html.
@@ -70,6 +83,8 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --timeout  seconds a notebook cell may take (default 1800)
   --tiers    only these tiers, by name, comma-separated: ttft, prefix, kv, batching, writeup (e.g. ttft,prefix)
   --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)
+  --cpus     CPU isolation: the engine's CPU list (e.g. 0-5; the runner and kernel get the rest), auto (split
+             the host's CPUs and NUMA nodes; 1 + 1 on 2 CPUs), or off (default: SERVELAB_CPUS, else auto)
 Exit status: 0 complete; 1 failed (a notebook failed, or a tier whose points all failed; the cause is printed);
 3 partial (some points failed); 130 interrupted; 2 bad arguments.
   --dry-run  check the options and list the notebooks that would run; run nothing`;
@@ -98,6 +113,8 @@ export interface RunArgs {
   allow_remote?: boolean;
   /** Check the options and list the notebooks; run nothing. */
   dry_run?: boolean;
+  /** "auto", "off" or the engine's CPU list. */
+  cpus?: string;
   help: boolean;
 }
 
@@ -124,7 +141,9 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--engine": {
         const v = value();
         const p = EngineKind.safeParse(v);
-        if (!p.success) throw new Error(`--engine '${v}' is not an engine; use vllm, sim or external.`);
+        if (!p.success) {
+          throw new Error(`--engine '${v}' is not an engine; use vllm, sim, llamacpp or external.`);
+        }
         r.engine = p.data;
         break;
       }
@@ -179,6 +198,14 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
           );
         }
         r.tiers = tiers;
+        break;
+      }
+      case "--cpus": {
+        const v = value();
+        if (v !== "auto" && v !== "off" && !CPU_LIST_RE.test(v)) {
+          throw new Error(`--cpus '${v}' is not auto, off or a CPU list; use e.g. --cpus 0 or --cpus 0-5.`);
+        }
+        r.cpus = v;
         break;
       }
       case "--force":
@@ -239,6 +266,8 @@ interface Started {
   url?: string;
   /** The server is the embedded engine (engine sim, or external by its /version): numbers SIMULATED. */
   simulated: boolean;
+  /** The run's CPU sets (also in the manifest). */
+  cpus: ManifestCpus;
 }
 
 /** The environment the notebooks will see (the lab's variables over this process's). */
@@ -276,7 +305,9 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
   }
   const fromEnv = Deno.env.get("SERVELAB_ENGINE") || undefined;
   if (fromEnv !== undefined && !EngineKind.safeParse(fromEnv).success) {
-    throw new Error(`SERVELAB_ENGINE='${fromEnv}' is not an engine; use vllm, sim or external, or unset it.`);
+    throw new Error(
+      `SERVELAB_ENGINE='${fromEnv}' is not an engine; use vllm, sim, llamacpp or external, or unset it.`,
+    );
   }
   const modelGiven = a.model ?? (Deno.env.get("SERVELAB_MODEL") || undefined);
   const warn = (ws: string[]) => ws.forEach((w) => console.error(`servelab run: ${w}`));
@@ -315,9 +346,12 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
         `servelab run: took over the stale lock of run ${run.id} (pid ${lock.recovered_from} is gone).`,
       );
     }
+    let cpus: ManifestCpus;
     try {
+      cpus = { ...runCpus(a, engine, m.cpus), load_avg_1m: loadAvg1m() };
       await updateManifest(run.manifestPath, (x) => ({
         ...x,
+        cpus,
         status: "running",
         ended_at: undefined,
         error: undefined,
@@ -336,6 +370,7 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
       model,
       url,
       simulated: engine === "sim" || isEmbeddedEngine(m.engine.version),
+      cpus,
     };
   }
   const engine = a.engine ?? fromEnv ?? await defaultEngineKind();
@@ -357,6 +392,7 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
   warn(await validateRunInputs(env));
   const version = engine === "external" && url ? await checkExternal(url, a) : undefined;
   const simulated = engine === "sim" || isEmbeddedEngine(version);
+  const cpus: ManifestCpus = { ...runCpus(a, engine), load_avg_1m: loadAvg1m() };
   const run = await createRun({
     engine,
     engine_version: version,
@@ -372,7 +408,55 @@ async function startRun(a: RunArgs, rootGiven: string | undefined): Promise<Star
     },
     inputs: await hashInputs(await dataInputs(), ROOT),
   });
-  return { run, lock: acquireRunLock(run.dir), engine, size, model: modelGiven, url, simulated };
+  await updateManifest(run.manifestPath, (x) => ({ ...x, cpus }));
+  return { run, lock: acquireRunLock(run.dir), engine, size, model: modelGiven, url, simulated, cpus };
+}
+
+/**
+ * The run's CPU sets from `--cpus`, else SERVELAB_CPUS, else auto (or, on resume, what the manifest recorded).
+ * External engines get none: the lab did not start them. Throws on a bad explicit set; an automatic split
+ * that cannot be made (one CPU) turns isolation off and says why.
+ */
+export function runCpus(
+  a: Pick<RunArgs, "cpus">,
+  engine: string,
+  recorded?: ManifestCpus,
+  host = hostCpus(),
+): ManifestCpus {
+  const hostList = host.cpus.length ? formatCpuList(host.cpus) : "none";
+  const off = (source: string, reason: string): ManifestCpus => ({
+    isolation: "off",
+    source,
+    host: hostList,
+    numa_nodes: host.nodes.length,
+    reason,
+  });
+  if (engine === "external") return off("external", "the lab did not start the engine");
+  const env = Deno.env.get("SERVELAB_CPUS")?.trim() || undefined;
+  const given = a.cpus ??
+    (recorded?.isolation === "on" && recorded.source !== "auto" ? recorded.engine : undefined) ??
+    env ?? (recorded?.isolation === "off" ? "off" : "auto");
+  const source = a.cpus !== undefined
+    ? "--cpus"
+    : env !== undefined && given === env
+    ? "SERVELAB_CPUS"
+    : "auto";
+  if (given === "off") return off(source, `${source === "auto" ? "resumed run" : source} off`);
+  if (given === "auto") {
+    if (host.cpus.length < 2) return off("auto", "one CPU only");
+    return { isolation: "on", ...planCpus(host) };
+  }
+  const plan = planCpus(host, given, source === "SERVELAB_CPUS" ? "SERVELAB_CPUS" : "--cpus");
+  return { isolation: "on", ...plan };
+}
+
+/** /proc/loadavg's 1-minute load, undefined off Linux. */
+function loadAvg1m(): number | undefined {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Refuses a non-loopback engine URL unless --allow-remote (or SERVELAB_ALLOW_REMOTE=1), before any request. */
@@ -473,7 +557,7 @@ export async function main(args: string[], paths: RunPaths = {}): Promise<number
 
 /** Runs the notebooks into a started run and writes its indexes; returns the exit code. */
 async function execute(a: RunArgs, notebooks: string[], started: Started): Promise<number> {
-  const { run, engine, size, model, url, simulated } = started;
+  const { run, engine, size, model, url, simulated, cpus } = started;
   const what = engine === "external" && simulated
     ? " (SIMULATED: the server is servelab's embedded engine)"
     : "";
@@ -481,6 +565,19 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
     `servelab run: ${run.id} on ${engine}${engine === "sim" ? " (SIMULATED)" : what}, size ${size}`,
   );
   console.log(`  folder: ${run.dir}`);
+  console.log(
+    cpus.isolation === "on"
+      ? `  CPU sets: engine ${cpus.engine}, client ${cpus.client} (${cpus.source})`
+      : `  CPU sets: none (${cpus.reason})`,
+  );
+  const nCpus = hostCpus().cpus.length;
+  if (cpus.isolation === "on" && cpus.load_avg_1m !== undefined && cpus.load_avg_1m > nCpus) {
+    console.log(
+      `  note: the load average (${cpus.load_avg_1m}) exceeds this host's ${nCpus} CPUs: other work runs on ` +
+        "both sets, which isolation cannot keep out (bench/results/2026-12-08-cpu_isolation.md measured it " +
+        "not helping then); results may carry that contention.",
+    );
+  }
   // Issue 20: the capability probe, into the manifest (tools/cli/run_capabilities.ts).
   if (!a.resume) {
     const caps = await recordCapabilities(run, {
@@ -510,6 +607,7 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
         [RUN_DIR_ENV]: run.dir,
         SERVELAB_ENGINE: engine,
         SERVELAB_SIZE: size,
+        SERVELAB_CPUS: cpus.isolation === "on" ? cpus.engine! : "off",
       };
       if (model) env.SERVELAB_MODEL = model;
       if (url) env.SERVELAB_URL = url;
@@ -524,6 +622,7 @@ async function execute(a: RunArgs, notebooks: string[], started: Started): Promi
         env,
         timeoutS: a.timeout_s,
         signal: abort.signal,
+        cpus: cpus.isolation === "on" ? cpus.client : undefined,
         onLine: (l) => live.line(l),
       }).finally(() => live.stop());
       const failed = r.summary?.notebooks.filter((n) => n.status !== "ok").map((n) => basename(n.notebook)) ??

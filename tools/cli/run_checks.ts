@@ -5,7 +5,8 @@
  * runs in one folder.
  * @module
  */
-import { vllmAvailable } from "../../lib/engine/mod.ts";
+import { findOnPath, llamaServerCommand, vllmAvailable } from "../../lib/engine/mod.ts";
+import { REPO_ROOT } from "../../lib/run/mod.ts";
 import type { InputHash, Manifest } from "../../lib/run/mod.ts";
 import { catalogProblems, loadGpu, loadModel } from "../../lib/sim/mod.ts";
 import { labEnv, prefix, TIERS } from "../../lib/mod.ts";
@@ -85,6 +86,26 @@ export async function validateRunInputs(env: Record<string, string | undefined>)
         );
       }
       break;
+    case "llamacpp": {
+      let isFile = false;
+      try {
+        isFile = Deno.statSync(lab.model).isFile;
+      } catch { /* missing */ }
+      if (!/\.gguf$/i.test(lab.model) || !isFile) {
+        throw new Error(
+          `Engine 'llamacpp' serves a GGUF file, and --model '${lab.model}' is not one. Write the tiny model ` +
+            "as GGUF (./servelab tiny-model DIR --gguf) and pass --model DIR/tiny-llama.gguf.",
+        );
+      }
+      const cmd = llamaServerCommand(REPO_ROOT);
+      if (cmd === "llama-server" && findOnPath("llama-server") === undefined) {
+        throw new Error(
+          "Engine 'llamacpp' needs llama.cpp's server: run tools/real/llamacpp_install.sh, or point " +
+            "SERVELAB_LLAMA_SERVER at a llama-server executable.",
+        );
+      }
+      break;
+    }
     case "external":
       break;
     default: {

@@ -127,7 +127,7 @@ Deno.test("run arguments are checked with messages naming the flag", () => {
   });
   assert.throws(
     () => parseRunArgs(["--engine", "tgi"]),
-    /--engine 'tgi' is not an engine; use vllm, sim or external/,
+    /--engine 'tgi' is not an engine; use vllm, sim, llamacpp or external/,
   );
   assert.throws(() => parseRunArgs(["--size", "huge"]), /--size 'huge' is not a size/);
   assert.throws(() => parseRunArgs(["--model"]), /--model needs a value/);

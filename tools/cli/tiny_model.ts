@@ -3,7 +3,7 @@
  * seed, the lab's own byte-level BPE tokenizer) as a Hugging Face model folder, for real engines to serve.
  *
  * ```
- * ./servelab tiny-model DIR [--seed N] [--layers N] [--hidden N] [--vocab N] [--max-len N] [--json]
+ * ./servelab tiny-model DIR [--seed N] [--layers N] [--hidden N] [--vocab N] [--max-len N] [--gguf] [--json]
  * ```
  * @example
  * ```ts
@@ -13,14 +13,16 @@
  * @module
  */
 import { type TinyModelOptions, tinyModelSpec, writeTinyModel } from "../../lib/mod.ts";
+import { writeTinyGguf } from "../../lib/tinymodel/mod.ts";
 
 const USAGE =
-  `Usage: servelab tiny-model DIR [--seed N] [--layers N] [--hidden N] [--vocab N] [--max-len N] [--json]
+  `Usage: servelab tiny-model DIR [--seed N] [--layers N] [--hidden N] [--vocab N] [--max-len N] [--gguf] [--json]
 
 Writes a tiny LlamaForCausalLM (default: hidden 256, 2 layers, 4 heads, 2 KV heads, head_dim 64,
 vocab 512, float32) with random weights from --seed (default 0) into DIR: config.json, model.safetensors,
 tokenizer.json (byte-level BPE), tokenizer_config.json (ChatML template), generation_config.json.
-Nothing is downloaded; the same seed writes the same bytes. Serve it with, e.g.:
+Nothing is downloaded; the same seed writes the same bytes. --gguf also writes DIR/tiny-llama.gguf, the
+same model for llama.cpp (./servelab run --engine llamacpp --model DIR/tiny-llama.gguf). Serve it with, e.g.:
   vllm serve DIR --dtype float32 --enforce-eager`;
 
 const FLAGS: Record<string, keyof TinyModelOptions> = {
@@ -47,9 +49,11 @@ export async function main(args: string[]): Promise<number> {
   const opts: Record<string, number> = {};
   let dir: string | undefined;
   let json = false;
+  let gguf = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--json") json = true;
+    else if (a === "--gguf") gguf = true;
     else if (a in FLAGS) {
       const v = Number(args[++i]);
       if (!Number.isInteger(v) || v < 0) {
@@ -77,6 +81,11 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const out = await writeTinyModel(dir, spec);
+  if (gguf) {
+    const bytes = await writeTinyGguf(`${out.dir}/tiny-llama.gguf`, spec);
+    out.files.push("tiny-llama.gguf");
+    out.total_bytes += bytes;
+  }
   if (json) console.log(JSON.stringify({ ...out, spec }));
   else {
     console.log(

@@ -46,7 +46,7 @@ Deno.test("llama.cpp's server: the lab's probe, load, metrics and Tier 1 work ag
       assert.ok(server.ready_s! > 0 && server.ready_s! < 60);
       const models = await (await fetch(`${server.baseUrl}/v1/models`)).json();
       assert.ok(models.data.some((m: { id: string }) => m.id === model), JSON.stringify(models.data));
-      assert.ok(groupMembers(server.pid).length >= 1);
+      assert.ok(groupMembers(server.pid!).length >= 1);
     });
 
     await t.step(
@@ -174,6 +174,6 @@ Deno.test("llama.cpp's server: the lab's probe, load, metrics and Tier 1 work ag
   } finally {
     await server.stop();
   }
-  assert.deepEqual(groupMembers(server.pid), [], "no process of llama-server's group is left");
+  assert.deepEqual(groupMembers(server.pid!), [], "no process of llama-server's group is left");
   await Deno.remove(logDir, { recursive: true });
 });

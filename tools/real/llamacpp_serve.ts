@@ -1,7 +1,8 @@
 /**
  * llama.cpp's server for the lab: installs it (tools/real/llamacpp_install.sh), writes the tiny model as
- * GGUF, starts `llama-server` on 127.0.0.1 in its own process group and stops the whole group on dispose.
- * The lab measures it as an `external` engine (docs/adr/0012-llamacpp-server.md).
+ * GGUF, and starts `llama-server` through lib/engine (`launch()` of engine kind `llamacpp`: its own process
+ * group on 127.0.0.1, stopped as a whole on dispose). `./servelab run --engine llamacpp` starts it the same
+ * way per tier; this script serves it for `--engine external` measurements and by hand.
  *
  * ```
  * deno run -A tools/real/llamacpp_serve.ts [--port N] [--parallel N] [--ctx N] [--from wheel|source]
@@ -15,9 +16,10 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { freePort, tinyModelSpec } from "../../lib/mod.ts";
+import { basename, dirname } from "node:path";
+import { tinyModelSpec } from "../../lib/mod.ts";
 import { writeTinyGguf } from "../../lib/tinymodel/mod.ts";
-import { LogCapture, register, spawnGroup, stopGroup, unregister } from "../../lib/engine/mod.ts";
+import { type Engine, launch, parseServeConfig } from "../../lib/engine/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** The served model name the lab's real-engine runs use. */
@@ -83,8 +85,8 @@ export interface LlamaServerOptions {
   ctx_size?: number;
   /** Slots (`-np`), the concurrent sequences. Default 4. */
   parallel?: number;
-  /** Threads (`-t`). Default 1 (the machines have 2 shared cores). */
-  threads?: number;
+  /** CPU list the server runs on (its thread count follows); default none (threads: the shim's 1). */
+  cpus?: string;
   /** More llama-server flags, passed through. */
   extra_args?: string[];
   /** Log file; default a temporary one. */
@@ -93,71 +95,17 @@ export interface LlamaServerOptions {
   ready_timeout_ms?: number;
 }
 
-/** A llama-server process the lab started. A resource with a lifecycle, hence a class. */
-export class LlamaServer implements AsyncDisposable {
-  readonly baseUrl: string;
-  readonly model: string;
-  readonly pid: number;
-  readonly logPath: string;
-  readonly argv: string[];
-  /** Seconds from spawn to the first /health 200. */
-  ready_s?: number;
-  readonly #child: Deno.ChildProcess;
-  readonly #capture: LogCapture;
-  #stopping?: Promise<void>;
-  readonly exited: Promise<Deno.CommandStatus>;
-
-  constructor(
-    o: {
-      argv: string[];
-      port: number;
-      model: string;
-      logPath: string;
-      child: Deno.ChildProcess;
-      capture: LogCapture;
-    },
-  ) {
-    this.argv = o.argv;
-    this.baseUrl = `http://127.0.0.1:${o.port}`;
-    this.model = o.model;
-    this.pid = o.child.pid;
-    this.logPath = o.logPath;
-    this.#child = o.child;
-    this.#capture = o.capture;
-    this.exited = o.child.status;
-  }
-
-  /** The last log lines. */
-  logTail(): string[] {
-    return this.#capture.tail();
-  }
-
-  /** Stops the whole process group (TERM, then KILL after 5 s). Idempotent. */
-  stop(): Promise<void> {
-    return this.#stopping ??= (async () => {
-      try {
-        await stopGroup(this.pid, { grace_ms: 5_000, leaderExited: this.exited });
-        await this.exited;
-        await Promise.race([this.#capture.done, new Promise((r) => setTimeout(r, 2_000))]);
-      } finally {
-        unregister(this);
-      }
-    })();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.stop();
-  }
-}
+/** A llama-server the lab started: lib/engine's `Engine` of kind `llamacpp`. */
+export type LlamaServer = Engine;
 
 /**
- * Starts llama.cpp's server on 127.0.0.1 with `--metrics`, waits for `GET /health` = 200 and returns it.
- * Throws (after stopping the process group) when it exits or is not ready in time, with the log's tail.
+ * Starts llama.cpp's server through lib/engine's `launch()` (engine `llamacpp`: its own process group on
+ * 127.0.0.1, log capture, the startup report, readiness, stop of the whole group) and returns it.
  *
  * @example
  * ```ts
  * await using server = await startLlamaServer({ model_path: "tiny.gguf", parallel: 4 });
- * console.log(server.baseUrl, server.model);
+ * console.log(server.baseUrl, server.model, server.startup?.kv_cache_tokens);
  * ```
  */
 export async function startLlamaServer(opts: LlamaServerOptions): Promise<LlamaServer> {
@@ -167,62 +115,24 @@ export async function startLlamaServer(opts: LlamaServerOptions): Promise<LlamaS
     );
   }
   const command = opts.command ?? await installLlamaServer();
-  const port = opts.port ?? await freePort();
-  const model = opts.alias ?? TINY_ALIAS;
-  const args = [
-    "-m",
-    opts.model_path,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "-c",
-    String(opts.ctx_size ?? 32768),
-    "-np",
-    String(opts.parallel ?? 4),
-    "-t",
-    String(opts.threads ?? 1),
-    "-a",
-    model,
-    "--metrics",
-    ...(opts.extra_args ?? []),
-  ];
-  const logPath = opts.log_path ?? Deno.makeTempFileSync({ prefix: "servelab-llamacpp-", suffix: ".log" });
-  const t0 = performance.now();
-  let child: Deno.ChildProcess;
-  try {
-    child = spawnGroup(command, { args }); // its own process group: stop() reaches everything it starts
-  } catch (err) {
-    throw new Error(
-      `Cannot start llama-server: cannot run '${command}' (${(err as Error).message}). ` +
-        "Run tools/real/llamacpp_install.sh, or set SERVELAB_LLAMA_SERVER to a llama-server executable.",
-    );
-  }
-  const capture = new LogCapture(logPath, [child.stdout, child.stderr]);
-  const server = new LlamaServer({ argv: [command, ...args], port, model, logPath, child, capture });
-  register(server);
-  let exited = false;
-  server.exited.then(() => exited = true);
-  const deadline = t0 + (opts.ready_timeout_ms ?? 60_000);
-  while (true) {
-    if (exited || performance.now() > deadline) {
-      await server.stop();
-      throw new Error(
-        `Cannot start llama-server: it ${exited ? "exited" : "was not ready in time"} before GET /health ` +
-          `answered 200. Log ${logPath}, last lines:\n  ${server.logTail().slice(-8).join("\n  ")}`,
-      );
-    }
-    try {
-      const res = await fetch(`${server.baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-      await res.body?.cancel();
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  server.ready_s = (performance.now() - t0) / 1000;
-  return server;
+  const parallel = opts.parallel ?? 4;
+  const cfg = parseServeConfig({
+    engine: "llamacpp",
+    model: opts.model_path,
+    served_model_name: opts.alias ?? TINY_ALIAS,
+    port: opts.port ?? 0,
+    max_num_seqs: parallel,
+    max_model_len: Math.floor((opts.ctx_size ?? 32768) / parallel),
+    cpus: opts.cpus,
+    extra_args: opts.extra_args ?? [],
+  });
+  const log = opts.log_path ?? Deno.makeTempFileSync({ prefix: "servelab-llamacpp-", suffix: ".log" });
+  return await launch(cfg, {
+    llamacpp_command: command,
+    log_dir: dirname(log),
+    log_name: basename(log).replace(/\.log$/, ""),
+    ready_timeout_ms: opts.ready_timeout_ms ?? 60_000,
+  });
 }
 
 async function main(args: string[]): Promise<number> {
@@ -247,9 +157,8 @@ async function main(args: string[]): Promise<number> {
   );
   console.log(`measure it: ./servelab run --engine external --url ${server.baseUrl} --model ${server.model}`);
   console.log("Ctrl-C stops it.");
-  await server.exited;
-  await server.stop();
-  return 1;
+  await new Promise(() => {}); // until Ctrl-C: lib/engine's signal handler stops the group and exits
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -37,6 +37,10 @@ def parse(argv):
     p.add_argument("--no-cache-prompt", dest="cache_prompt", action="store_false")
     p.add_argument("--cache-reuse", type=int, default=None)
     p.add_argument("--no-warmup", dest="warmup", action="store_false", default=True)
+    p.add_argument("--slot-save-path", default=None, help="enables POST /slots/N?action=erase|save|restore")
+    p.add_argument("--cache-ram", type=int, default=None, help="prompt cache size in MiB (0: off)")
+    p.add_argument("-lv", "--verbosity", "--log-verbosity", type=int, default=None,
+                   help="log verbosity (4: the model, context and KV cache info lines)")
     p.add_argument("-s", "--seed", type=int, default=None)
     p.add_argument("--api-key", default=os.environ.get("LLAMA_API_KEY"))
     return p.parse_args(argv)
@@ -69,6 +73,12 @@ def main(argv):
     p.cache_prompt = args.cache_prompt
     if args.cache_reuse is not None:
         p.n_cache_reuse = args.cache_reuse
+    if args.slot_save_path is not None:
+        p.slot_save_path = args.slot_save_path
+    if args.cache_ram is not None:
+        p.cache_ram_mib = args.cache_ram
+    if args.verbosity is not None:
+        p.verbosity = args.verbosity
     p.warmup = args.warmup
     if args.seed is not None:
         p.sampling.seed = args.seed

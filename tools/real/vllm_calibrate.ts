@@ -3,7 +3,7 @@
  *
  * ```
  * deno run -A tools/real/vllm_calibrate.ts measure --engine vllm|sim [--sim-gpu NAME] --model DIR --out FILE
- *                                                  [--repeats N]
+ *                                                  [--repeats N] [--cpus auto|off|ENGINE_SET]
  * deno run -A tools/real/vllm_calibrate.ts predict --model DIR --sim-gpu NAME --out FILE
  * deno run -A tools/real/vllm_calibrate.ts fit FILE --model DIR --name NAME --out data/gpus/NAME.json
  * deno run -A tools/real/vllm_calibrate.ts compare REAL.json SIM.json [SIM2.json ...] [--set fit|holdout]
@@ -12,7 +12,9 @@
  * `measure` launches the engine (vLLM from SERVELAB_VLLM_BIN, else .servelab/vllm-venv/bin/vllm), sends
  * the fit workloads (lone prefills, steady decode at several concurrencies) and the held-out workloads
  * (an open-loop Poisson load and a closed loop of mixed prefill and decode), and writes the medians.
- * `fit` turns a real engine's file into a profile with fitted `timing.*` constants; `compare` prints the
+ * With `--cpus` (auto: lib/engine/cpus.ts planCpus) the engine's group runs on the engine's CPU set and this
+ * process (the load client) on the rest. `fit` turns a real engine's file into a profile with fitted
+ * `timing.*` constants (startup: `process_start_s` from the measured time to ready); `compare` prints the
  * error table (markdown) of sim files against the real one.
  * @example
  * ```ts
@@ -41,10 +43,12 @@ import {
   syntheticRequests,
   ttft_ms,
 } from "../../lib/mod.ts";
-import { engineArgv } from "../../lib/engine/mod.ts";
+import { engineArgv, hostCpus, pinProcess, planCpus } from "../../lib/engine/mod.ts";
+import { startupPhases } from "../../lib/sim/mod.ts";
 import { itl_guidellm_ms } from "../../lib/analysis/mod.ts";
 import {
   compareHoldout,
+  fitProcessStart,
   fitTiming,
   type Measurement,
   MeasurementFile,
@@ -191,7 +195,17 @@ async function measure(args: Record<string, string>): Promise<number> {
     console.error("measure needs --engine vllm|sim, --model DIR and --out FILE.");
     return 2;
   }
-  const cfg = calibrationConfig(engine, args.model, args["sim-gpu"] ?? "cpu");
+  const base = calibrationConfig(engine, args.model, args["sim-gpu"] ?? "cpu");
+  const plan = args.cpus === undefined || args.cpus === "off" ? undefined : planCpus(
+    hostCpus(),
+    args.cpus === "auto" ? undefined : args.cpus,
+    args.cpus === "auto" ? "auto" : "--cpus",
+  );
+  const cfg = plan ? { ...base, cpus: plan.engine } : base;
+  if (plan) {
+    await pinProcess(Deno.pid, plan.client);
+    console.error(`calibrate: engine on CPUs ${plan.engine}, this client on ${plan.client}`);
+  }
   const venvBin = `${ROOT}/.servelab/vllm-venv/bin/vllm`;
   const vllm_command = Deno.env.get("SERVELAB_VLLM_BIN")
     ? undefined
@@ -285,6 +299,8 @@ async function measure(args: Record<string, string>): Promise<number> {
     load_avg_end: loadAvg(),
     cold_ttft_ms: coldTtft,
     warm_ttft_ms: warmTtft,
+    ready_s: eng.ready_s,
+    cpus: plan ? { engine: plan.engine, client: plan.client } : undefined,
     workloads,
   };
   await Deno.writeTextFile(args.out, JSON.stringify(MeasurementFile.parse(file), null, 2) + "\n");
@@ -343,6 +359,7 @@ function predictFile(model: string, gpu: string): MeasurementFile {
     started_at: new Date().toISOString(),
     command: `deno run -A tools/real/vllm_calibrate.ts predict --model ${model} --sim-gpu ${gpu}`,
     serve_args: engineArgv({ ...cfg, port: 8000 }),
+    ready_s: startupPhases(loadModel(model), loadGpu(gpu), cfg).reduce((s, p) => s + p.seconds, 0),
     workloads,
   };
 }
@@ -372,6 +389,17 @@ async function fit(file: string, args: Record<string, string>): Promise<number> 
       args.name,
       { first_request_ms: first },
       `measured: cold minus warm TTFT of a 32-token prompt, ${source}`,
+    );
+  }
+  if (real.ready_s !== undefined) {
+    const process_start_s = round(fitProcessStart(real.ready_s, startupPhases(model, profile, cfg)));
+    profile = withTiming(
+      profile,
+      args.name,
+      { process_start_s },
+      `fitted: measured time to ready ${
+        real.ready_s.toFixed(1)
+      } s minus the other simulated phases, ${source}`,
     );
   }
   const out = {
@@ -423,6 +451,16 @@ async function compare(files: string[], set: "fit" | "holdout"): Promise<number>
     console.log(
       `| ${row.workload} | ${row.metric} | ${row.real.toFixed(2)} | ${range} | ${cells.join(" | ")} |`,
     );
+  }
+  if (real.ready_s !== undefined) {
+    const cells = sims.map((s) =>
+      s.ready_s === undefined
+        ? "n/a"
+        : `${s.ready_s.toFixed(2)} (${s.ready_s >= real.ready_s! ? "+" : ""}${
+          (100 * (s.ready_s - real.ready_s!) / real.ready_s!).toFixed(1)
+        })`
+    );
+    console.log(`| startup | ready_s | ${real.ready_s.toFixed(2)} |  | ${cells.join(" | ")} |`);
   }
   return 0;
 }

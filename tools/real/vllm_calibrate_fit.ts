@@ -142,6 +142,10 @@ export const MeasurementFile = z.object({
   /** First request after ready (short prompt) and the warm median of the same request. */
   cold_ttft_ms: z.number().optional(),
   warm_ttft_ms: z.number().optional(),
+  /** Seconds from spawn to /health 200 (the launcher's clock); for the sim, its simulated startup's sum. */
+  ready_s: z.number().optional(),
+  /** CPU sets of the measurement (lib/engine/cpus.ts): the engine's group and this client process. */
+  cpus: z.object({ engine: z.string(), client: z.string() }).optional(),
   workloads: z.array(Measurement),
 });
 export type MeasurementFile = z.infer<typeof MeasurementFile>;
@@ -194,6 +198,23 @@ function observations(
     if (w.kind === "decode" && itl !== undefined) out.push({ w, metric: "itl_ms", v: itl });
   }
   return out;
+}
+
+/**
+ * The `process_start_s` that makes the simulated startup (every phase of `phases`, process start
+ * included) add up to the measured time to ready: measured minus the other phases, at least 0.
+ *
+ * @example
+ * ```ts
+ * fitProcessStart(61.3, startupPhases(model, gpu, cfg)); // 47.6 when the other phases sum to 13.7 s
+ * ```
+ */
+export function fitProcessStart(
+  ready_s: number,
+  phases: readonly { name: string; seconds: number }[],
+): number {
+  const others = phases.filter((p) => p.name !== "process_start").reduce((s, p) => s + p.seconds, 0);
+  return Math.max(0, ready_s - others);
 }
 
 /** A profile with the given timing constants (sources say they were fitted). */

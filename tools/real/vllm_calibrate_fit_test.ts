@@ -4,6 +4,7 @@ import { modelFromHfConfig } from "../../lib/sim/mod.ts";
 import { tinyConfigJson, tinyTokenizer } from "../../lib/tinymodel/mod.ts";
 import {
   compareHoldout,
+  fitProcessStart,
   fitTiming,
   type Measurement,
   type MeasurementFile,
@@ -108,4 +109,15 @@ Deno.test("mergeRepeats: medians of the repeats, each repeat kept, counts summed
   assert.equal(m.requests_ok, 3 * w.requests_ok);
   assert.deepEqual(m.errors, { empty: { count: 1, first_message: "x" } });
   assert.throws(() => mergeRepeats([]), /zero repeats/);
+});
+
+Deno.test("fitProcessStart: the process start that makes the simulated startup add up to the measured ready time", () => {
+  const phases = [
+    { name: "process_start", seconds: 10 },
+    { name: "weights_load", seconds: 0.5 },
+    { name: "memory_profile", seconds: 1 },
+    { name: "api_start", seconds: 1.5 },
+  ];
+  assert.equal(fitProcessStart(40, phases), 37);
+  assert.equal(fitProcessStart(2, phases), 0, "never negative");
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { ServeConfig } from "../../engine/config.ts";
 import { buildServeArgs } from "../../engine/argv.ts";
+import { llamaServerArgs } from "../../engine/llamacpp.ts";
 import { EngineSupervisor } from "../../engine/supervisor.ts";
 import type { Engine, StartupReport } from "../../engine/types.ts";
 import { createClock } from "../../probe/clock.ts";
@@ -378,7 +379,11 @@ export async function measureBatching(
     engine_kind: engine.kind,
     version,
     config: engine.config,
-    serve_args: engine.kind === "external" ? [] : buildServeArgs(engine.config),
+    serve_args: engine.kind === "external"
+      ? []
+      : engine.kind === "llamacpp"
+      ? llamaServerArgs(engine.config)
+      : buildServeArgs(engine.config),
     startup: engine.startup,
     ready_s: engine.ready_s,
     peak_rps,

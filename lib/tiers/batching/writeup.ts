@@ -291,7 +291,8 @@ export function batchingBenchmarkMd(input: BatchingWriteupInput): string {
       "GPU profile, served in real time on this machine; they show the behaviour, not a real GPU's figures.\n\n"
     : "";
   const serve = M.serve_args.length
-    ? (sim ? "./servelab sim serve " : "vllm serve ") +
+    ? (M.config.cpus !== undefined ? `taskset -c ${M.config.cpus} ` : "") +
+      (sim ? "./servelab sim serve " : M.engine_kind === "llamacpp" ? "llama-server " : "vllm serve ") +
       shellLine(M.serve_args.filter((a, i, xs) => !(xs[i - 1] === "--port" || a === "--port")))
     : `# external engine at ${M.config.url}: not started by the lab`;
   const knee = F.knee.kind === "knee"

@@ -83,6 +83,7 @@ export async function kvContext(lab: LabEnv): Promise<KvContext> {
       };
     }
     case "external":
+    case "llamacpp":
       return { lab, model };
     default: {
       const never: never = cfg.engine;

@@ -247,8 +247,18 @@ export async function measureKv(
     await runPoints(run, KV_TIER, sweep, measure, opts);
     ids.push(...sweep.map((p) => p.id));
     await collectPoints(run, KV_TIER, { file: KV_SCALING_FILE, columns, ids });
-    const probe = kvFitProbePoint(P, await readCsv(scaling_csv, KvRow));
-    if (probe) {
+    // llama.cpp has no pool apart from its context: -c (max_model_len x slots) is allocated as asked, so
+    // there is no fit check to probe and no smaller pool to load (lib/engine/llamacpp.ts).
+    const probe = lab.engine === "llamacpp"
+      ? undefined
+      : kvFitProbePoint(P, await readCsv(scaling_csv, KvRow));
+    if (lab.engine === "llamacpp") {
+      notes.push(
+        "llama.cpp: no fit probe and no small-pool load confirmation. Its KV cache is the context it is " +
+          "given (-c = max-model-len x slots, allocated at start), so a length never fails to fit a pool and " +
+          "there is no pool size to shrink; the sweep above shows that allocation.",
+      );
+    } else if (probe) {
       await runPoints(run, KV_TIER, [probe], measure, opts);
       ids.push(probe.id);
     } else if (P.fail_util !== "off") {
@@ -268,7 +278,7 @@ export async function measureKv(
   let load_rows: KvLoadRow[] = [];
   let load_csv: string | undefined;
   let samples_csv: string | undefined;
-  if (lab.engine !== "external") {
+  if (lab.engine !== "external" && lab.engine !== "llamacpp") {
     const summary = await runPoints(run, `${KV_TIER}_load`, [{ id: "ramp" }], async () => {
       const r = await measureKvLoad(run, ctx, P, rows);
       return { rows: r.rows, columns: KV_LOAD_COLUMNS as readonly string[], data: { version: r.version } };

@@ -194,8 +194,10 @@ export class PrefixEngines implements AsyncDisposable {
 
 /**
  * Empties the engine's prefix cache (`POST /reset_prefix_cache`, served by vLLM with
- * VLLM_SERVER_DEV_MODE=1, which the lab sets for engines it starts). False when the server refuses or
- * lacks the endpoint (an external server usually does).
+ * VLLM_SERVER_DEV_MODE=1, which the lab sets for engines it starts); on llama.cpp's server, which has no
+ * such route, by erasing every slot (`GET /slots`, `POST /slots/N?action=erase`; the lab starts it with
+ * `--slots --cache-ram 0`, so the slots are its only cache). False when the server refuses or lacks both
+ * (an external server usually does).
  *
  * @example
  * ```ts
@@ -213,8 +215,30 @@ export async function prefixResetCache(
       signal: AbortSignal.timeout(10_000),
     });
     await r.body?.cancel();
-    return r.ok;
+    return r.ok || (r.status === 404 && await eraseLlamaSlots(baseUrl, headers));
   } catch {
     return false;
   }
+}
+
+/** llama.cpp: erases every slot's cached prompt; false when /slots is not served or an erase fails. */
+async function eraseLlamaSlots(baseUrl: string, headers: Record<string, string>): Promise<boolean> {
+  const r = await fetch(`${baseUrl}/slots`, { headers, signal: AbortSignal.timeout(10_000) });
+  if (!r.ok) {
+    await r.body?.cancel();
+    return false;
+  }
+  const slots = await r.json() as { id?: unknown }[];
+  if (!Array.isArray(slots) || slots.length === 0) return false;
+  for (const s of slots) {
+    if (typeof s.id !== "number") return false;
+    const e = await fetch(`${baseUrl}/slots/${s.id}?action=erase`, {
+      method: "POST",
+      headers,
+      signal: AbortSignal.timeout(10_000),
+    });
+    await e.body?.cancel();
+    if (!e.ok) return false;
+  }
+  return true;
 }

@@ -169,6 +169,13 @@ export async function measurePrefix(
       points = points.filter((p) => p.sweep !== "cliff");
     }
   }
+  if (lab.engine === "llamacpp" && points.some((p) => p.sweep === "cliff")) {
+    notes.push(
+      "llama.cpp: no eviction cliff. Its prompt cache is one cached prompt per slot (the lab turns off the " +
+        "host-RAM prompt cache), not a shared block pool that a working set could overflow; not measured.",
+    );
+    points = points.filter((p) => p.sweep !== "cliff");
+  }
   const clock = createClock();
   await using engines = new PrefixEngines({ exclusive: P.interleave === "by_point", run });
   const builder = prefixPromptBuilder((text) => {

@@ -70,7 +70,7 @@ export type TtftStartupClock = z.infer<typeof TtftStartupClock>;
 export const TtftStartupRow = z.object({
   point_id: z.string(),
   launch: csvNumber,
-  engine: z.enum(["vllm", "sim", "external"]),
+  engine: z.enum(["vllm", "sim", "external", "llamacpp"]),
   version: z.string().optional(),
   phase: z.string(),
   seconds: optNumber,

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { buildServeArgs } from "../../engine/argv.ts";
+import { llamaServerArgs } from "../../engine/llamacpp.ts";
 import type { ServeConfig } from "../../engine/config.ts";
 import { escapeMarkdown } from "../../report/markdown.ts";
 import { writeTextAtomic } from "../../run/atomic.ts";
@@ -233,6 +234,11 @@ export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
       return [run, `./servelab sim serve ${args}`];
     case "vllm":
       return [run, `VLLM_SERVER_DEV_MODE=1 vllm serve ${args}`];
+    case "llamacpp":
+      return [
+        run,
+        `llama-server ${llamaServerArgs(config).join(" ").replace(/--port 0\b/, "--port <free port>")}`,
+      ];
     case "external":
       return [
         `${shellEnv({ SERVELAB_URL: config.url ?? "" })} ${run}`,
