@@ -25,7 +25,9 @@
  *
  * Run: `deno run -A bench/client_fidelity.ts [--levels 1,16,64,256,1024] [--rates 100,200,...]
  *       [--peers guidellm,aiperf,vllm|none] [--peer-levels 16,256]
- *       [--transports socket,fetch,floor,deno-floor] [--truth c|deno] [--repeats 2] [--no-install] [--quick]`
+ *       [--transports socket,socket-parser,fetch,floor,deno-floor] [--truth c|deno] [--repeats 2] [--no-install]
+ *       [--quick]`  (socket-parser: the socket transport with the SSE parser on every event, the path before the
+ *       byte scan)
  * Installs the peers first when they are missing (tools/real/peers_install.sh) unless --no-install.
  * @module
  */
@@ -54,9 +56,15 @@ import { availablePeers, installPeers, type PeerName, runPeer } from "./_fidelit
 
 /** Our client's two transports: raw HTTP/1.1 sockets (runLoad's default for http://) and fetch. */
 export type Transport = "socket" | "fetch";
-const LABEL: Record<Transport, string> = {
+/**
+ * Our client's variants: the transports, with the byte-scan content path (the default since issue 22),
+ * and "socket-parser": the socket transport with every event decoded, SSE-parsed and JSON-parsed (before).
+ */
+export type Ours = Transport | "socket-parser";
+const LABEL: Record<Ours, string> = {
   socket: "servelab probe (socket)",
   fetch: "servelab probe (fetch)",
+  "socket-parser": "servelab probe (socket, SSE parser: before)",
 };
 
 /** The dial and request count of one concurrency level. */
@@ -118,10 +126,11 @@ async function cpuSeconds(pid: number): Promise<number | undefined> {
 async function ours(
   baseUrl: string,
   lv: Level,
-  transport: Transport,
+  client: Ours,
   truthsFrom: () => Promise<GroundTruth[]>,
 ): Promise<Row> {
-  const tag = `${transport}-c${lv.n}-${crypto.randomUUID().slice(0, 4)}`;
+  const tag = `${client}-c${lv.n}-${crypto.randomUUID().slice(0, 4)}`;
+  const transport: Transport = client === "fetch" ? "fetch" : "socket";
   const clock = createClock();
   const { records, self_check } = await runLoad(baseUrl, (i) => request(tag, i), {
     kind: "concurrency",
@@ -132,10 +141,11 @@ async function ours(
     clock,
     request_id_prefix: tag,
     transport,
+    parse: client === "socket-parser" ? "parser" : "scan",
   });
   const failed = records.filter((r) => !r.ok).length;
   return {
-    ...await closedRow(LABEL[transport], tag, lv, timingsOf(records), failed, truthsFrom),
+    ...await closedRow(LABEL[client], tag, lv, timingsOf(records), failed, truthsFrom),
     self_check,
   };
 }
@@ -310,7 +320,11 @@ if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const levels = list(arg("--levels")) ?? (quick ? [1, 16, 64] : [1, 16, 64, 256, 1024]);
   const rates = list(arg("--rates")) ?? (quick ? [50, 200] : [100, 200, 400, 800, 1600, 3200]);
-  const clients = arg("--transports")?.split(",") ?? ["socket", "fetch", "floor", "deno-floor"];
+  const clients = arg("--transports")?.split(",") ??
+    ["socket", "socket-parser", "fetch", "floor", "deno-floor"];
+  const ourClients = clients.filter((c) =>
+    c === "socket" || c === "fetch" || c === "socket-parser"
+  ) as Ours[];
   const transports = clients.filter((c) => c === "socket" || c === "fetch") as Transport[];
   let floorBin: string | undefined;
   if (clients.includes("floor")) {
@@ -360,7 +374,7 @@ if (import.meta.main) {
     const order = Array.from(
       { length: repeats },
       () => [
-        ...transports,
+        ...ourClients,
         ...(floorBin ? ["floor" as const] : []),
         ...(clients.includes("deno-floor") ? ["deno-floor" as const] : []),
       ],

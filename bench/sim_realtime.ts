@@ -8,11 +8,17 @@
  * (bench/_sim_load_client.ts) so it does not share the server's thread. Default profile:
  * Qwen2.5-1.5B-Instruct on H100-80GB, 128-token prompts, 256 tokens out, ignore_eos.
  *
- * Run: `deno run -A bench/sim_realtime.ts [--seconds 4] [--levels 1,8,32,64,128,256,512]`
+ * Both HTTP servers of the engine run interleaved at each level (`--http socket,deno`, `--repeats 2`):
+ * the raw-socket server (lib/sim/http1_server.ts, the default since issue 22) and Deno.serve (before), each
+ * repeat on a fresh server, so the two are compared in pairs taken a minute apart at most.
+ *
+ * Run: `deno run -A bench/sim_realtime.ts [--seconds 4] [--levels 1,8,32,64,128,256,512] [--http socket,deno]
+ * [--repeats 2] [--no-clock]`
  * @module
  */
+import process from "node:process";
 import { parseServeConfig } from "../lib/engine/mod.ts";
-import { realClock, serveSim, type StepTiming } from "../lib/sim/mod.ts";
+import { realClock, serveSim, type SimHttp, type StepTiming } from "../lib/sim/mod.ts";
 
 /** p-th quantile (0..1) of a sorted array, nearest rank. */
 function q(sorted: number[], p: number): number {
@@ -56,10 +62,18 @@ export async function clockAccuracy(margins: number[], n = 300): Promise<ClockRo
 
 /** One concurrency level of the real-time ramp. */
 export interface RampRow {
+  /** The engine's HTTP server. */
+  http: SimHttp;
   concurrency: number;
   /** Tokens written per second (server side). */
   tok_s: number;
   steps: number;
+  /**
+   * CPU time of this process (the server: its HTTP stack and the simulated engine) per 1,000 tokens
+   * emitted, ms: the cost that sets how many tokens one core can emit on time, and a number that a
+   * loaded machine disturbs less than the lateness (which waits for a core).
+   */
+  cpu_ms_per_ktok: number;
   /** Per-token lateness (write - scheduled), ms; each token counts its step's worst case. */
   p50_ms: number;
   p99_ms: number;
@@ -74,6 +88,8 @@ export interface RampOptions {
   max_tokens?: number;
   /** Seconds at the start of each level left out of the numbers (ramp-up). */
   settle_s?: number;
+  /** The engine's HTTP server (default: serveSim's, "socket"). */
+  http?: SimHttp;
 }
 
 /**
@@ -88,7 +104,8 @@ export interface RampOptions {
 export async function realtimeRamp(o: RampOptions = {}): Promise<RampRow[]> {
   const cfg = parseServeConfig({ engine: "sim", model: "Qwen/Qwen2.5-1.5B-Instruct", max_model_len: 4096 });
   let sink: StepTiming[] | undefined;
-  await using srv = await serveSim(cfg, { port: 0, env: {}, onStep: (t) => sink?.push(t) });
+  const http = o.http ?? "socket";
+  await using srv = await serveSim(cfg, { port: 0, env: {}, http, onStep: (t) => sink?.push(t) });
   const client = new URL("./_sim_load_client.ts", import.meta.url).pathname;
   const config = new URL("../deno.json", import.meta.url).pathname;
   const seconds = o.seconds ?? 4, settle = o.settle_s ?? 0.5;
@@ -109,13 +126,17 @@ export async function realtimeRamp(o: RampOptions = {}): Promise<RampRow[]> {
       ],
       stdout: "piped",
       stderr: "inherit",
+      // The load generator keeps the lab client's young generation whatever this process runs with.
+      env: { DENO_V8_FLAGS: "--min-semi-space-size=256,--max-semi-space-size=256" },
     }).spawn();
     const steps: StepTiming[] = [];
     await new Promise((r) => setTimeout(r, settle * 1000));
     sink = steps;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await new Promise((r) => setTimeout(r, seconds * 1000));
     sink = undefined;
+    const cpu = process.cpuUsage(cpu0);
     const dt = (performance.now() - t0) / 1000;
     await child.output();
     const late: number[] = [];
@@ -127,9 +148,11 @@ export async function realtimeRamp(o: RampOptions = {}): Promise<RampRow[]> {
     }
     late.sort((a, b) => a - b);
     rows.push({
+      http,
       concurrency: n,
       tok_s: tokens / dt,
       steps: steps.length,
+      cpu_ms_per_ktok: tokens > 0 ? (cpu.user + cpu.system) / tokens : NaN,
       p50_ms: q(late, 0.5),
       p99_ms: q(late, 0.99),
       max_ms: late.at(-1) ?? NaN,
@@ -147,35 +170,109 @@ function table(headers: string[], rows: (string | number)[][]): string {
   return [line(headers), line(w.map((x) => "-".repeat(x))), ...cells.map(line)].join("\n");
 }
 
+function loadavg(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
+
 if (import.meta.main) {
   const arg = (name: string) => {
     const i = Deno.args.indexOf(name);
     return i >= 0 ? Deno.args[i + 1] : undefined;
   };
   const seconds = Number(arg("--seconds") ?? 4);
-  const levels = arg("--levels")?.split(",").map(Number);
-  console.log("Precise sleep (realClock): lateness of wake-ups for 2-6 ms sleeps");
-  const clock = await clockAccuracy([0, 0.5, 1, 2, 3]);
-  console.log(table(
-    ["margin_ms", "sleeps", "p50_ms", "p99_ms", "max_ms"],
-    clock.map((r) => [r.margin_ms, r.sleeps, r.p50_ms, r.p99_ms, r.max_ms]),
-  ));
+  const levels = arg("--levels")?.split(",").map(Number) ?? [1, 8, 32, 64, 128, 256, 512];
+  const repeats = Number(arg("--repeats") ?? 2);
+  const https = (arg("--http") ?? "socket,deno").split(",") as SimHttp[];
+  for (const h of https) {
+    if (h !== "socket" && h !== "deno") {
+      console.error(`--http takes socket and/or deno (comma-separated), got '${h}'.`);
+      Deno.exit(2);
+    }
+  }
+  console.log(`Load average at start (1/5/15 min): ${loadavg()}\n`);
+  if (!Deno.args.includes("--no-clock")) {
+    console.log("Precise sleep (realClock): lateness of wake-ups for 2-6 ms sleeps");
+    const clock = await clockAccuracy([0, 0.5, 1, 2, 3]);
+    console.log(table(
+      ["margin_ms", "sleeps", "p50_ms", "p99_ms", "max_ms"],
+      clock.map((r) => [r.margin_ms, r.sleeps, r.p50_ms, r.p99_ms, r.max_ms]),
+    ));
+  }
   console.log(
-    "\nReal-time server, Qwen2.5-1.5B-Instruct on H100-80GB (simulated), 128 in / 256 out, streaming",
+    "\nReal-time server, Qwen2.5-1.5B-Instruct on H100-80GB (simulated), 128 in / 256 out, streaming;" +
+      ` ${repeats} interleaved repeats per level (${https.join(", ")}), ${seconds} s each`,
   );
-  const rows = await realtimeRamp({ seconds, levels });
+  const rows: (RampRow & { repeat: number; load: string })[] = [];
+  for (const n of levels) {
+    for (let r = 0; r < repeats; r++) {
+      for (const http of https) {
+        const [row] = await realtimeRamp({ seconds, levels: [n], http });
+        rows.push({ ...row, repeat: r + 1, load: loadavg().split(" ")[0] });
+      }
+    }
+  }
   console.log(table(
-    ["concurrency", "tok_s", "steps", "p50_ms", "p99_ms", "max_ms"],
-    rows.map((r) => [r.concurrency, r.tok_s, r.steps, r.p50_ms, r.p99_ms, r.max_ms]),
+    [
+      "http",
+      "concurrency",
+      "repeat",
+      "tok_s",
+      "steps",
+      "cpu_ms/ktok",
+      "p50_ms",
+      "p99_ms",
+      "max_ms",
+      "load_1m",
+    ],
+    rows.map((r) => [
+      r.http,
+      r.concurrency,
+      r.repeat,
+      r.tok_s,
+      r.steps,
+      r.cpu_ms_per_ktok,
+      r.p50_ms,
+      r.p99_ms,
+      r.max_ms,
+      r.load,
+    ]),
   ));
-  const ok = rows.filter((r) => r.p99_ms <= 1);
-  const best = ok.reduce<RampRow | undefined>((a, r) => (!a || r.tok_s > a.tok_s ? r : a), undefined);
-  console.log(
-    best
-      ? `\nHighest emitted rate with p99 timing error <= 1 ms: ${
-        best.tok_s.toFixed(0)
-      } tok/s (concurrency ${best.concurrency})`
-      : "\nNo level kept the p99 timing error within 1 ms.",
-  );
+  if (https.includes("socket") && https.includes("deno")) {
+    console.log("\nPairs (same level, same repeat): socket / deno");
+    const pairs: (string | number)[][] = [];
+    for (const n of levels) {
+      for (let r = 1; r <= repeats; r++) {
+        const s = rows.find((x) => x.http === "socket" && x.concurrency === n && x.repeat === r)!;
+        const d = rows.find((x) => x.http === "deno" && x.concurrency === n && x.repeat === r)!;
+        pairs.push([
+          n,
+          r,
+          s.tok_s / d.tok_s,
+          s.cpu_ms_per_ktok / d.cpu_ms_per_ktok,
+          s.p50_ms / d.p50_ms,
+          s.p99_ms / d.p99_ms,
+        ]);
+      }
+    }
+    console.log(
+      table(["concurrency", "repeat", "tok_s ratio", "cpu/tok ratio", "p50 ratio", "p99 ratio"], pairs),
+    );
+  }
+  for (const http of https) {
+    const ok = rows.filter((r) => r.http === http && r.p99_ms <= 1);
+    const best = ok.reduce<RampRow | undefined>((a, r) => (!a || r.tok_s > a.tok_s ? r : a), undefined);
+    console.log(
+      best
+        ? `\n${http}: highest emitted rate with p99 timing error <= 1 ms: ${
+          best.tok_s.toFixed(0)
+        } tok/s (concurrency ${best.concurrency})`
+        : `\n${http}: no level kept the p99 timing error within 1 ms.`,
+    );
+  }
+  console.log(`\nLoad average at end (1/5/15 min): ${loadavg()}`);
   Deno.exit(0);
 }

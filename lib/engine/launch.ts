@@ -182,6 +182,21 @@ async function checkGpuCount(cfg: ServeConfig): Promise<void> {
 }
 
 /**
+ * DENO_V8_FLAGS of the embedded engine's process: SERVELAB_SIM_V8_FLAGS, else none that matters
+ * (V8's default young generation). The lab's own processes run with a 256 MiB young generation for the client's sake
+ * (`./servelab`, the kernelspec); measured for the engine (bench/young_gen_procs.ts,
+ * bench/results/2026-12-08-young_gen_procs.md) it cost CPU per token and ~130 MiB of resident memory
+ * and gained nothing, so the engine's child does not inherit it.
+ */
+export function simV8Flags(env: { get(name: string): string | undefined } = Deno.env): string {
+  // V8 rejects an empty DENO_V8_FLAGS: a flag already at its default stands for "none".
+  return env.get("SERVELAB_SIM_V8_FLAGS") || SIM_V8_DEFAULT;
+}
+
+/** DENO_V8_FLAGS of the engine's child by default: a no-op (V8 keeps its own young generation). */
+export const SIM_V8_DEFAULT = "--no-trace-gc";
+
+/**
  * The environment of a spawned engine (added to the lab's own): `VLLM_SERVER_DEV_MODE=1`, `cfg.env`, the API
  * key, the thread binding that matches `cfg.cpus`, and `VLLM_CPU_KVCACHE_SPACE` removed (set to "" and then
  * dropped by the caller) when vLLM is given `kv_cache_memory_bytes`. Values `undefined` mean "unset".
@@ -189,6 +204,7 @@ async function checkGpuCount(cfg: ServeConfig): Promise<void> {
 export function engineEnv(cfg: ServeConfig, key?: string): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {
     VLLM_SERVER_DEV_MODE: "1",
+    ...(cfg.engine === "sim" ? { DENO_V8_FLAGS: simV8Flags() } : {}),
     ...cfg.env,
     ...(key !== undefined ? { VLLM_API_KEY: key, LLAMA_API_KEY: key } : {}),
   };

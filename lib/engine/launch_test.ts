@@ -260,3 +260,28 @@ Deno.test({
     assert.deepEqual(groupMembers(leader), []);
   },
 });
+
+Deno.test("the embedded engine's process gets its own V8 flags, not the lab's young generation", async () => {
+  const { simV8Flags, SIM_V8_DEFAULT } = await import("./launch.ts");
+  const env = (v?: string) => ({ get: (n: string) => (n === "SERVELAB_SIM_V8_FLAGS" ? v : undefined) });
+  assert.equal(simV8Flags(env()), SIM_V8_DEFAULT);
+  assert.equal(simV8Flags(env("")), SIM_V8_DEFAULT);
+  assert.equal(simV8Flags(env("--max-semi-space-size=64")), "--max-semi-space-size=64");
+  // The engine launched under the lab's DENO_V8_FLAGS runs with the engine's, as its environment shows.
+  const prev = Deno.env.get("DENO_V8_FLAGS");
+  Deno.env.set("DENO_V8_FLAGS", "--min-semi-space-size=256,--max-semi-space-size=256");
+  try {
+    await using engine = await launch(
+      parseServeConfig({ engine: "sim", model: "Qwen/Qwen2.5-1.5B-Instruct", max_model_len: 2048 }),
+      { log_dir: Deno.makeTempDirSync() },
+    );
+    const environ = Deno.readTextFileSync(`/proc/${engine.pid}/environ`).split("\0");
+    assert.ok(
+      environ.includes(`DENO_V8_FLAGS=${SIM_V8_DEFAULT}`),
+      environ.filter((e) => e.startsWith("DENO")).join(),
+    );
+  } finally {
+    if (prev === undefined) Deno.env.delete("DENO_V8_FLAGS");
+    else Deno.env.set("DENO_V8_FLAGS", prev);
+  }
+});

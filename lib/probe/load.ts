@@ -75,6 +75,8 @@ export interface LoadOptions {
    * every level, median and p99 (docs/adr/0016-fidelity-truth-and-floors.md).
    */
   transport?: "socket" | "fetch";
+  /** How each body is read (probe()'s `parse`): "scan" (default) or "parser" (every event JSON-parsed). */
+  parse?: "scan" | "parser";
 }
 
 /** p50, p99 and max of a lag sample (ms); undefined stats when there was no sample. */
@@ -194,6 +196,7 @@ export async function runLoad(
       signal: stop.signal,
       allow_remote,
       pool,
+      parse: opts.parse,
     });
     const t_free = clock.now();
     in_flight--;

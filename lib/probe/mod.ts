@@ -14,3 +14,4 @@ export * from "./prompts.ts";
 export * from "./capabilities.ts";
 export * from "../base/target.ts";
 export * from "./self_check.ts";
+export { type ScanSink, SseScanner } from "./sse_scan.ts";

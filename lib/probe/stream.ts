@@ -11,6 +11,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { Clock } from "./clock.ts";
 import { type Http1Pool, http1Request } from "./http1.ts";
+import { SseScanner } from "./sse_scan.ts";
 import { isRedirect } from "../base/guarded_fetch.ts";
 import { allowRemoteFromEnv, checkLoadTarget, redactUrl } from "../base/target.ts";
 import type { ErrorKind, ProbeRequest, RequestRecord } from "./types.ts";
@@ -37,6 +38,12 @@ export interface ProbeOptions {
    * at the socket: docs/adr/0016-fidelity-truth-and-floors.md.
    */
   pool?: Http1Pool;
+  /**
+   * How the body is read: "scan" (default) finds plain content chunks on the bytes and parses only the
+   * other events (lib/probe/sse_scan.ts); "parser" decodes every read and runs the SSE parser and
+   * `JSON.parse` on every event (the path before issue 22; the bench compares the two).
+   */
+  parse?: "scan" | "parser";
 }
 
 /** Response header in which the embedded engine states a request's arrival (ms, server clock). */
@@ -244,6 +251,18 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
       return fail(rec, "bad_stream", `Expected a text/event-stream response, got "${type || "no body"}".`);
     }
     const decoder = new TextDecoder();
+    const scan = opts.parse === "parser" ? undefined : new SseScanner(req.endpoint, {
+      content(chars) {
+        if (failure || done) return;
+        rec.t_first_event_ms ??= t_read;
+        rec.t_first_choice_ms ??= t_read;
+        rec.t_first_content_ms ??= t_read;
+        rec.chunk_ms.push(t_read);
+        rec.output_chars += chars;
+      },
+      data: (data) => onEvent({ data, event: undefined, id: undefined }),
+      fallback: (bytes) => parser.feed(decoder.decode(bytes, { stream: true })),
+    });
     while (true) {
       const value = await res.read();
       // The socket transport stamps the read itself, before this or any other stream parses anything.
@@ -252,7 +271,8 @@ export async function probe(baseUrl: string, req: ProbeRequest, opts: ProbeOptio
         parser.feed(decoder.decode());
         break;
       }
-      parser.feed(decoder.decode(value, { stream: true }));
+      if (scan) scan.feed(value);
+      else parser.feed(decoder.decode(value, { stream: true }));
       if (failure) {
         await res.cancel();
         break;

@@ -63,7 +63,7 @@ export interface Sim extends AsyncDisposable {
   /** True once the crash fault fired in-process (health 503, requests 500). */
   dead: boolean;
   /** Streams that must be closed at shutdown (stalled ones never end by themselves). */
-  readonly open_streams: Set<ReadableStreamDefaultController<Uint8Array>>;
+  readonly open_streams: Set<{ close(): void }>;
   close(): Promise<void>;
 }
 

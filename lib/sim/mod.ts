@@ -109,7 +109,7 @@ export type {
 } from "./runtime.ts";
 export { createSim, SimFitError } from "./instance.ts";
 export type { Sim, SimHostOptions } from "./instance.ts";
-export { ARRIVAL_HEADER, createSimHandler, serveSim } from "./server.ts";
+export { ARRIVAL_HEADER, createSimHandler, serveSim, type SimHttp, simHttp } from "./server.ts";
 export type { ServeSimOptions, SimServer } from "./server.ts";
 export { main as simCli, parseCli as parseSimCli } from "./main.ts";
 export type { CliIo } from "./main.ts";

@@ -353,61 +353,91 @@ export class SimRuntime implements AsyncDisposable {
     }
   }
 
+  /**
+   * Hands each request its output of this step. The listeners (the HTTP writes) run first, each stamped
+   * as it returns; ground truth, metrics and detaching follow once every output of the step is written,
+   * so that bookkeeping does not delay the step's later streams.
+   */
   #deliver(out: StepOutcome, shift_ms: number, end: number) {
     const delivered_ms = this.clock.now();
-    const byReq = new Map<string, RequestOutput>();
-    for (const t of out.tokens) {
-      byReq.set(t.request_id, {
-        ...byReq.get(t.request_id),
-        token: shift_ms ? { ...t, t_ms: t.t_ms + shift_ms } : t,
-      });
+    let fin: Map<string, FinishEvent> | undefined;
+    if (out.finished.length > 0) {
+      fin = new Map();
+      for (const f of out.finished) {
+        fin.set(
+          f.request_id,
+          shift_ms ? { ...f, t_ms: f.t_ms + shift_ms, first_token_ms: f.first_token_ms + shift_ms } : f,
+        );
+      }
     }
-    for (const f of out.finished) {
-      const shifted = shift_ms
-        ? { ...f, t_ms: f.t_ms + shift_ms, first_token_ms: f.first_token_ms + shift_ms }
-        : f;
-      byReq.set(f.request_id, { ...byReq.get(f.request_id), finish: shifted });
-    }
-    this.#opts.metrics?.iteration(out.shape.prefill_tokens + out.shape.decode_seqs);
-    for (const [id, o] of byReq) {
-      const live = this.#live.get(id);
+    const done: Delivered[] = [];
+    for (const tok of out.tokens) {
+      const live = this.#live.get(tok.request_id);
       if (!live) continue;
-      const keep = live.listener(o);
-      const t = this.clock.now();
+      const finish = fin?.get(tok.request_id);
+      if (finish) fin!.delete(tok.request_id);
+      const token = shift_ms ? { ...tok, t_ms: tok.t_ms + shift_ms } : tok;
+      const keep = live.listener(finish ? { token, finish } : { token });
+      done.push({ live, token, finish, keep, t: this.clock.now() });
+    }
+    if (fin) {
+      for (const finish of fin.values()) {
+        const live = this.#live.get(finish.request_id);
+        if (!live) continue;
+        const keep = live.listener({ finish });
+        done.push({ live, token: undefined, finish, keep, t: this.clock.now() });
+      }
+    }
+    const finished_ms = this.clock.now();
+    const m = this.#opts.metrics;
+    m?.iteration(out.shape.prefill_tokens + out.shape.decode_seqs);
+    for (const { live, token, finish, keep, t } of done) {
       const gt = live.gt;
-      const m = this.#opts.metrics;
-      if (o.token) {
-        const late = t - o.token.t_ms;
+      const id = live.req.id;
+      if (token) {
+        const late = t - token.t_ms;
         if (gt.max_lateness_ms === undefined || late > gt.max_lateness_ms) gt.max_lateness_ms = late;
         if (gt.first_token_ms === undefined) {
           gt.first_token_ms = t;
-          gt.first_token_scheduled_ms = o.token.t_ms;
+          gt.first_token_scheduled_ms = token.t_ms;
           m?.firstToken(live.req.prompt_ids.length, (t - gt.arrival_ms) / 1000);
         } else m?.token((t - gt.token_ms[gt.token_ms.length - 1]) / 1000);
         gt.token_ms.push(t);
       }
-      if (keep === false && !o.finish) {
-        this.#live.delete(id);
-        this.#sched.abort(id);
-        gt.finish_reason = "detached";
+      if (keep === false && !finish) {
+        if (this.#live.get(id) === live) {
+          this.#live.delete(id);
+          this.#sched.abort(id);
+          gt.finish_reason = "detached";
+        }
         continue;
       }
-      if (o.finish) {
+      if (finish) {
+        if (this.#live.get(id) !== live) continue; // aborted after its write, in this step
         this.#live.delete(id);
         gt.end_ms = t;
-        gt.finish_reason = o.finish.reason;
+        gt.finish_reason = finish.reason;
         m?.finished({
-          reason: o.finish.reason,
+          reason: finish.reason,
           arrival_ms: gt.arrival_ms,
-          first_scheduled_ms: o.finish.first_scheduled_ms,
+          first_scheduled_ms: finish.first_scheduled_ms,
           first_token_ms: gt.first_token_ms,
           end_ms: t,
-          prompt_tokens: o.finish.prompt_tokens,
-          completion_tokens: o.finish.completion_tokens,
+          prompt_tokens: finish.prompt_tokens,
+          completion_tokens: finish.completion_tokens,
           max_tokens: live.max_tokens,
         });
       }
     }
-    this.#opts.onStep?.({ outcome: out, scheduled_end_ms: end, delivered_ms, finished_ms: this.clock.now() });
+    this.#opts.onStep?.({ outcome: out, scheduled_end_ms: end, delivered_ms, finished_ms });
   }
+}
+
+/** One output handed to a listener in a step, for the bookkeeping after the step's writes. */
+interface Delivered {
+  live: Live;
+  token: TokenEvent | undefined;
+  finish: FinishEvent | undefined;
+  keep: boolean | void;
+  t: number;
 }

@@ -31,6 +31,8 @@ import {
 import { applyChatTemplate, decode, encode, EOS_TOKEN_ID, tokenStrings, VOCAB_SIZE } from "./tokenizer.ts";
 import type { FinishEvent } from "./types.ts";
 import type { RequestOutput } from "./runtime.ts";
+import { directResponse, DirectStream, tokenChunks } from "./direct_stream.ts";
+import { serveHttp1 } from "./http1_server.ts";
 
 /** Header carrying the request's arrival on the server clock (ms), with --sim-ground-truth. */
 export const ARRIVAL_HEADER = "x-servelab-arrival-ms";
@@ -194,7 +196,12 @@ function unique(sim: Sim, id: string): string {
   return `${id}-${i}`;
 }
 
-async function generate(sim: Sim, req: Request, kind: Generation["kind"]): Promise<Response> {
+async function generate(
+  sim: Sim,
+  req: Request,
+  kind: Generation["kind"],
+  direct: boolean,
+): Promise<Response> {
   const base = baseRequestId(req);
   const headers: Record<string, string> = { "x-request-id": base };
   try {
@@ -281,6 +288,9 @@ async function generate(sim: Sim, req: Request, kind: Generation["kind"]): Promi
       return json(body, 200, headers);
     }
 
+    if (direct) {
+      return directStream(sim, kind, head, g, submit, finished, stopAt, dropping, cached, headers, id);
+    }
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({
       start(c) {
@@ -340,6 +350,74 @@ async function generate(sim: Sim, req: Request, kind: Generation["kind"]): Promi
     if (e instanceof ApiError) return apiError(e, headers);
     throw e;
   }
+}
+
+/**
+ * The streamed body for the raw-socket server: the same events as the ReadableStream path above, each
+ * step's events in one `send` (one socket write), plain token chunks from pre-encoded parts.
+ */
+function directStream(
+  sim: Sim,
+  kind: Generation["kind"],
+  head: ResponseHead,
+  g: Generation,
+  submit: (listener: (o: RequestOutput) => boolean | void) => void,
+  finished: (f: FinishEvent) => FinishEvent,
+  stopAt: number,
+  dropping: boolean,
+  cached: (f: FinishEvent) => number | undefined,
+  headers: Record<string, string>,
+  id: string,
+): Response {
+  const out: DirectStream = new DirectStream(() => {
+    sim.open_streams.delete(out);
+    sim.runtime.abort(id);
+  });
+  sim.open_streams.add(out);
+  const object = kind === "chat" ? "chat.completion.chunk" : "text_completion";
+  const writer = chunkWriter(kind, head);
+  const plain = tokenChunks(kind, head, tokenText);
+  let n = 0;
+  submit((o) => {
+    if (n >= stopAt) return false;
+    const f = o.finish;
+    if (o.token && !f && !g.continuous_usage && !(kind === "chat" && n === 0) && n + 1 < stopAt) {
+      // Nearly every step of a stream: one plain token chunk.
+      n++;
+      out.send(...plain(o.token.token_id));
+      return;
+    }
+    const pieces: Uint8Array[] = [];
+    if (o.token) {
+      n++;
+      const run = g.continuous_usage ? usage(g.prompt_ids.length, n, undefined) : undefined;
+      if (kind === "chat" && n === 1) pieces.push(writer.role(run));
+      pieces.push(writer.content(tokenText(o.token.token_id), f ? f.reason : null, run));
+    }
+    if (f) {
+      finished(f);
+      if (g.include_usage) {
+        pieces.push(sse(usageChunk(head, object, usage(f.prompt_tokens, f.completion_tokens, cached(f)))));
+      }
+      pieces.push(sse("[DONE]"));
+      sim.open_streams.delete(out);
+      out.end(...pieces);
+      return;
+    }
+    if (pieces.length) out.send(...pieces);
+    if (n >= stopAt) {
+      if (dropping) {
+        sim.open_streams.delete(out);
+        out.fail(new Error("connection dropped (fault injected by --sim-drop-connection-rate)"));
+      }
+      return false;
+    }
+  });
+  return directResponse(out, 200, {
+    ...headers,
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+  });
 }
 
 /** A response whose body fails at once: the client sees the connection cut. */
@@ -480,7 +558,11 @@ function heapAfterGc(sim: Sim): Response {
  * (await r.json()).data[0].max_model_len;
  * ```
  */
-export function createSimHandler(sim: Sim): (req: Request) => Promise<Response> {
+export function createSimHandler(
+  sim: Sim,
+  opts: { direct?: boolean } = {},
+): (req: Request) => Promise<Response> {
+  const direct = opts.direct === true;
   return async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const path = url.pathname;
@@ -500,8 +582,8 @@ export function createSimHandler(sim: Sim): (req: Request) => Promise<Response> 
           headers: { "content-type": sim.metrics.contentType },
         });
       }
-      if (route("POST", "/v1/completions")) return await generate(sim, req, "completion");
-      if (route("POST", "/v1/chat/completions")) return await generate(sim, req, "chat");
+      if (route("POST", "/v1/completions")) return await generate(sim, req, "completion", direct);
+      if (route("POST", "/v1/chat/completions")) return await generate(sim, req, "chat", direct);
       if (route("POST", "/tokenize")) return await tokenize(sim, req);
       if (route("POST", "/detokenize")) return await detokenize(sim, req);
       if (path === "/reset_prefix_cache" && sim.dev_mode) {
@@ -551,6 +633,26 @@ export interface SimServer extends AsyncDisposable {
 export interface ServeSimOptions extends SimHostOptions {
   /** Overrides cfg.port (0: a free port). */
   port?: number;
+  /**
+   * The HTTP server: "socket" (default; lib/sim/http1_server.ts, one socket write per stream per engine
+   * step) or "deno" (Deno.serve with web streams, the server before issue 22). Default: the environment's
+   * SERVELAB_SIM_HTTP, else "socket".
+   */
+  http?: SimHttp;
+}
+
+/** Which HTTP server serves the embedded engine. */
+export type SimHttp = "socket" | "deno";
+
+/** The `http` option, or SERVELAB_SIM_HTTP, or "socket"; anything else is an error naming the fix. */
+export function simHttp(opt: SimHttp | undefined, env: Record<string, string | undefined>): SimHttp {
+  const v = opt ?? env.SERVELAB_SIM_HTTP ?? "socket";
+  if (v !== "socket" && v !== "deno") {
+    throw new Error(
+      `SERVELAB_SIM_HTTP='${v}' is not a server of the embedded engine; use 'socket' (default) or 'deno'.`,
+    );
+  }
+  return v;
 }
 
 /**
@@ -563,33 +665,54 @@ export interface ServeSimOptions extends SimHostOptions {
  * ```
  */
 export async function serveSim(cfg: ServeConfig, opts: ServeSimOptions = {}): Promise<SimServer> {
+  const http = simHttp(opts.http, opts.env ?? { ...Deno.env.toObject(), ...cfg.env });
   const sim = createSim(cfg, opts);
-  const handler = createSimHandler(sim);
-  const ac = new AbortController();
-  let resolvePort!: (p: number) => void;
-  const portReady = new Promise<number>((r) => (resolvePort = r));
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: opts.port ?? cfg.port,
-    signal: ac.signal,
-    onListen: ({ port }) => resolvePort(port),
-    onError: (e) => {
-      opts.log?.(`Internal server error: ${(e as Error)?.message ?? e}`);
-      return apiError(new ApiError("Internal server error.", 500, "InternalServerError"));
-    },
-  }, handler);
-  const port = await portReady;
+  const onError = (e: unknown) => {
+    opts.log?.(`Internal server error: ${(e as Error)?.message ?? e}`);
+    return apiError(new ApiError("Internal server error.", 500, "InternalServerError"));
+  };
+  let port: number;
+  let finished: Promise<void>;
+  let stop: () => Promise<void>;
+  if (http === "socket") {
+    let server;
+    try {
+      server = serveHttp1(createSimHandler(sim, { direct: true }), { port: opts.port ?? cfg.port, onError });
+    } catch (e) {
+      await sim.close();
+      throw e;
+    }
+    port = server.port;
+    finished = server.finished;
+    stop = () => server.shutdown();
+  } else {
+    const ac = new AbortController();
+    let resolvePort!: (p: number) => void;
+    const portReady = new Promise<number>((r) => (resolvePort = r));
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: opts.port ?? cfg.port,
+      signal: ac.signal,
+      onListen: ({ port }) => resolvePort(port),
+      onError,
+    }, createSimHandler(sim));
+    port = await portReady;
+    finished = server.finished;
+    stop = async () => {
+      ac.abort();
+      await server.finished;
+    };
+  }
   let stopping: Promise<void> | undefined;
   const srv: SimServer = {
     sim,
     port,
     url: `http://127.0.0.1:${port}`,
-    finished: server.finished,
+    finished,
     shutdown() {
       stopping ??= (async () => {
         await sim.close();
-        ac.abort();
-        await server.finished;
+        await stop();
       })();
       return stopping;
     },

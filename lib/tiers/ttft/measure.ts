@@ -28,6 +28,7 @@ import { launch, type LaunchOptions } from "../../engine/launch.ts";
 import type { Engine } from "../../engine/types.ts";
 import type { ServeConfig } from "../../engine/config.ts";
 import { type Clock, createClock } from "../../probe/clock.ts";
+import { Http1Pool } from "../../probe/http1.ts";
 import { promptOfTokens, seededText } from "../../probe/prompts.ts";
 import { selfCheckCells } from "../../probe/self_check.ts";
 import { probe } from "../../probe/stream.ts";
@@ -180,13 +181,27 @@ async function measurePoint(
     signal: ctx.signal,
   });
   const ready_ms = clock.now();
+  // The single requests go over raw HTTP/1.1 on one keep-alive connection, like runLoad's (ADR 0016): the
+  // send and each read are stamped at the socket. `https://` (an external engine) stays on fetch.
+  const target = new URL(engine.baseUrl);
+  using pool = target.protocol === "http:"
+    ? new Http1Pool(target.hostname, Number(target.port || 80))
+    : undefined;
   using monitor = monitorClient(clock, {
     max_lag_p99_ms: params.max_client_lag_ms,
     threshold_name: TTFT_ENV_VARS.max_client_lag_ms.name,
   });
   await recordEngine(run, `ttft ${point.id}`, engine.config, engine.startup?.version);
   const startup = startupRows(point, engine);
-  const s = session(engine, clock, params, point, engine.kind === "external" ? undefined : ready_ms, ctx);
+  const s = session(
+    engine,
+    clock,
+    params,
+    point,
+    engine.kind === "external" ? undefined : ready_ms,
+    ctx,
+    pool,
+  );
   const P = params.prompt_tokens;
   const base = ctx.seedBase;
 
@@ -236,6 +251,7 @@ function session(
   point: Point,
   ready_ms: number | undefined,
   ctx: PointContext,
+  pool: Http1Pool | undefined,
 ) {
   const rows: { tier: CsvRow; request: CsvRow }[] = [];
   const records: RequestRecord[] = [];
@@ -274,7 +290,7 @@ function session(
         max_tokens: params.max_tokens,
         ignore_eos: true,
         temperature: 0,
-      }, { clock, t_intended_ms, headers, timeout_ms: params.timeout_ms, signal: ctx.signal });
+      }, { clock, t_intended_ms, headers, timeout_ms: params.timeout_ms, signal: ctx.signal, pool });
       records.push(rec);
       rows.push({
         tier: {
