@@ -332,15 +332,22 @@ Deno.test("metrics deltas agree with per-request usage", async () => {
   const before = await (await get(s.h, "/metrics")).text();
   const shared = syntheticTokenIds(640, 7);
   const bodies = [
-    { prompt: shared, max_tokens: 4 },
+    { prompt: shared, max_tokens: 4, ignore_eos: true },
     {
       prompt: [...shared, ...syntheticTokenIds(50, 8)],
       max_tokens: 7,
+      ignore_eos: true,
       stream: true,
       stream_options: { include_usage: true },
     },
-    { prompt: "A short one.", max_tokens: 3 },
-    { prompt: shared, max_tokens: 5, stream: true, stream_options: { include_usage: true } },
+    { prompt: "A short one.", max_tokens: 3, ignore_eos: true },
+    {
+      prompt: shared,
+      max_tokens: 5,
+      stream: true,
+      stream_options: { include_usage: true },
+      ignore_eos: true,
+    },
   ];
   const usages = await Promise.all(bodies.map(async (b) => {
     const r = await post(s.h, "/v1/completions", b);
