@@ -2,7 +2,7 @@
  * `./servelab run`: one run of every tier notebook (notebooks/[0-9]*.ipynb, in order) on one engine.
  *
  * ```
- * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test]
+ * ./servelab run [--engine vllm|sim|external] [--url URL] [--model M] [--size default|test|teach]
  *                [--resume RUN_ID] [--force] [--timeout SECONDS] [--tiers 01,02] [--allow-remote]
  * ```
  *
@@ -33,7 +33,7 @@ import { ALLOW_REMOTE_ENV, allowRemoteFromEnv, isLoopbackHost } from "../../lib/
 import { ROOT, runNotebooks } from "../_jupyter.ts";
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|external] [--url URL] [--model M]
-                      [--size default|test] [--resume RUN_ID] [--force] [--timeout SECONDS]
+                      [--size default|test|teach] [--resume RUN_ID] [--force] [--timeout SECONDS]
                       [--tiers 01,02] [--allow-remote]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
@@ -42,14 +42,14 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --url      base URL of an external engine (engine external; default: SERVELAB_URL); loopback only
              unless --allow-remote
   --model    the model to serve (default: each tier's own default)
-  --size     default, or test for small, fast parameters
+  --size     default; test for small, fast parameters; teach for a live session (~1 min per tier on sim)
   --resume   continue the run RUN_ID (a folder in reports/): finished points are skipped
   --force    redo finished points
   --timeout  seconds a notebook cell may take (default 1800)
   --tiers    only the tier notebooks whose names start with these prefixes, comma-separated (e.g. 01,02)
   --allow-remote  allow an external engine on a non-loopback host (sets SERVELAB_ALLOW_REMOTE=1)`;
 
-const Size = z.enum(["default", "test"]);
+const Size = z.enum(["default", "test", "teach"]);
 
 /** Parsed `run` options. */
 export interface RunArgs {
@@ -108,7 +108,7 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--size": {
         const v = value();
         const p = Size.safeParse(v);
-        if (!p.success) throw new Error(`--size '${v}' is not a size; use default or test.`);
+        if (!p.success) throw new Error(`--size '${v}' is not a size; use default, test or teach.`);
         r.size = p.data;
         break;
       }
