@@ -6,10 +6,11 @@
  * Matching: each library row names its key columns (`key`); the table row with the same key values (as
  * numbers when both are numbers, else as text) is its partner. Every other column of the library row is
  * compared: numbers within `tolerance` (relative to the larger magnitude) or `absolute`, whichever is
- * looser; anything else for equality. A library value that is `undefined` (not measured) is not compared
- * and is counted as such. A library row without a partner, a column missing from the table, or a table
- * value that is empty where the library has a number are disagreements too. Table rows the library has no
- * row for are left alone (the library may know only some points) and counted in the summary.
+ * looser; anything else for equality. A library value that is `undefined` (not measured) must be empty in
+ * the table too (or its row absent). A library row without a partner, a column missing from the table, or a
+ * table value that is empty where the library has a number are disagreements too. Table rows the library
+ * has no row for are left alone (the library may know only some points) and counted in the summary. When
+ * neither side measured anything, the summary says so (a warning, not a pass).
  * @module
  */
 import type pl from "nodejs-polars";
@@ -37,8 +38,8 @@ export interface Agreement extends Displayable {
   readonly rows: number;
   /** Values compared. */
   readonly values: number;
-  /** Library values left undefined (not measured), so not compared. */
-  readonly not_compared: number;
+  /** Values neither side measured (lib undefined, the table empty or without the row). */
+  readonly not_measured: number;
   /** Table rows the library had no row for. */
   readonly unchecked_rows: number;
   readonly text: string;
@@ -99,25 +100,31 @@ export function assertAgrees(
     if (rows.length && !columns.has(k)) problems.push(`${what} has no key column '${k}'`);
   }
   let values = 0;
-  let notCompared = 0;
+  let notMeasured = 0;
   const matched = new Set<number>();
   for (const want of lib) {
     const label = keys.map((k) => `${k}=${show(want[k])}`).join(", ");
+    const cols = Object.keys(want).filter((c) => !keys.includes(c));
     const i = rows.findIndex((r) => keys.every((k) => sameKey(r[k], want[k])));
     if (i < 0) {
-      problems.push(`${label}: lib has this row, ${what} has none`);
+      // A row lib has no number for may be missing from the table too: not measured on both sides.
+      if (cols.every((c) => want[c] === undefined)) notMeasured += cols.length;
+      else problems.push(`${label}: lib has this row, ${what} has none`);
       continue;
     }
     matched.add(i);
     const got = rows[i];
-    for (const [col, libValue] of Object.entries(want)) {
-      if (keys.includes(col)) continue;
-      if (libValue === undefined) {
-        notCompared++;
-        continue;
-      }
+    for (const col of cols) {
+      const libValue = want[col];
       if (!columns.has(col)) {
         problems.push(`${label}: ${what} has no column '${col}' (lib ${show(libValue)})`);
+        continue;
+      }
+      const empty = got[col] === undefined || got[col] === null ||
+        (typeof got[col] === "number" && !Number.isFinite(got[col]));
+      if (libValue === undefined) {
+        if (empty) notMeasured++;
+        else problems.push(`${label} ${col}: ${what} ${show(got[col])}, lib not measured`);
         continue;
       }
       values++;
@@ -129,7 +136,7 @@ export function assertAgrees(
         } else if (Math.abs(a - b) > Math.max(absolute, tolerance * Math.max(Math.abs(a), Math.abs(b)))) {
           const rel = Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b));
           problems.push(
-            `${label} ${col}: ${what} ${show(a)}, lib ${show(b)} (${(100 * rel).toPrecision(3)}% apart; ` +
+            `${label} ${col}: ${what} ${show(a)}, lib ${show(b)} (${pct(rel)} apart; ` +
               `tolerance ${pct(tolerance)}${absolute ? ` or ${absolute}` : ""})`,
           );
         }
@@ -146,26 +153,25 @@ export function assertAgrees(
         "one of them filters, groups or takes the statistic differently (or the CSV changed after lib read it).",
     );
   }
-  if (values === 0) {
-    throw new Error(
-      `Nothing compared: lib gave ${lib.length} row(s) with no measured value for ${what}. ` +
-        "Check that the tier measured something (its facts are undefined when the CSV has no rows).",
-    );
+  if (lib.length === 0) {
+    throw new Error(`Nothing to compare: lib gave no rows for ${what}; pass the rows lib computed.`);
   }
   const unchecked = rows.length - matched.size;
-  const text =
-    `Agrees with lib: ${values} value${values === 1 ? "" : "s"} in ${lib.length} row${
+  const head = values === 0
+    ? `Nothing measured on either side: lib and ${what} are both empty for all ${notMeasured} value(s)`
+    : `Agrees with lib: ${values} value${values === 1 ? "" : "s"} in ${lib.length} row${
       lib.length === 1 ? "" : "s"
     } within ${pct(tolerance)}${absolute ? ` or ${absolute}` : ""}` +
-    (notCompared ? `; ${notCompared} not measured, not compared` : "") +
+      (notMeasured ? `; ${notMeasured} not measured on either side` : "");
+  const text = head +
     (unchecked ? `; ${unchecked} row${unchecked === 1 ? "" : "s"} lib has no number for` : "") + ".";
   return displayable(
-    { "text/plain": text, "text/html": `<p>✔ ${escapeHtml(text)}</p>` },
+    { "text/plain": text, "text/html": `<p>${values ? "✔" : "⚠"} ${escapeHtml(text)}</p>` },
     {
       kind: "agreement" as const,
       rows: lib.length,
       values,
-      not_compared: notCompared,
+      not_measured: notMeasured,
       unchecked_rows: unchecked,
       text,
     },

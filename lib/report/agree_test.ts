@@ -51,11 +51,19 @@ Deno.test("assertAgrees: tolerance, missing rows and columns, empty values, unme
   assert.throws(() => assertAgrees(t, [{ c: 1, y: 1 }], { key: "c" }), /has no column 'y'/);
   assert.throws(() => assertAgrees(t, [{ c: 2, x: 7 }], { key: "c" }), /c=2 x: the table empty, lib 7/);
   assert.throws(() => assertAgrees(t, [{ c: 1, s: "z" }], { key: "c" }), /c=1 s: the table "a", lib "z"/);
-  const a = assertAgrees(t, [{ c: 1, x: 100, y: undefined }], { key: "c", tolerance: 1e-3 });
-  assert.equal(a.not_compared, 1);
-  assert.equal(a.unchecked_rows, 2);
-  assert.match(a.text, /1 not measured, not compared; 2 rows lib has no number for/);
-  // Nothing to compare is no success.
-  assert.throws(() => assertAgrees(t, [{ c: 1, x: undefined }], { key: "c" }), /Nothing compared/);
-  assert.throws(() => assertAgrees(t, [], { key: "c" }), /Nothing compared/);
+  // lib's "not measured" must be empty in the table too.
+  const a = assertAgrees(t, [{ c: 1, x: 100 }, { c: 2, x: undefined }, { c: 9, x: undefined }], {
+    key: "c",
+    tolerance: 1e-3,
+  });
+  assert.equal(a.not_measured, 2);
+  assert.equal(a.unchecked_rows, 1);
+  assert.match(a.text, /2 not measured on either side; 1 row lib has no number for/);
+  assert.throws(() => assertAgrees(t, [{ c: 4, x: undefined }], { key: "c" }), /c=4 x: the table 5, lib not measured/);
+  // Nothing measured on either side is said, not passed silently; no lib rows at all is an error.
+  const none = assertAgrees(t, [{ c: 2, x: undefined }], { key: "c" });
+  assert.equal(none.values, 0);
+  assert.match(none.text, /^Nothing measured on either side/);
+  assert.match(String(none[$display]()["text/html"]), /⚠/);
+  assert.throws(() => assertAgrees(t, [], { key: "c" }), /Nothing to compare: lib gave no rows/);
 });
