@@ -59,7 +59,10 @@ Deno.test("assertAgrees: tolerance, missing rows and columns, empty values, unme
   assert.equal(a.not_measured, 2);
   assert.equal(a.unchecked_rows, 1);
   assert.match(a.text, /2 not measured on either side; 1 row lib has no number for/);
-  assert.throws(() => assertAgrees(t, [{ c: 4, x: undefined }], { key: "c" }), /c=4 x: the table 5, lib not measured/);
+  assert.throws(
+    () => assertAgrees(t, [{ c: 4, x: undefined }], { key: "c" }),
+    /c=4 x: the table 5, lib not measured/,
+  );
   // Nothing measured on either side is said, not passed silently; no lib rows at all is an error.
   const none = assertAgrees(t, [{ c: 2, x: undefined }], { key: "c" });
   assert.equal(none.values, 0);
