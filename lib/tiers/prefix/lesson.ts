@@ -108,21 +108,28 @@ export interface BlockRequest {
  * @example
  * ```ts
  * await show(prefix.blocksChart([{ label: "caching on", prompt_tokens: 4126, cached_tokens: 4096, block_size: 16 }]));
+ * // or a prefix_cache.csv row as polars gives it: { label: "caching on", ...df.head(1).toRecords()[0] }
  * ```
  */
 export function prefixBlocksChart(
-  requests: readonly BlockRequest[],
+  rows: readonly ({ label: string } & Record<string, unknown>)[],
   opts: { max_blocks?: number } = {},
 ): Chart {
-  if (!requests.length) {
+  if (!rows.length || rows.some((r) => r === undefined)) {
     throw new Error("prefixBlocksChart needs at least one request row (prefix_cache.csv).");
   }
+  const requests: BlockRequest[] = rows.map((r) => ({
+    label: r.label,
+    prompt_tokens: Number(r.prompt_tokens),
+    cached_tokens: Number(r.cached_tokens ?? 0),
+    block_size: Number(r.block_size),
+  }));
   const maxBlocks = opts.max_blocks ?? 320;
   const perRow = 64;
   const cells: { label: string; col: number; line: number; state: string }[] = [];
   const lines: string[] = [];
   for (const r of requests) {
-    if (!(r.block_size > 0) || !(r.prompt_tokens > 0)) {
+    if (!(r.block_size > 0) || !(r.prompt_tokens > 0) || !Number.isFinite(r.cached_tokens)) {
       throw new Error(
         `Request '${r.label}' has no prompt_tokens or block_size: pass a measured prefix_cache.csv row.`,
       );
