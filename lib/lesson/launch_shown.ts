@@ -10,7 +10,8 @@ import { StartupLogParser } from "../engine/startup_log.ts";
 import type { ServeConfig } from "../engine/config.ts";
 import type { Engine, StartupReport } from "../engine/types.ts";
 import { escapeHtml } from "../report/bundle.ts";
-import { flush, jupyter } from "../report/display.ts";
+import { jupyter, show } from "../report/display.ts";
+import { md } from "../report/markdown.ts";
 
 /** The `vllm serve` command line of a config, quoted for a shell where needed. */
 export function serveCommand(cfg: ServeConfig): string {
@@ -41,7 +42,7 @@ function bundle(cmd: string, ran: string | undefined, r: StartupReport, state: s
   const text = [
     `$ ${cmd}`,
     ...(ran ? [`(runs: ${ran})`] : []),
-    `${state}; startup phases parsed so far (${note}):`,
+    `${state}: startup phases parsed from the log as it arrives (${note}):`,
     ...(phases.length ? phases : ["(none yet)"]),
   ].join("\n");
   return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };
@@ -83,13 +84,13 @@ export async function launchShown(cfg: ServeConfig, opts: LaunchOptions = {}): P
     shown = true;
     pending = pending.then(() => j.display(b, { raw: true, display_id: id, update })).catch(() => {});
   };
-  draw("starting", true);
+  draw("Starting", true);
   const engine = await launch(resolved, {
     ...opts,
     on_log_line: (line) => {
       parser.feed(line);
       opts.on_log_line?.(line);
-      draw("starting");
+      draw("Starting");
     },
   });
   const report = engine.startup ?? parser.report();
@@ -100,7 +101,17 @@ export async function launchShown(cfg: ServeConfig, opts: LaunchOptions = {}): P
   if (j) {
     await pending;
     await j.display(final, { raw: true, display_id: id, update: shown });
-    await flush();
+    // A display update can lose the race with the kernel's idle message (reference/deno-notebooks.md §1a), so
+    // the ready state is also shown as an output of its own, through show().
+    await show(
+      md`**${ready}.** KV cache ${String(report.kv_cache_tokens ?? "not reported")} tokens${
+        report.max_concurrency !== undefined
+          ? `; max concurrency ${report.max_concurrency}x for ${
+            report.max_concurrency_len ?? "?"
+          }-token requests`
+          : ""
+      }. Engine at ${engine.baseUrl}.`,
+    );
   } else {
     console.log(final["text/plain"]);
   }
