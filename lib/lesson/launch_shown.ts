@@ -95,8 +95,8 @@ export async function launchShown(cfg: ServeConfig, opts: LaunchOptions = {}): P
   });
   const report = engine.startup ?? parser.report();
   const ready = engine.ready_s !== undefined
-    ? `ready after ${engine.ready_s.toFixed(2)} s (spawn to /health 200)`
-    : "ready";
+    ? `Ready after ${engine.ready_s.toFixed(2)} s (spawn to /health 200, this machine's wall clock)`
+    : "Ready (an external engine: its startup is not measured)";
   const final = bundle(cmd, ran, report, ready);
   if (j) {
     await pending;
