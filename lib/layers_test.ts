@@ -29,6 +29,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["lib/tiers/*"],
   ["lib/tiers/mod.ts"],
   ["lib/writeup", "lib/compare"],
+  ["lib/lesson"],
   ["lib/mod.ts"],
   ["tools", "bench"],
 ];

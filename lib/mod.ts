@@ -91,6 +91,11 @@ export { bootstrapCi, e2e_ms, itl_ms, percentile, summarize, tpot_ms, ttft_ms } 
 // The day's write-up (notebooks/05_writeup.ipynb): facts, HTML fragments, the trace check.
 export { buildWriteup, type Fact, h, htmlOutput, traceRunDir, writeWriteupFiles } from "./writeup/mod.ts";
 
+// A tier notebook's lesson (issue 17): the launch shown, one openai SDK request beside the probe, the polars
+// table checked against lib, "Check your learning".
+export { assertAgrees } from "./report/mod.ts";
+export { checkYourLearning, launchShown, lessonFacts, openaiOptions, sdkVsProbe } from "./lesson/mod.ts";
+
 // Health check and run comparison (`./servelab health`, `./servelab compare`).
 export {
   defaultThresholds,

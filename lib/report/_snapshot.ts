@@ -48,3 +48,20 @@ export async function assertRendersAndMatches(chart: Chart, testUrl: string, nam
   await assertSnapshot(svg, new URL(`./testdata/${name}.svg.snap`, testUrl));
   return svg;
 }
+
+/** The SVG with decimals rounded to 2 places (the lesson tests' name for {@link roundNumbers}). */
+export function roundSvgNumbers(svg: string): string {
+  return roundNumbers(svg);
+}
+
+/** The chart shows as <img> data URLs only (no inline <svg>, no undefined/NaN) and matches the snapshot file at
+ * `snapshot`. Returns the rounded SVG. */
+export async function assertChartSnapshot(chart: Chart, snapshot: URL): Promise<string> {
+  const html = String(chart[$display]()["text/html"]);
+  assert.ok(!html.includes("<svg"), "inline SVG is stripped in untrusted notebooks; it must be an image");
+  assert.match(html, /<img src="data:image\/svg\+xml;base64,/);
+  assert.doesNotMatch(html + chart.svg, /undefined|NaN/);
+  const svg = roundNumbers(chart.svg);
+  await assertSnapshot(svg, snapshot);
+  return svg;
+}

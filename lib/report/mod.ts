@@ -18,3 +18,4 @@ export { code, escapeMarkdown, isMarkdown, type Markdown, md, rawMd } from "./ma
 export { type Progress, progress, type ProgressOptions, progressText } from "../run/progress.ts";
 export { type DataFrame, displaySafe, isDataFrame, type Table, table, type TableOptions } from "./table.ts";
 export { type Chart, plot, type PlotOptions, plotSvg } from "./plot.ts";
+export { type Agreement, type AgreeOptions, assertAgrees } from "./agree.ts";

@@ -21,8 +21,11 @@ import { isEmbeddedEngine } from "../engine/identity.ts";
 /** The default model: the design's first SLM. */
 export const DEFAULT_MODEL = "Qwen/Qwen2.5-1.5B-Instruct";
 
-/** Run sizes: `default` is the real lesson; `test` is the smallest run that still shows the behaviour. */
-export const RunSize = z.enum(["default", "test"]);
+/**
+ * Run sizes: `default` is the real lesson; `test` is the smallest run that still shows the behaviour;
+ * `teach` is a live-session size, each tier about a minute on the embedded engine, with the same cells.
+ */
+export const RunSize = z.enum(["default", "test", "teach"]);
 export type RunSize = z.infer<typeof RunSize>;
 
 const intFromEnv = z.string().regex(/^\d+$/, "expected a non-negative integer").transform(Number);
@@ -34,7 +37,8 @@ export const LAB_ENV_VARS = {
   SERVELAB_MODEL: `model id or path (default ${DEFAULT_MODEL})`,
   SERVELAB_URL: "base URL of an external engine (engine external)",
   SERVELAB_SIM_GPU: "GPU profile of the embedded engine (default H100-80GB)",
-  SERVELAB_SIZE: "default | test (test: the smallest run that still shows each behaviour)",
+  SERVELAB_SIZE:
+    "default | test | teach (test: the smallest run that still shows each behaviour; teach: about a minute per tier on the embedded engine, for a live session)",
   SERVELAB_SEED: "seed for workloads and the engine (default 0)",
   SERVELAB_API_KEY_ENV: "name of the environment variable that holds the API key",
   SERVELAB_ENGINE_ARGS: "extra `vllm serve` flags, space-separated, passed through untouched",

@@ -56,8 +56,11 @@ export interface TierSpec<S extends AnyObject> {
   tier: string;
   /** The parameters' schema; refinements on it are the cross-field checks. */
   schema: S;
-  /** The preset of each run size (fields left out come from `defaults`). */
-  presets: Record<RunSize, Partial<z.input<S>>>;
+  /**
+   * The preset of each run size (fields left out come from `defaults`); a spec without a `teach` preset
+   * uses its `test` one there.
+   */
+  presets: Record<Exclude<RunSize, "teach">, Partial<z.input<S>>> & { teach?: Partial<z.input<S>> };
   /** The variable of each field a user may set (a field without one keeps its preset). */
   vars: { [K in keyof z.output<S>]?: TierVarSpec };
   /**
@@ -192,7 +195,7 @@ export function tierParams<S extends AnyObject>(spec: TierSpec<S>, size: RunSize
   const shape = spec.schema.shape as Record<string, z.ZodType>;
   const vars = tierVars(spec);
   const given = new Map<string, { name: string; raw: string; means: string }>();
-  const values: Record<string, unknown> = { ...spec.presets[size] };
+  const values: Record<string, unknown> = { ...(spec.presets[size] ?? spec.presets.test) };
   const lines: string[] = [];
   const bad = (name: string, raw: string, why: string, means: string) =>
     lines.push(`${name}=${quoteRaw(raw)} is not valid: ${why}. It takes ${means}. Fix it or unset it.`);

@@ -2,7 +2,7 @@
  * `./servelab run`: one run of every tier notebook (notebooks/[0-9]*.ipynb, in order) on one engine.
  *
  * ```
- * ./servelab run [--engine vllm|sim|llamacpp|external] [--url URL] [--model M] [--size default|test]
+ * ./servelab run [--engine vllm|sim|llamacpp|external] [--url URL] [--model M] [--size default|test|teach]
  *                [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS] [--tiers ttft,prefix]
  *                [--allow-remote] [--cpus auto|off|ENGINE_SET]
  * ```
@@ -66,7 +66,7 @@ const TIER_NOTEBOOKS: Readonly<Record<string, string>> = {
 import { liveProgress } from "../_progress.ts";
 
 const USAGE = `Usage: ./servelab run [--engine vllm|sim|llamacpp|external] [--url URL] [--model M]
-                      [--size default|test] [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS]
+                      [--size default|test|teach] [--resume RUN_ID] [--reports DIR] [--force] [--timeout SECONDS]
                       [--tiers ttft,prefix] [--allow-remote] [--cpus auto|off|ENGINE_SET]
 
 Runs every tier notebook (notebooks/[0-9]*.ipynb) on one engine and writes reports/<run-id>/:
@@ -75,7 +75,7 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
   --url      base URL of an external engine (engine external; default: SERVELAB_URL); loopback only
              unless --allow-remote
   --model    the model to serve (default: each tier's own default)
-  --size     default, or test for small, fast parameters
+  --size     default; test for small, fast parameters; teach for a live session (~1 min per tier on sim)
   --resume   continue the run RUN_ID (a folder in reports/): finished points are skipped; every
              parameter that defines the run must match its manifest
   --reports  the reports folder (default reports/): new runs go there, --resume looks only there
@@ -89,7 +89,7 @@ the executed notebooks and their HTML, the tiers' CSV and MD files, manifest.jso
 Exit status: 0 complete; 1 failed (a notebook failed, or a tier whose points all failed; the cause is printed);
 3 partial (some points failed); 130 interrupted; 2 bad arguments.`;
 
-const Size = z.enum(["default", "test"]);
+const Size = z.enum(["default", "test", "teach"]);
 
 /** Signals that interrupt a run: Ctrl-C, a polite kill, a closed terminal. */
 const STOP_SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -163,7 +163,7 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
       case "--size": {
         const v = value();
         const p = Size.safeParse(v);
-        if (!p.success) throw new Error(`--size '${v}' is not a size; use default or test.`);
+        if (!p.success) throw new Error(`--size '${v}' is not a size; use default, test or teach.`);
         r.size = p.data;
         break;
       }

@@ -129,7 +129,11 @@ Deno.test("run arguments are checked with messages naming the flag", () => {
     () => parseRunArgs(["--engine", "tgi"]),
     /--engine 'tgi' is not an engine; use vllm, sim, llamacpp or external/,
   );
-  assert.throws(() => parseRunArgs(["--size", "huge"]), /--size 'huge' is not a size/);
+  assert.throws(
+    () => parseRunArgs(["--size", "huge"]),
+    /--size 'huge' is not a size; use default, test or teach/,
+  );
+  assert.equal(parseRunArgs(["--size", "teach"]).size, "teach", "the live-session size (issue 17)");
   assert.throws(() => parseRunArgs(["--model"]), /--model needs a value/);
   assert.throws(() => parseRunArgs(["--nope"]), /Unknown option '--nope'/);
   assert.equal(parseRunArgs(["--url", "http://127.0.0.1:8000"]).url, "http://127.0.0.1:8000");

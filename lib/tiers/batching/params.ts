@@ -83,7 +83,7 @@ export const BatchingParams = z.object({
 });
 export type BatchingParams = z.infer<typeof BatchingParams>;
 
-/** The `default` and `test` presets. */
+/** The `default`, `test` and `teach` presets. */
 export const BATCHING_PRESETS: Record<RunSize, BatchingParams> = {
   default: {
     concurrency: [1, 2, 4, 8, 16, 32, 64, 128, 256],
@@ -141,6 +141,37 @@ export const BATCHING_PRESETS: Record<RunSize, BatchingParams> = {
     max_error_fraction: 0.01,
     max_engine_lateness_ms: 25,
     sample_ms: 100,
+    ci_resamples: 200,
+    ci_confidence: 0.95,
+    ci_max_itl_gaps: 2000,
+  },
+  // A live session: one repeat, the gauge sampled every 20 ms so the batching timeline shows the steps.
+  teach: {
+    concurrency: [1, 4, 16, 64],
+    repeats: 1,
+    rate_fractions: [0.5, 1],
+    prompt_tokens: 512,
+    output_tokens: 16,
+    output_spread: 0.5,
+    min_requests: 24,
+    rounds: 1,
+    warmup_rounds: 1,
+    cooldown_rounds: 1,
+    rate_duration_s: 0.6,
+    rate_warmup_s: 0.15,
+    rate_cooldown_s: 0.15,
+    max_point_s: 5,
+    timeout_s: 60,
+    slo_ttft_ms: 200,
+    slo_tpot_ms: 25,
+    knee_gain: 0.2,
+    range_fraction: 0.8,
+    max_client_lag_ms: 15,
+    min_inflight_fraction: 0.9,
+    rate_tolerance: 0.1,
+    max_error_fraction: 0.01,
+    max_engine_lateness_ms: 25,
+    sample_ms: 20,
     ci_resamples: 200,
     ci_confidence: 0.95,
     ci_max_itl_gaps: 2000,

@@ -41,3 +41,9 @@ export {
   batchingThroughputChart as throughputChart,
   batchingTradeoffChart as tradeoffChart,
 } from "./charts.ts";
+export {
+  type BatchingGuess as Guess,
+  batchingKeyRows as keyRows,
+  batchingPredictions as predictions,
+  batchingTimeline as timeline,
+} from "./lesson.ts";

@@ -134,6 +134,17 @@ export const KV_PRESETS: Record<RunSize, Omit<KvParams, "util_len"> & { util_len
     question: { concurrent: 8, tokens_per_request: 4096 },
     sample_ms: 50,
   },
+  // A live session: four lengths, so the pool's constancy and the concurrency's fall both show.
+  teach: {
+    lens: [2048, 4096, 8192, 32768],
+    utils: [],
+    fail_util: "auto",
+    load_len: 2048,
+    load_output_tokens: 32,
+    load_pool: 3,
+    question: { concurrent: 8, tokens_per_request: 4096 },
+    sample_ms: 50,
+  },
 };
 
 const vars = Object.fromEntries(

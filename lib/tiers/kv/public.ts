@@ -32,3 +32,9 @@ export {
   kvMemoryChart as memoryChart,
 } from "./charts.ts";
 export { kvTitle as title, writeKvNotes as writeNotes } from "./writeup.ts";
+export {
+  type KvGuess as Guess,
+  kvKeyRows as keyRows,
+  kvPoolChart as poolChart,
+  kvPredictions as predictions,
+} from "./lesson.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import type { LabEnv } from "../lab_env.ts";
+import type { LabEnv, RunSize } from "../lab_env.ts";
 import { type Env, tierParams, type TierSpec, type TierVar, tierVars } from "../params.ts";
 
 /** How the two arms (caching off and on) take turns so drift does not favour one of them. */
@@ -60,7 +60,7 @@ export const PrefixParams = z.object({
 export type PrefixParams = z.infer<typeof PrefixParams>;
 
 /** The presets; `interleave` is filled from the engine. */
-export const PREFIX_PRESETS: Record<"default" | "test", Omit<PrefixParams, "interleave">> = {
+export const PREFIX_PRESETS: Record<RunSize, Omit<PrefixParams, "interleave">> = {
   default: {
     concurrency: [1, 4, 16],
     prefix_tokens: [256, 1024, 2048, 4096, 8192],
@@ -87,6 +87,27 @@ export const PREFIX_PRESETS: Record<"default" | "test", Omit<PrefixParams, "inte
     sub_block_point: true,
     shares_pct: [0, 50, 100],
     share_prefix_tokens: 1024,
+    share_concurrency: 2,
+    cliff_prefix_tokens: 1024,
+    cliff_pool_tokens: 8192,
+    cliff_load: [0.5, 2],
+    cliff_rounds: 1,
+    cliff_concurrency: 1,
+    cliff_output_tokens: 4,
+    requests: 4,
+    repeats: 1,
+    output_tokens: 8,
+    family: "support-assistant",
+    metrics_interval_ms: 50,
+    timeout_ms: 60_000,
+  },
+  // A live session: the length sweep at two concurrencies, the share sweep and the cliff, about a minute.
+  teach: {
+    concurrency: [1, 4],
+    prefix_tokens: [256, 1024, 4096],
+    sub_block_point: true,
+    shares_pct: [0, 50, 100],
+    share_prefix_tokens: 2048,
     share_concurrency: 2,
     cliff_prefix_tokens: 1024,
     cliff_pool_tokens: 8192,

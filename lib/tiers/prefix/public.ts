@@ -32,3 +32,9 @@ export {
   prefixThroughputChart as throughputChart,
   prefixTtftChart as ttftChart,
 } from "./charts.ts";
+export {
+  prefixBlocksChart as blocksChart,
+  type PrefixGuess as Guess,
+  prefixKeyRows as keyRows,
+  prefixPredictions as predictions,
+} from "./lesson.ts";

@@ -25,3 +25,4 @@ export {
   ttftStartupChart as startupChart,
   ttftWarmupChart as warmupChart,
 } from "./charts.ts";
+export { type TtftGuess as Guess, ttftKeyRows as keyRows, ttftPredictions as predictions } from "./lesson.ts";
