@@ -22,7 +22,10 @@ Deno.test("non-numeric and out-of-range run parameters name the flag and the fix
     );
   }
   assert.equal(parseRunArgs(["--timeout", "90"]).timeout_s, 90);
-  assert.throws(() => parseRunArgs(["--size", "huge"]), /--size 'huge' is not a size; use default, test or teach/);
+  assert.throws(
+    () => parseRunArgs(["--size", "huge"]),
+    /--size 'huge' is not a size; use default, test or teach/,
+  );
   assert.throws(() => parseRunArgs(["--timeout"]), /--timeout needs a value/);
 });
 
