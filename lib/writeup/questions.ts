@@ -164,6 +164,8 @@ export function seedAnswers(
   const answers = new Map<number, SeedAnswer>();
   for (const t of tiers) {
     if (opts.only && t.key !== opts.only) continue;
+    // A tier whose facts were not computed (its data not read) answers nothing: "not answered" below.
+    if (facts[t.key] === undefined) continue;
     for (const a of t.questions?.(facts[t.key], facts) ?? []) answers.set(a.n, a);
   }
   for (const a of opts.extra ?? []) answers.set(a.n, a);
