@@ -12,6 +12,8 @@ import { codeText, fileLink, h, type Html, htmlList, htmlTable, preText, raw } f
 import type { FactBook, RunData } from "../report/fact_book.ts";
 import type { AnyTier, KeyNumber } from "../tiers/tier.ts";
 import { jsonPath } from "./run_data.ts";
+import { shellLine } from "../report/shell.ts";
+import { redactUrl } from "../base/target.ts";
 import { engineCommand, engineText, isSimulated, missingTier, type RunFacts } from "./sections.ts";
 import { prefixUnsharedText } from "../tiers/prefix/questions.ts";
 
@@ -129,21 +131,23 @@ export function environmentTemplate(b: FactBook): Html {
 export function commandsTemplate(data: RunData, tiers: readonly AnyTier[]): Html {
   const m = data.manifest;
   const params = (jsonPath(m, "params") ?? {}) as Record<string, unknown>;
-  const lab = ["./servelab run", `--engine ${str(jsonPath(m, "engine.kind")) ?? "?"}`];
-  if (params.size) lab.push(`--size ${params.size}`);
-  if (str(jsonPath(m, "model"))) lab.push(`--model ${jsonPath(m, "model")}`);
-  if (typeof params.url === "string") lab.push(`--url ${params.url}`);
+  // Quoted word by word (a model name is text from the user), so each line runs as written in a plain shell.
+  const lab = ["./servelab", "run", "--engine", str(jsonPath(m, "engine.kind")) ?? "sim"];
+  if (params.size) lab.push("--size", String(params.size));
+  if (str(jsonPath(m, "model"))) lab.push("--model", String(jsonPath(m, "model")));
+  if (typeof params.url === "string") lab.push("--url", redactUrl(params.url));
   const byCommand = new Map<string, string[]>();
   for (const e of engines(data)) {
-    const cmd = engineCommand(e).replace(/--port \d+/, "--port <free port>");
+    // The lab picked a free port each time; any free port will do, and 8000 is vLLM's own default.
+    const cmd = engineCommand(e).replace(/--port \d+/, "--port 8000");
     byCommand.set(cmd, [...byCommand.get(cmd) ?? [], e.label]);
   }
   const launches = [...byCommand].map(([cmd, labels]) => `# ${labels.join(", ")}\n${cmd}`);
   const probes = [
-    `# every tier, then this write-up\n${lab.join(" ")}`,
+    `# every tier, then this write-up\n${shellLine(lab)}`,
     ...tiers.map((t) =>
       `# ${t.title}: notebooks/${t.notebook}.ipynb (SERVELAB_${t.key.toUpperCase()}_* set its parameters)\n` +
-      `python tools/run_notebooks.py --out <this run folder> notebooks/${t.notebook}.ipynb`
+      shellLine([...lab, "--tiers", t.key])
     ),
     `# the health check against a server, with this run's thresholds\n./servelab health --url URL --thresholds thresholds.json`,
   ];

@@ -238,7 +238,7 @@ export function ttftCommands(lab: LabEnv, config: ServeConfig): string[] {
     case "llamacpp":
       return [
         run,
-        `llama-server ${llamaServerArgs(config).join(" ").replace(/--port 0\b/, "--port <free port>")}`,
+        `llama-server ${llamaServerArgs(config).join(" ").replace(/--port 0\b/, "--port 8000")}`,
       ];
     case "external":
       return [
