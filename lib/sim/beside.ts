@@ -11,6 +11,7 @@
  * ```
  * @module
  */
+import { parse } from "csv-parse/sync";
 import { parseServeConfig, type ServeConfig } from "../engine/config.ts";
 import { loadGpu } from "./catalog.ts";
 import { syntheticRequests, type WorkloadRequest } from "./simulate.ts";
@@ -37,6 +38,17 @@ export interface BesideOptions {
   model: string;
   /** Serve flags the run used that change the engine's timing (default: the lab's vLLM CPU flags). */
   config?: Partial<{ enforce_eager: boolean; dtype: "float32" | "bfloat16" | "float16" | "auto" }>;
+}
+
+/** A kept run's CSV as text rows, for a tier's replay; a missing file names the fix. */
+export function besideRows(path: string): Record<string, string>[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new Error(`Cannot read ${path}: ${(e as Error).message}. Give the folder of a kept run.`);
+  }
+  return parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
 }
 
 /** The median of the finite values; NaN when none. */

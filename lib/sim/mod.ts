@@ -152,4 +152,5 @@ export {
   besideRequests,
   type BesideRow,
   besideRow,
+  besideRows,
 } from "./beside.ts";

@@ -5,6 +5,7 @@
  * rows. The page is lib/sim's `besideMarkdown`.
  * @module
  */
+import { existsSync } from "node:fs";
 import type { BesideOptions, BesideRow, ValidationRow } from "../sim/mod.ts";
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier } from "../tiers/tier.ts";
@@ -22,7 +23,7 @@ export function besideRun(dir: string, o: BesideOptions, tiers: readonly AnyTier
   const replayable = tiers.filter((t) => t.beside);
   const out: BesideRow[] = [];
   for (const t of replayable) {
-    if (exists(`${dir}/${t.files[0].name}`)) out.push(...t.beside!(dir, o));
+    if (existsSync(`${dir}/${t.files[0].name}`)) out.push(...t.beside!(dir, o));
   }
   if (out.length === 0) {
     throw new Error(
@@ -49,16 +50,7 @@ export function keptRunRows(
   model: string,
   tiers: readonly AnyTier[] = TIERS,
 ): ValidationRow[] {
-  return tiers.filter((t) => t.keptRows && exists(`${dir}/${t.files[0].name}`)).flatMap((t) =>
+  return tiers.filter((t) => t.keptRows && existsSync(`${dir}/${t.files[0].name}`)).flatMap((t) =>
     t.keptRows!(dir, runId, profile, model)
   );
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

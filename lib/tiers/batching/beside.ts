@@ -3,7 +3,6 @@
  * the run's points as held-out validation rows (`keptRows`).
  * @module
  */
-import { parse } from "csv-parse/sync";
 import { join } from "node:path";
 import {
   besideConfig,
@@ -12,20 +11,11 @@ import {
   besideRequests,
   type BesideRow,
   besideRow,
+  besideRows,
   simulate,
   type ValidationRow,
 } from "../../sim/mod.ts";
 import { BATCHING_FILES } from "./measure.ts";
-
-function readRows(path: string): Record<string, string>[] {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    throw new Error(`Cannot read ${path}: ${(e as Error).message}. Give the folder of a kept run.`);
-  }
-  return parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-}
 
 /**
  * Tier 3b beside the embedded engine: each concurrency point's requests (warm-up
@@ -39,8 +29,8 @@ export function batchingBeside(dir: string, o: BesideOptions): BesideRow[] {
   } catch {
     return [];
   }
-  const points = readRows(join(dir, BATCHING_FILES.concurrency));
-  const reqs = readRows(join(dir, BATCHING_FILES.requests));
+  const points = besideRows(join(dir, BATCHING_FILES.concurrency));
+  const reqs = besideRows(join(dir, BATCHING_FILES.requests));
   const cfg = besideConfig(o, true);
   const out: BesideRow[] = [];
   for (const p of points) {
@@ -106,8 +96,8 @@ export function batchingKeptRows(
   profile: string,
   model: string,
 ): ValidationRow[] {
-  const points = readRows(join(dir, BATCHING_FILES.concurrency));
-  const reqs = readRows(join(dir, BATCHING_FILES.requests));
+  const points = besideRows(join(dir, BATCHING_FILES.concurrency));
+  const reqs = besideRows(join(dir, BATCHING_FILES.requests));
   const rows: ValidationRow[] = [];
   for (const p of points) {
     const mine = reqs.filter((r) => r.point_id === p.point_id && r.ok === "true" && r.phase === "measure");

@@ -131,29 +131,20 @@ export function kvNotesMarkdown(input: KvNotesInput): string {
       P.utils.join(", ") || "none"
     }; fit probe ${P.fail_util}; load ${P.load_len} tokens (${P.load_output_tokens} output), pool ${P.load_pool}; question ${P.question.concurrent}x${P.question.tokens_per_request}`,
   ].join("\n");
+  const rerun = [
+    "./servelab",
+    "run",
+    "--engine",
+    lab.engine,
+    "--size",
+    lab.size,
+    ...(lab.model ? ["--model", lab.model] : []),
+  ];
   const commands = [
     "```",
-    shellLine([
-      "./servelab",
-      "run",
-      "--engine",
-      lab.engine,
-      "--size",
-      lab.size,
-      ...(lab.model ? ["--model", lab.model] : []),
-    ]),
+    shellLine(rerun),
     "# or only this tier (its parameters: SERVELAB_KV_* variables before the command):",
-    shellLine([
-      "./servelab",
-      "run",
-      "--engine",
-      lab.engine,
-      "--size",
-      lab.size,
-      ...(lab.model ? ["--model", lab.model] : []),
-      "--tiers",
-      "kv",
-    ]),
+    shellLine([...rerun, "--tiers", "kv"]),
     "```",
   ].join("\n");
   const allNotes = [

@@ -2,7 +2,6 @@
  * What the embedded engine predicts for a kept run's Tier 1 points (the Tier contract's `beside`).
  * @module
  */
-import { parse } from "csv-parse/sync";
 import { join } from "node:path";
 import {
   besideConfig,
@@ -11,26 +10,17 @@ import {
   besideRequests,
   type BesideRow,
   besideRow,
+  besideRows,
   simulate,
 } from "../../sim/mod.ts";
 import { TTFT_FILES } from "./tables.ts";
-
-function readRows(path: string): Record<string, string>[] {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (e) {
-    throw new Error(`Cannot read ${path}: ${(e as Error).message}. Give the folder of a kept run.`);
-  }
-  return parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-}
 
 /**
  * Tier 1 beside the embedded engine: cold (each launch's first request, on a cold engine), warm, and each prompt length,
  * replayed one request at a time as the tier sends them. The idle and chat series are not replayed.
  */
 export function ttftBeside(dir: string, o: BesideOptions): BesideRow[] {
-  const rows = readRows(join(dir, TTFT_FILES.requests)).filter((r) =>
+  const rows = besideRows(join(dir, TTFT_FILES.requests)).filter((r) =>
     r.ok === "true" && r.endpoint === "completions"
   );
   const cfg = besideConfig(o, true);
