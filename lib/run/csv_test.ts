@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { z } from "zod";
-import { columnsOf, csvBoolean, csvNumber, parseCsv, readCsv, toCsv, writeCsv } from "./csv.ts";
+import {
+  columnsOf,
+  csvBoolean,
+  csvNumber,
+  parseCsv,
+  parseCsvCells,
+  readCsv,
+  toCsv,
+  writeCsv,
+} from "./csv.ts";
 
 const Row = z.object({
   request_id: z.string(),
@@ -72,4 +81,16 @@ Deno.test("columnsOf lists an object schema's keys in order, extended and omitte
   ]);
   // Overriding a key keeps its place.
   assert.deepEqual(columnsOf(Row.extend({ concurrency: z.string() })), columnsOf(Row));
+});
+
+Deno.test("parseCsvCells keeps a row's text once it passed the schema, and names the line that did not", () => {
+  const Row = z.object({ concurrency: csvNumber, ttft_ms: csvNumber.optional() });
+  assert.deepEqual(parseCsvCells("concurrency,ttft_ms,note\n1,,a\n2,3.5,b\n", Row), [
+    { concurrency: "1", ttft_ms: undefined, note: "a" },
+    { concurrency: "2", ttft_ms: "3.5", note: "b" },
+  ]);
+  assert.throws(
+    () => parseCsvCells("concurrency,ttft_ms\n1,\nx,2\n", Row, { source: "t.csv" }),
+    /Cannot read t\.csv line 3: concurrency: /,
+  );
 });

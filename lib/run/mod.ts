@@ -19,6 +19,7 @@ export {
   type CsvRow,
   type CsvValue,
   parseCsv,
+  parseCsvCells,
   type ParseCsvOptions,
   readCsv,
   toCsv,

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Row } from "../report/fact.ts";
-import { parseCsv } from "../run/csv.ts";
+import { parseCsvCells } from "../run/csv.ts";
 import type { RunData, TierStatus } from "../report/fact_book.ts";
 import { TIERS } from "../tiers/mod.ts";
 import type { AnyTier, TierFile } from "../tiers/tier.ts";
@@ -28,20 +28,19 @@ async function readText(path: string): Promise<string | undefined> {
  * a column it lacks is "not measured"; a cell that breaks its column's type is an error naming the line.
  */
 function tierRows(path: string, text: string, file: TierFile): Row[] {
-  const rows = parse(text, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
-  const header = new Set(rows.length ? Object.keys(rows[0]) : []);
+  const first = text.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0];
+  const header = new Set((parse(first) as string[][])[0] ?? []);
   const present = file.columns.filter((c) => header.has(c));
   try {
-    parseCsv(text, file.schema.pick(Object.fromEntries(present.map((c) => [c, true]))), { source: path });
+    return parseCsvCells(text, file.schema.pick(Object.fromEntries(present.map((c) => [c, true]))), {
+      source: path,
+    });
   } catch (e) {
     throw new Error(
       `${(e as Error).message} It does not hold ${file.name} rows as its tier writes them (${file.about}); ` +
         "rerun the tier into a fresh run folder.",
     );
   }
-  return rows.map((r) =>
-    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === "" ? undefined : v]))
-  );
 }
 
 /**
