@@ -94,7 +94,14 @@ export { buildWriteup, type Fact, h, htmlOutput, traceRunDir, writeWriteupFiles 
 // A tier notebook's lesson (issue 17): the launch shown, one openai SDK request beside the probe, the polars
 // table checked against lib, "Check your learning".
 export { assertAgrees } from "./report/mod.ts";
-export { checkYourLearning, launchShown, lessonFacts, openaiOptions, sdkVsProbe } from "./lesson/mod.ts";
+export {
+  checkYourLearning,
+  launchShown,
+  lessonFacts,
+  openaiOptions,
+  predictedBeside,
+  sdkVsProbe,
+} from "./lesson/mod.ts";
 
 // Health check and run comparison (`./servelab health`, `./servelab compare`).
 export {

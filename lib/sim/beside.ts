@@ -134,8 +134,8 @@ export function besideMarkdown(
   }
   lines.push(
     "",
-    "Not replayed: the TTFT tier's idle and chat series, the prefix-caching and KV tiers (their measured " +
-      "numbers depend on cache state and memory the replay does not reproduce).",
+    "Not replayed: the TTFT tier's idle and chat series, and the KV tier (its measured numbers are the " +
+      "engine's memory plan, and its page sets the embedded engine's planner beside them).",
   );
   return lines.join("\n") + "\n";
 }

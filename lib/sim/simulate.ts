@@ -38,6 +38,11 @@ export const SimLoad = z.discriminatedUnion("kind", [
     n: z.number().int().positive(),
     /** Client think/network delay between a request's end and the next send on that slot (default 0). */
     think_ms: z.number().nonnegative().optional(),
+    /**
+     * The first `prime` requests go one at a time, each after the previous one ended; the closed loop of
+     * `n` starts when the last of them ended (a prefix-cache benchmark's prime phase). Default 0.
+     */
+    prime: z.number().int().nonnegative().optional(),
   }).strict(),
   z.object({
     kind: z.literal("rate"),
@@ -253,8 +258,10 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
 
   let next = 0; // closed loop: next request to send
   const think = load.kind === "concurrency" ? load.think_ms ?? 0 : 0;
-  if (load.kind === "concurrency") { for (; next < Math.min(load.n, reqs.length); next++) send(next, 0); }
-  else if (load.kind === "rate") {
+  const prime = load.kind === "concurrency" ? Math.min(load.prime ?? 0, reqs.length) : 0;
+  if (load.kind === "concurrency") {
+    for (; next < Math.min(prime > 0 ? 1 : load.n, reqs.length); next++) send(next, 0);
+  } else if (load.kind === "rate") {
     const at = rateSchedule(reqs.length, load.rps, load.burstiness !== "constant", workload.seed ?? cfg.seed);
     at.forEach((t, i) => send(i, t));
   } else reqs.forEach((r, i) => send(i, r.send_ms!));
@@ -328,7 +335,15 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
         finish_reason: f.reason,
       };
       tokens[i] = [];
-      if (load.kind === "concurrency" && next < reqs.length) send(next++, f.t_ms + think, f.t_ms);
+      if (load.kind === "concurrency" && next < reqs.length) {
+        if (next < prime || i >= prime) send(next++, f.t_ms + think, f.t_ms);
+        else if (i === prime - 1) {
+          // The prime phase is over: the closed loop of n starts.
+          for (const stop = Math.min(next + load.n, reqs.length); next < stop; next++) {
+            send(next, f.t_ms + think, f.t_ms);
+          }
+        }
+      }
     }
     now = out.start_ms + out.duration_ms;
     if (!worked && out.finished.length === 0) {

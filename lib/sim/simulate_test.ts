@@ -159,3 +159,37 @@ Deno.test("syntheticRequests share exactly the asked prefix", () => {
   assert.deepEqual(rs[1].prompt_ids.slice(0, 64), rs[0].prompt_ids.slice(0, 64));
   assert.notDeepEqual(rs[1].prompt_ids.slice(64), rs[0].prompt_ids.slice(64));
 });
+
+Deno.test("a concurrency load's prime requests run one at a time, and the closed loop starts when the last ends", () => {
+  const shared = syntheticRequests({
+    count: 6,
+    prompt_tokens: 1_200,
+    max_tokens: 8,
+    shared_prefix_tokens: 1_024,
+    seed: 4,
+  });
+  const run = (prime: number) =>
+    simulate(cfg({ enable_prefix_caching: true }), {
+      requests: shared,
+      load: { kind: "concurrency", n: 4, prime },
+    }, { cold: false }).records;
+  const primed = run(2);
+  // The two primes do not overlap, and no measured request is sent before the second prime ended.
+  assert.ok(primed[1].arrival_ms >= primed[0].end_ms);
+  for (const r of primed.slice(2)) {
+    assert.ok(r.arrival_ms >= primed[1].end_ms, `request ${r.index} sent early`);
+  }
+  // The four measured requests then run together, each finding the prefix cached.
+  assert.deepEqual(primed.slice(2).map((r) => r.arrival_ms), Array(4).fill(primed[1].end_ms));
+  for (const r of primed.slice(2)) {
+    assert.ok(r.cached_tokens >= 1_008, `request ${r.index}: ${r.cached_tokens}`);
+  }
+  // Without a prime phase, four start at once with nothing cached yet.
+  const cold = run(0);
+  assert.deepEqual(cold.slice(0, 4).map((r) => r.arrival_ms), [0, 0, 0, 0]);
+  assert.equal(cold[0].cached_tokens, 0);
+  assert.throws(
+    () => simulate(cfg(), { requests: shared, load: { kind: "concurrency", n: 4, prime: -1 } as never }),
+    /prime/,
+  );
+});

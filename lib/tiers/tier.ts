@@ -190,6 +190,8 @@ export interface Tier<F = unknown, P = unknown, M = unknown, R = unknown> {
   /** What the embedded engine predicts beside a kept run's points of this tier (SIMULATED), when the tier
    * can be replayed; [] when the run has no such points. */
   beside?(dir: string, o: BesideOptions): BesideRow[];
+  /** Without `beside`: why the embedded engine does not replay this tier's points (said on its page). */
+  readonly besideGap?: string;
   /** A kept run's points of this tier as held-out validation rows of the embedded engine's profile. */
   keptRows?(dir: string, runId: string, profile: string, model: string): ValidationRow[];
   /** Its answers to the seed's learning questions of its tier, from its facts (`all`: every tier's). */

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { besideMarkdown, loadGpu, loadModel, type ValidationRow } from "../../lib/sim/mod.ts";
 import { besideRun, keptRunRows } from "../../lib/writeup/mod.ts";
+import { besideFlags, besideProfile } from "../../lib/lesson/mod.ts";
 import { refreshResults } from "../sim_validate.ts";
 
 /** Where main writes; tests pass their own. */
@@ -63,12 +64,13 @@ export function main(
   })();
   try {
     const manifest = JSON.parse(Deno.readTextFileSync(`${dir}/manifest.json`));
-    const gpuName: string | undefined = manifest.gpu?.name;
-    const profile = loadGpu(
-      values.profile ?? (!gpuName || manifest.gpu?.kind === "none" ? "cpu-calibrated" : gpuName),
-    ).name;
+    const chosen = besideProfile(manifest);
+    if (!values.profile && !chosen.profile) {
+      throw new Error(`No device profile to replay on: ${chosen.how}. Name one with --profile NAME.`);
+    }
+    const profile = loadGpu(values.profile ?? chosen.profile!).name;
     const model = loadModel(values.model ?? manifest.model).id;
-    const rows = besideRun(dir, { profile, model });
+    const rows = besideRun(dir, { profile, model, config: besideFlags(manifest) });
     const engine = `${manifest.engine?.kind ?? "engine"} ${manifest.engine?.version ?? ""}`.trim();
     const runId = manifest.run_id ?? run;
     Deno.writeTextFileSync(

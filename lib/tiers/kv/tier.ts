@@ -105,5 +105,9 @@ export const kvTier = {
   comparePoints: KV_COMPARE_POINTS,
   compare: kvCompare,
   compareCurves: kvCompareCurves,
+  besideGap: "what it measures is the engine's own memory plan (the KV pool it reports for each " +
+    "--max-model-len, the fit check) and how many requests run together on a small pool; the predictions " +
+    "beside those numbers on this page (predicted blocks, predicted max concurrent) already come from the " +
+    "embedded engine's planner (lib/sim fitsConcurrent), so a replay would repeat them",
   questions: (f, all) => kvQuestions(f, all),
 } satisfies Tier<KvFacts, KvParams, KvMeasurement, KvResults>;

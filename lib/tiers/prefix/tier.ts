@@ -13,6 +13,7 @@ import { PrefixRequestRow, PrefixRunRow, readPrefixResults } from "./analyze.ts"
 import { PREFIX_COMPARE_POINTS, prefixCompare, prefixCompareCurves } from "./compare.ts";
 import { prefixIndexChartOptions } from "./charts.ts";
 import { plot } from "../../report/plot.ts";
+import { prefixBeside } from "./beside.ts";
 
 /** Tier 2. */
 export const prefixTier = {
@@ -63,5 +64,6 @@ export const prefixTier = {
   comparePoints: PREFIX_COMPARE_POINTS,
   compare: prefixCompare,
   compareCurves: prefixCompareCurves,
+  beside: (dir, o) => prefixBeside(dir, o),
   questions: (f, all) => prefixQuestions(f, all),
 } satisfies Tier<PrefixFacts, PrefixParams, PrefixMeasurement, Awaited<ReturnType<typeof readPrefixResults>>>;
