@@ -5,6 +5,13 @@
  */
 import { IntervalLoop } from "./_interval_sampler.ts";
 import { PERFORMANCE_CLOCK, type ScrapeClock, scrapeMetrics } from "./scrape.ts";
+import { COUNTER_ALIASES, GAUGE_ALIASES } from "./vllm_metrics.ts";
+
+/** The families a sample reads: the gauges and counters of vllm_metrics.ts, never the histograms. */
+export const SAMPLED_FAMILIES: ReadonlySet<string> = new Set([
+  ...Object.values(GAUGE_ALIASES).flatMap((g) => g.names),
+  ...Object.values(COUNTER_ALIASES).flat(),
+]);
 
 /** One sample of the server's state. A failed scrape is a row with `error` and no values. */
 export interface MetricsSample {
@@ -69,7 +76,13 @@ export class MetricsSampler implements AsyncDisposable {
       interval_ms,
       clock,
       async (_t_ms, signal) => {
-        const { t_ms, metrics: m } = await scrapeMetrics(url, { ...opts, clock, timeout_ms, signal });
+        const { t_ms, metrics: m } = await scrapeMetrics(url, {
+          ...opts,
+          clock,
+          timeout_ms,
+          signal,
+          only: SAMPLED_FAMILIES,
+        });
         return [{
           t_ms,
           running: m.gauges.running,

@@ -94,3 +94,42 @@ Deno.test("an unreachable server gives error rows, never a throw, and await usin
 Deno.test("a non-positive interval is refused with a message naming it", () => {
   assert.throws(() => MetricsSampler.start("http://127.0.0.1:1", { interval_ms: 0 }), /every 0 ms/);
 });
+
+Deno.test("the sampler parses only the gauges and counters it reads, and reads the same values as a full parse", async () => {
+  const { parsePrometheusText } = await import("./prom_text.ts");
+  const { serverMetrics } = await import("./vllm_metrics.ts");
+  const { keepFamilies } = await import("./scrape.ts");
+  const { SAMPLED_FAMILIES } = await import("./sampler.ts");
+  for (
+    const file of [
+      "vllm_v0_32_cpu_metrics.txt",
+      "vllm_v0_10_metrics.txt",
+      "llamacpp_metrics.txt",
+      "llamacpp_b11549_metrics.txt",
+    ]
+  ) {
+    const text = Deno.readTextFileSync(new URL(`./testdata/${file}`, import.meta.url));
+    const full = serverMetrics(parsePrometheusText(text));
+    const kept = keepFamilies(text, SAMPLED_FAMILIES);
+    const part = serverMetrics(parsePrometheusText(kept));
+    assert.deepEqual(part.gauges, full.gauges, file);
+    assert.deepEqual(part.counters, full.counters, file);
+    assert.ok(Object.keys(full.gauges).length + Object.keys(full.counters).length >= 3, file);
+    // vLLM's histograms are most of its text; none of them is parsed.
+    assert.deepEqual(part.histograms, {}, file);
+    if (file.startsWith("vllm")) {
+      assert.ok(kept.length < text.length / 4, `${file}: kept ${kept.length} of ${text.length}`);
+    }
+  }
+  // A recorded vLLM 0.32 (CPU) scrape: the running gauge and the token counters are found.
+  const real = serverMetrics(parsePrometheusText(keepFamilies(
+    Deno.readTextFileSync(new URL("./testdata/vllm_v0_32_cpu_metrics.txt", import.meta.url)),
+    SAMPLED_FAMILIES,
+  )));
+  assert.equal(real.gauges.running, 14);
+  assert.ok(real.counters.generation_tokens! > 0 && real.gauges.kv_usage! >= 0);
+  assert.equal(
+    keepFamilies("# HELP a x\n# TYPE a counter\na_total 1\na_created 2\nb 3\n# a comment\n", new Set(["a"])),
+    "# HELP a x\n# TYPE a counter\na_total 1\na_created 2",
+  );
+});

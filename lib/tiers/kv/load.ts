@@ -164,6 +164,7 @@ export async function measureKvLoad(
       count: n,
       headers,
       timeout_ms: 300_000,
+      max_lag_p99_ms: P.max_client_lag_ms,
       request_id_prefix: `kv-load-c${n}`,
     });
     const got = (await sampler.stop()).filter((s) => s.error === undefined);

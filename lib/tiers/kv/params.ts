@@ -44,6 +44,8 @@ export const KV_ENV_VARS = {
   SERVELAB_KV_LOAD_MAX_CONCURRENCY: "largest concurrency of the load ramp (default: 2 x predicted + 2)",
   SERVELAB_KV_QUESTION: "the capacity question as NxL: N concurrent requests of L tokens (default 8x4096)",
   SERVELAB_KV_SAMPLE_MS: "interval of the /metrics sampling during the load (default 50)",
+  SERVELAB_KV_MAX_CLIENT_LAG_MS:
+    "validity of a load step: client event-loop lag p99 limit in ms, a number > 0 (default 15, as in Tiers 1 and 3b)",
 } as const;
 
 /** A token count: digits, a k suffix is x1024 (`4k` is 4096). */
@@ -100,6 +102,8 @@ export const KvParams = z.object({
     tokens_per_request: z.number().int().positive(),
   }),
   sample_ms: posInt,
+  /** Validity of a load step: the client's event-loop lag p99 must stay below this, ms (as in Tiers 1 and 3b). */
+  max_client_lag_ms: z.number().positive(),
 }).superRefine((p, ctx) => {
   if (p.load_output_tokens >= p.load_len) {
     ctx.addIssue({
@@ -123,6 +127,7 @@ export const KV_PRESETS: Record<RunSize, Omit<KvParams, "util_len"> & { util_len
     load_pool: 4,
     question: { concurrent: 8, tokens_per_request: 4096 },
     sample_ms: 50,
+    max_client_lag_ms: 15,
   },
   test: {
     lens: [2048, 8192, 32768],
@@ -133,6 +138,7 @@ export const KV_PRESETS: Record<RunSize, Omit<KvParams, "util_len"> & { util_len
     load_pool: 3,
     question: { concurrent: 8, tokens_per_request: 4096 },
     sample_ms: 50,
+    max_client_lag_ms: 15,
   },
   // A live session: four lengths, so the pool's constancy and the concurrency's fall both show.
   teach: {
@@ -144,6 +150,7 @@ export const KV_PRESETS: Record<RunSize, Omit<KvParams, "util_len"> & { util_len
     load_pool: 3,
     question: { concurrent: 8, tokens_per_request: 4096 },
     sample_ms: 50,
+    max_client_lag_ms: 15,
   },
 };
 
@@ -173,6 +180,7 @@ export const KV_PARAM_SPEC: TierSpec<typeof KvParams> = {
     load_max_concurrency: { ...vars.load_max_concurrency, parse: positiveInt },
     question: { ...vars.question, parse: question },
     sample_ms: { ...vars.sample_ms, parse: positiveInt },
+    max_client_lag_ms: { ...vars.max_client_lag_ms, parse: parseNumber },
   },
   defaults: ({ values }) => ({ util_len: values.load_len }),
 };

@@ -81,3 +81,14 @@ Deno.test("every SERVELAB_KV_* variable sets its field and keeps its meaning; al
   assert.equal(kvParams({ size: "test" }, { SERVELAB_KV_FAIL_UTIL: " AUTO " }).fail_util, "auto");
   assert.equal(kvParams({ size: "test" }, { SERVELAB_KV_UTIL_LEN: "8k" }).util_len, 8192);
 });
+
+Deno.test("a load step's client-lag limit is the lab's 15 ms (as in Tiers 1 and 3b), set by SERVELAB_KV_MAX_CLIENT_LAG_MS", () => {
+  for (const size of ["default", "test", "teach"] as const) {
+    assert.equal(kvParams({ size }, {}).max_client_lag_ms, 15);
+  }
+  assert.equal(kvParams({ size: "test" }, { SERVELAB_KV_MAX_CLIENT_LAG_MS: "7.5" }).max_client_lag_ms, 7.5);
+  assert.throws(
+    () => kvParams({ size: "test" }, { SERVELAB_KV_MAX_CLIENT_LAG_MS: "0" }),
+    /SERVELAB_KV_MAX_CLIENT_LAG_MS='0'/,
+  );
+});

@@ -74,7 +74,7 @@ export async function runOnce(
   const plan = ctx.plans[repeat];
   const prompts = ctx.prompts[repeat];
   const id = `${ctx.point.id}-${arm}-r${repeat}`;
-  const load = { clock, headers, timeout_ms: P.timeout_ms };
+  const load = { clock, headers, timeout_ms: P.timeout_ms, max_lag_p99_ms: P.max_client_lag_ms };
 
   const reset_ok = await prefixResetCache(url, headers);
   // Issue 20: a server without /metrics still measures TTFT and usage; its counters are not measured (reason

@@ -56,6 +56,8 @@ export const PrefixParams = z.object({
   metrics_interval_ms: posInt,
   /** Per-request timeout. */
   timeout_ms: posInt,
+  /** Validity of a run: the client's event-loop lag p99 must stay below this, ms (as in Tiers 1 and 3b). */
+  max_client_lag_ms: z.number().positive(),
 }).strict();
 export type PrefixParams = z.infer<typeof PrefixParams>;
 
@@ -80,6 +82,7 @@ export const PREFIX_PRESETS: Record<RunSize, Omit<PrefixParams, "interleave">> =
     family: "support-assistant",
     metrics_interval_ms: 50,
     timeout_ms: 120_000,
+    max_client_lag_ms: 15,
   },
   test: {
     concurrency: [1, 4],
@@ -100,6 +103,7 @@ export const PREFIX_PRESETS: Record<RunSize, Omit<PrefixParams, "interleave">> =
     family: "support-assistant",
     metrics_interval_ms: 50,
     timeout_ms: 60_000,
+    max_client_lag_ms: 15,
   },
   // A live session: the length sweep at two concurrencies, the share sweep and the cliff, about a minute.
   teach: {
@@ -121,6 +125,7 @@ export const PREFIX_PRESETS: Record<RunSize, Omit<PrefixParams, "interleave">> =
     family: "support-assistant",
     metrics_interval_ms: 50,
     timeout_ms: 60_000,
+    max_client_lag_ms: 15,
   },
 };
 
@@ -169,6 +174,9 @@ export const PREFIX_PARAM_SPEC: TierSpec<typeof PrefixParams> = {
     output_tokens: { means: "output tokens per request: a positive integer, e.g. 16" },
     interleave: { means: "parallel (both engines up) or by_point (one engine at a time)" },
     family: { means: "a family name from data/prefix_prompts.jsonl, e.g. support-assistant" },
+    max_client_lag_ms: {
+      means: "validity: client event-loop lag p99 limit of a run in ms, a number > 0 (e.g. 15)",
+    },
   },
 };
 

@@ -74,3 +74,14 @@ Deno.test("a list variable of only commas is the empty list: ',' turns the share
     /SERVELAB_PREFIX_CONCURRENCY=',' is not valid: Too small: .*Fix it or unset it\./,
   );
 });
+
+Deno.test("a run's client-lag limit is the lab's 15 ms (as in Tiers 1 and 3b), set by SERVELAB_PREFIX_MAX_CLIENT_LAG_MS", () => {
+  for (const size of ["default", "test", "teach"]) {
+    assert.equal(prefixParams(lab(size), {}).max_client_lag_ms, 15);
+  }
+  assert.equal(prefixParams(lab("test"), { SERVELAB_PREFIX_MAX_CLIENT_LAG_MS: "5" }).max_client_lag_ms, 5);
+  assert.throws(
+    () => prefixParams(lab("test"), { SERVELAB_PREFIX_MAX_CLIENT_LAG_MS: "-1" }),
+    /SERVELAB_PREFIX_MAX_CLIENT_LAG_MS='-1' is not valid/,
+  );
+});
