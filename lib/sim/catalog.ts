@@ -103,6 +103,12 @@ export const ProfileTiming = z.object({
   per_seq_overhead_ms: z.number().nonnegative().optional(),
   /** Replaces FRONTEND.overhead_ms. */
   frontend_overhead_ms: z.number().nonnegative().optional(),
+  /**
+   * API-server time a new request waits for each request already streaming (default 0): their output
+   * processing (detokenizing, SSE) shares the API server's CPU with the new request's intake. Large where the
+   * API server and the engine share one core (vLLM's CPU backend on a small host).
+   */
+  frontend_per_stream_ms: z.number().nonnegative().optional(),
   /** Replaces WARMUP.first_request_ms_gpu / first_request_ms_cpu. */
   first_request_ms: z.number().nonnegative().optional(),
   /**

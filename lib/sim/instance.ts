@@ -54,7 +54,7 @@ export interface Sim extends AsyncDisposable {
   readonly metrics: SimMetrics;
   readonly faults: Faults;
   /** Milliseconds the API server spends on a request of this many prompt tokens before the engine sees it. */
-  frontendMs(prompt_tokens: number): number;
+  frontendMs(prompt_tokens: number, streaming?: number): number;
   /** The API key guarding /v1 paths, if any. */
   readonly api_key?: string;
   /** VLLM_SERVER_DEV_MODE=1: /reset_prefix_cache is served. */
@@ -142,7 +142,7 @@ export function createSim(cfg: ServeConfig, host: SimHostOptions = {}): Sim {
     runtime,
     metrics,
     faults: createFaults(cfg.sim.faults, cfg.seed),
-    frontendMs: (prompt_tokens) => frontendOverheadMs(prompt_tokens, gpu),
+    frontendMs: (prompt_tokens, streaming = 0) => frontendOverheadMs(prompt_tokens, gpu, streaming),
     api_key: apiKey(cfg, env),
     dev_mode: env.VLLM_SERVER_DEV_MODE === "1",
     host,

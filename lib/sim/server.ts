@@ -246,7 +246,7 @@ async function generate(
           seed: g.seed,
         },
         listener,
-        sim.frontendMs(g.prompt_ids.length),
+        sim.frontendMs(g.prompt_ids.length, sim.runtime.inFlight),
       );
       if (sim.cfg.sim.ground_truth) headers[ARRIVAL_HEADER] = arrival.toFixed(3);
     };

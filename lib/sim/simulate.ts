@@ -249,12 +249,21 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
   const sent = new Array<number>(reqs.length);
   const tokens: number[][] = reqs.map(() => []);
   const records: SimRecord[] = new Array(reqs.length);
+  // Sends (a rate load schedules them all at the start), then admissions to the engine once the API server
+  // is done with the request: its time depends on how many requests it is streaming when the request arrives.
+  const arrivals = createHeap();
   const admissions = createHeap();
+  let streaming = 0;
   const send = (i: number, at_ms: number, intended_ms = at_ms) => {
     intended[i] = intended_ms;
     sent[i] = at_ms;
-    admissions.push(at_ms + frontendOverheadMs(reqs[i].prompt_ids.length, gpu), i);
+    arrivals.push(at_ms, i);
   };
+  const next_event = () =>
+    Math.min(
+      admissions.size() ? admissions.peekTime() : Infinity,
+      arrivals.size() ? arrivals.peekTime() : Infinity,
+    );
 
   let next = 0; // closed loop: next request to send
   const think = load.kind === "concurrency" ? load.think_ms ?? 0 : 0;
@@ -273,6 +282,12 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
   let last_sample = -Infinity;
   const series: SimSample[] = [];
   for (;;) {
+    while (arrivals.size() > 0 && arrivals.peekTime() <= now) {
+      const t = arrivals.peekTime();
+      const i = arrivals.pop();
+      admissions.push(t + frontendOverheadMs(reqs[i].prompt_ids.length, gpu, streaming), i);
+      streaming++;
+    }
     while (admissions.size() > 0 && admissions.peekTime() <= now) {
       const t = admissions.peekTime();
       const i = admissions.pop();
@@ -290,8 +305,8 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
       sched.add(req);
     }
     if (!sched.hasWork()) {
-      if (admissions.size() === 0) break;
-      now = Math.max(now, admissions.peekTime());
+      if (admissions.size() === 0 && arrivals.size() === 0) break;
+      now = Math.max(now, next_event());
       continue;
     }
     extra_ms = warm_ms > 0
@@ -310,6 +325,7 @@ export function simulate(cfg: ServeConfig, workload: Workload, opts: SimulateOpt
     for (const tok of out.tokens) tokens[indexOf.get(tok.request_id)!].push(tok.t_ms);
     for (const f of out.finished) {
       const i = indexOf.get(f.request_id)!;
+      streaming--;
       const ts = tokens[i];
       const n = ts.length;
       let itl_max: number | undefined;

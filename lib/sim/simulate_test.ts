@@ -193,3 +193,28 @@ Deno.test("a concurrency load's prime requests run one at a time, and the closed
     /prime/,
   );
 });
+
+Deno.test("frontend_per_stream_ms: a request waits that long for each request already in flight when it arrives", async () => {
+  const { loadGpu } = await import("./catalog.ts");
+  const base = loadGpu("cpu-calibrated");
+  const at = (per: number) => ({ ...base, timing: { ...base.timing, frontend_per_stream_ms: per } });
+  const c = cfg(
+    { model: "servelab/tiny-llama", max_model_len: 2048, sim: { gpu: "cpu-calibrated" } } as never,
+  );
+  const requests = syntheticRequests({ count: 24, prompt_tokens: 64, max_tokens: 32, seed: 3 });
+  const run = (per: number, load: Parameters<typeof simulate>[1]["load"]) =>
+    simulate(c, { requests, load, seed: 1 }, { cold: false, gpu: at(per) }).records;
+  const meanQueue = (rs: SimRecord[]) => rs.reduce((s, r) => s + r.queue_ms, 0) / rs.length;
+  // One at a time: nothing else in flight, so the term adds nothing.
+  assert.deepEqual(run(5, { kind: "concurrency", n: 1 }), run(0, { kind: "concurrency", n: 1 }));
+  // A closed loop of 4: the first request finds nothing in flight, later ones up to 3 (5-15 ms more before the
+  // engine sees them).
+  const loop = run(5, { kind: "concurrency", n: 4 });
+  assert.equal(loop[0].queue_ms, run(0, { kind: "concurrency", n: 4 })[0].queue_ms);
+  const more = meanQueue(loop) - meanQueue(run(0, { kind: "concurrency", n: 4 }));
+  assert.ok(more > 5 && more < 30, `closed loop of 4: +${more.toFixed(1)} ms before the engine`);
+  // An open loop counts what is in flight at each arrival, not the request's place in the schedule (a rate
+  // load schedules every send at the start): at 2 req/s little is in flight and the wait stays small.
+  const open = meanQueue(run(5, { kind: "rate", rps: 2 })) - meanQueue(run(0, { kind: "rate", rps: 2 }));
+  assert.ok(open >= 0 && open < 5, `2 req/s: +${open.toFixed(1)} ms`);
+});

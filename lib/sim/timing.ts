@@ -237,14 +237,16 @@ export function idlePenaltyMs(gpu: GpuSpec, idle_s: number): number {
 /**
  * API-server time a request spends outside engine steps before its first token can be sent: HTTP and
  * validation, tokenization of the prompt, IPC, first detokenization. A calibrated profile's
- * `timing.frontend_overhead_ms` replaces the constant part.
+ * `timing.frontend_overhead_ms` replaces the constant part, and its `timing.frontend_per_stream_ms` (default 0)
+ * adds that much for each of the `streaming` requests the API server is already serving.
  *
  * @example
  * ```ts
  * frontendOverheadMs(2000); // 6 + 2000 x 0.0005 = 7 ms
  * ```
  */
-export function frontendOverheadMs(prompt_tokens: number, gpu?: GpuSpec): number {
+export function frontendOverheadMs(prompt_tokens: number, gpu?: GpuSpec, streaming = 0): number {
   return (gpu?.timing?.frontend_overhead_ms ?? FRONTEND.overhead_ms) +
-    FRONTEND.tokenize_ms_per_token * prompt_tokens;
+    FRONTEND.tokenize_ms_per_token * prompt_tokens +
+    (gpu?.timing?.frontend_per_stream_ms ?? 0) * streaming;
 }

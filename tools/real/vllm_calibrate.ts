@@ -44,15 +44,17 @@ import {
   ttft_ms,
 } from "../../lib/mod.ts";
 import { engineArgv, hostCpus, pinProcess, planCpus } from "../../lib/engine/mod.ts";
-import { startupPhases } from "../../lib/sim/mod.ts";
+import { type GpuSpec, startupPhases } from "../../lib/sim/mod.ts";
 import { itl_guidellm_ms } from "../../lib/analysis/mod.ts";
 import {
   compareHoldout,
   fitProcessStart,
   fitTiming,
+  goldenSection,
   type Measurement,
   MeasurementFile,
   mergeRepeats,
+  ttftTarget,
   withTiming,
 } from "./vllm_calibrate_fit.ts";
 
@@ -316,41 +318,7 @@ async function measure(args: Record<string, string>): Promise<number> {
  */
 function predictFile(model: string, gpu: string): MeasurementFile {
   const cfg = calibrationConfig("sim", model, gpu);
-  const workloads = WORKLOADS.map((spec, k): Measurement => {
-    const load = spec.load.kind === "concurrency"
-      ? { kind: "concurrency" as const, n: spec.load.n }
-      : { kind: "rate" as const, rps: spec.load.rps, burstiness: 1 as const };
-    const requests = syntheticRequests({
-      count: spec.count + spec.warmup,
-      prompt_tokens: spec.prompt_tokens,
-      max_tokens: spec.output_tokens,
-      seed: 100 + k,
-    });
-    const r = simulate(cfg, { requests, load, seed: 7 }, { cold: false, keep_token_times: false });
-    const measured = r.records.slice(spec.warmup);
-    const start = Math.min(...measured.map((x) => x.arrival_ms));
-    const end = Math.max(...measured.map((x) => x.end_ms));
-    const out = measured.reduce((s, x) => s + x.completion_tokens, 0);
-    return {
-      name: spec.name,
-      set: spec.set,
-      kind: spec.kind,
-      load: JSON.stringify(spec.load),
-      concurrency: spec.load.kind === "concurrency" ? spec.load.n : undefined,
-      prompt_tokens: spec.prompt_tokens,
-      output_tokens: spec.output_tokens,
-      requests_ok: measured.length,
-      requests_failed: 0,
-      ttft_p50_ms: percentile(measured.map((x) => x.ttft_ms), 50),
-      itl_p50_ms: percentile(measured.map((x) => x.tpot_ms).filter((v): v is number => v !== undefined), 50),
-      // What the engine's histograms would hold over the window (warm-up requests included, as measured).
-      server_ttft_mean_ms: r.records.reduce((s, x) => s + x.ttft_ms, 0) / r.records.length,
-      server_itl_mean_ms: r.records.reduce((s, x) => s + (x.end_ms - x.first_token_ms), 0) /
-        Math.max(1, r.records.reduce((s, x) => s + x.completion_tokens - 1, 0)),
-      output_tok_s: end > start ? out / ((end - start) / 1000) : undefined,
-      duration_s: (end - start) / 1000,
-    };
-  });
+  const workloads = WORKLOADS.map((spec, k): Measurement => predictWorkload(cfg, spec, k));
   return {
     engine: "sim (virtual time)",
     model,
@@ -361,6 +329,43 @@ function predictFile(model: string, gpu: string): MeasurementFile {
     serve_args: engineArgv({ ...cfg, port: 8000 }),
     ready_s: startupPhases(loadModel(model), loadGpu(gpu), cfg).reduce((s, p) => s + p.seconds, 0),
     workloads,
+  };
+}
+
+/** One workload (the k-th of WORKLOADS) in virtual time; `gpu` replaces the config's profile (fits try values). */
+function predictWorkload(cfg: ServeConfig, spec: Spec, k: number, gpu?: GpuSpec): Measurement {
+  const load = spec.load.kind === "concurrency"
+    ? { kind: "concurrency" as const, n: spec.load.n }
+    : { kind: "rate" as const, rps: spec.load.rps, burstiness: 1 as const };
+  const requests = syntheticRequests({
+    count: spec.count + spec.warmup,
+    prompt_tokens: spec.prompt_tokens,
+    max_tokens: spec.output_tokens,
+    seed: 100 + k,
+  });
+  const r = simulate(cfg, { requests, load, seed: 7 }, { cold: false, keep_token_times: false, gpu });
+  const measured = r.records.slice(spec.warmup);
+  const start = Math.min(...measured.map((x) => x.arrival_ms));
+  const end = Math.max(...measured.map((x) => x.end_ms));
+  const out = measured.reduce((s, x) => s + x.completion_tokens, 0);
+  return {
+    name: spec.name,
+    set: spec.set,
+    kind: spec.kind,
+    load: JSON.stringify(spec.load),
+    concurrency: spec.load.kind === "concurrency" ? spec.load.n : undefined,
+    prompt_tokens: spec.prompt_tokens,
+    output_tokens: spec.output_tokens,
+    requests_ok: measured.length,
+    requests_failed: 0,
+    ttft_p50_ms: percentile(measured.map((x) => x.ttft_ms), 50),
+    itl_p50_ms: percentile(measured.map((x) => x.tpot_ms).filter((v): v is number => v !== undefined), 50),
+    // What the engine's histograms would hold over the window (warm-up requests included, as measured).
+    server_ttft_mean_ms: r.records.reduce((s, x) => s + x.ttft_ms, 0) / r.records.length,
+    server_itl_mean_ms: r.records.reduce((s, x) => s + (x.end_ms - x.first_token_ms), 0) /
+      Math.max(1, r.records.reduce((s, x) => s + x.completion_tokens - 1, 0)),
+    output_tok_s: end > start ? out / ((end - start) / 1000) : undefined,
+    duration_s: (end - start) / 1000,
   };
 }
 
@@ -390,6 +395,34 @@ async function fit(file: string, args: Record<string, string>): Promise<number> 
       { first_request_ms: first },
       `measured: cold minus warm TTFT of a 32-token prompt, ${source}`,
     );
+  }
+  // Second stage: the API server's time per request already streaming, from the TTFT of the fit set's closed
+  // loops (a request arriving while others stream waits for their output processing), each predicted by a
+  // closed-loop simulation; lone prefills and decode ITL do not depend on it, so the first stage stands.
+  const loops = real.workloads.flatMap((w) => {
+    const k = WORKLOADS.findIndex((s) => s.name === w.name);
+    const t = ttftTarget(w);
+    return w.set === "fit" && w.kind === "decode" && k >= 0 && t ? [{ spec: WORKLOADS[k], k, ...t }] : [];
+  });
+  if (loops.length > 0) {
+    const loss = (ms: number) => {
+      const gpu = { ...profile, timing: { ...profile.timing, frontend_per_stream_ms: ms } };
+      return loops.reduce((s, o) => {
+        const pw = predictWorkload(cfg, o.spec, o.k, gpu);
+        const p = o.side === "client" ? pw.ttft_p50_ms! : pw.server_ttft_mean_ms!;
+        return s + Math.log(p / o.v) ** 2;
+      }, 0);
+    };
+    const per_stream = round(goldenSection(loss, 0, 20));
+    profile = withTiming(
+      profile,
+      args.name,
+      { frontend_per_stream_ms: per_stream },
+      `fitted: TTFT (${
+        [...new Set(loops.map((o) => o.side === "client" ? "client p50" : "engine mean"))].join(", ")
+      }) of the fit set's closed loops (${loops.map((o) => o.spec.name).join(", ")}), simulated, ${source}`,
+    );
+    console.log(`frontend_per_stream_ms ${per_stream} (closed-loop TTFT of ${loops.length} fit workloads)`);
   }
   if (real.ready_s !== undefined) {
     const process_start_s = round(fitProcessStart(real.ready_s, startupPhases(model, profile, cfg)));

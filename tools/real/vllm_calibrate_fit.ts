@@ -184,6 +184,27 @@ export function predictFitWorkload(
   return {};
 }
 
+/** The lab's client-lag limit (Tiers 1 and 3b): a client within it kept up with the workload. */
+export const CLIENT_LAG_LIMIT_MS = 15;
+
+/**
+ * The TTFT a fit takes from a measured workload. The embedded engine's TTFT runs from the client's send to
+ * the first token, API server included, as the client's p50 does; the engine's own histogram starts later
+ * and misses part of the API server's time. So the client's p50 when the client kept up (its lag p99 within
+ * {@link CLIENT_LAG_LIMIT_MS}), else the engine's mean (robust to a starved client: runs b-f on a loaded host).
+ *
+ * @example
+ * ```ts
+ * ttftTarget({ ...w, ttft_p50_ms: 31, server_ttft_mean_ms: 27, client_lag_p99_ms: 4 }); // { v: 31, side: "client" }
+ * ```
+ */
+export function ttftTarget(w: Measurement): { v: number; side: "client" | "engine" } | undefined {
+  const keptUp = w.client_lag_p99_ms !== undefined && w.client_lag_p99_ms <= CLIENT_LAG_LIMIT_MS;
+  if (keptUp && w.ttft_p50_ms !== undefined) return { v: w.ttft_p50_ms, side: "client" };
+  if (w.server_ttft_mean_ms !== undefined) return { v: w.server_ttft_mean_ms, side: "engine" };
+  return w.ttft_p50_ms !== undefined ? { v: w.ttft_p50_ms, side: "client" } : undefined;
+}
+
 /** The observations a fit uses: (workload, metric, measured value). */
 function observations(
   ws: readonly Measurement[],
@@ -191,8 +212,8 @@ function observations(
   const out: { w: Measurement; metric: "ttft_ms" | "itl_ms"; v: number }[] = [];
   for (const w of ws) {
     if (w.set !== "fit") continue;
-    // Server-side means when the engine exports them (robust to a starved client), else the client p50s.
-    const ttft = w.server_ttft_mean_ms ?? w.ttft_p50_ms;
+    // TTFT: ttftTarget. ITL: the engine's mean when it exports one (robust to a starved client), else the client p50.
+    const ttft = ttftTarget(w)?.v;
     const itl = w.server_itl_mean_ms ?? w.itl_p50_ms;
     if (w.kind === "prefill" && ttft !== undefined) out.push({ w, metric: "ttft_ms", v: ttft });
     if (w.kind === "decode" && itl !== undefined) out.push({ w, metric: "itl_ms", v: itl });
@@ -392,4 +413,36 @@ export function compareHoldout(
     }
   }
   return rows;
+}
+
+/**
+ * The minimum of a one-variable function on [lo, hi] by golden-section search (for a function with one
+ * minimum there; `iterations` narrowings of the interval by 0.618 each).
+ *
+ * @example
+ * ```ts
+ * goldenSection((x) => (x - 2) ** 2, 0, 10); // ~2
+ * ```
+ */
+export function goldenSection(f: (x: number) => number, lo: number, hi: number, iterations = 40): number {
+  const g = (Math.sqrt(5) - 1) / 2;
+  let a = lo, b = hi;
+  let c = b - g * (b - a), d = a + g * (b - a);
+  let fc = f(c), fd = f(d);
+  for (let i = 0; i < iterations; i++) {
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - g * (b - a);
+      fc = f(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + g * (b - a);
+      fd = f(d);
+    }
+  }
+  return (a + b) / 2;
 }

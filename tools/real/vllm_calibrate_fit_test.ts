@@ -6,11 +6,13 @@ import {
   compareHoldout,
   fitProcessStart,
   fitTiming,
+  goldenSection,
   type Measurement,
   type MeasurementFile,
   mergeRepeats,
   nelderMead,
   predictFitWorkload,
+  ttftTarget,
   withTiming,
 } from "./vllm_calibrate_fit.ts";
 import { calibrationConfig, WORKLOADS } from "./vllm_calibrate.ts";
@@ -120,4 +122,32 @@ Deno.test("fitProcessStart: the process start that makes the simulated startup a
   ];
   assert.equal(fitProcessStart(40, phases), 37);
   assert.equal(fitProcessStart(2, phases), 0, "never negative");
+});
+
+Deno.test("goldenSection finds the minimum of a one-minimum function inside the interval, and an end when it is there", () => {
+  assert.ok(Math.abs(goldenSection((x) => (x - 4.2) ** 2, 0, 20) - 4.2) < 1e-6);
+  assert.ok(goldenSection((x) => x, 0, 20) < 1e-6);
+  assert.ok(goldenSection((x) => -x, 0, 20) > 20 - 1e-6);
+});
+
+Deno.test("ttftTarget: the client's TTFT p50 when the client kept up (lag p99 within 15 ms), else the engine's mean", () => {
+  const w = {
+    name: "x",
+    set: "fit",
+    kind: "prefill",
+    load: "{}",
+    prompt_tokens: 32,
+    output_tokens: 8,
+    requests_ok: 8,
+    requests_failed: 0,
+    ttft_p50_ms: 31,
+    server_ttft_mean_ms: 27,
+  } as const;
+  assert.deepEqual(ttftTarget({ ...w, client_lag_p99_ms: 4 }), { v: 31, side: "client" });
+  assert.deepEqual(ttftTarget({ ...w, client_lag_p99_ms: 15 }), { v: 31, side: "client" });
+  assert.deepEqual(ttftTarget({ ...w, client_lag_p99_ms: 449 }), { v: 27, side: "engine" });
+  // No lag recorded (runs b and c): the engine's mean, else the client's p50.
+  assert.deepEqual(ttftTarget(w), { v: 27, side: "engine" });
+  assert.deepEqual(ttftTarget({ ...w, server_ttft_mean_ms: undefined }), { v: 31, side: "client" });
+  assert.equal(ttftTarget({ ...w, ttft_p50_ms: undefined, server_ttft_mean_ms: undefined }), undefined);
 });
