@@ -28,7 +28,7 @@ const q = (s: number[], p: number) => s[Math.min(s.length - 1, Math.max(0, Math.
 async function measure(url: string, mode: Mode, seconds: number, interval_ms: number) {
   const lags: number[] = [];
   let expected = performance.now() + 10;
-  let timer = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = () => {
     const t = performance.now();
     lags.push(Math.max(0, t - expected));

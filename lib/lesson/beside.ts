@@ -143,7 +143,9 @@ export function predictedBeside(
     return none(
       `The embedded engine does not replay this tier's measurements: ${
         tier.besideGap ?? "its numbers depend on state the replay does not reproduce"
-      }. The TTFT and batching tiers' pages show their prediction beside the measurement.`,
+      }. The ${
+        tiers.filter((t) => t.beside).map((t) => t.title).join(", ")
+      } pages show their prediction beside the measurement.`,
     );
   }
   if (!existsSync(join(dir, tier.files[0].name))) {
