@@ -9,7 +9,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { $display, type Displayable, displayable } from "../report/bundle.ts";
 import { codeText, h, type Html, htmlOutput, htmlTable } from "../report/html.ts";
 import {
@@ -155,14 +155,31 @@ export function predictedBeside(
   if (!chosen.profile) return none(`No prediction: ${chosen.how}.`);
   const modelId = o.model ?? str(manifest.model);
   let model: string;
+  let modelHow = "";
   try {
     model = loadModel(modelId ?? "").id;
   } catch (e) {
-    return none(
-      `No prediction: the run's model ${modelId ?? "(not recorded)"} is not one the embedded engine knows (${
-        (e as Error).message.split(". ")[0]
-      }). Name a catalog model that stands for it: ./servelab calibrate RUN --model ID.`,
-    );
+    // A GGUF file (llama.cpp) in a model folder: the config.json beside it describes the same model.
+    const folder = modelId?.toLowerCase().endsWith(".gguf") ? dirname(modelId) : undefined;
+    const beside = (() => {
+      try {
+        return folder && existsSync(join(folder, "config.json")) ? loadModel(folder).id : undefined;
+      } catch {
+        return undefined;
+      }
+    })();
+    if (beside) {
+      model = beside;
+      modelHow = " (the config.json beside the run's GGUF file)";
+    } else {
+      return none(
+        `No prediction: the run's model ${
+          modelId ?? "(not recorded)"
+        } is not one the embedded engine knows (${
+          (e as Error).message.split(". ")[0]
+        }). Name a catalog model that stands for it: ./servelab calibrate RUN --model ID.`,
+      );
+    }
   }
   let rows: BesideRow[];
   try {
@@ -187,7 +204,7 @@ export function predictedBeside(
     codeText(chosen.profile)
   } profile (${chosen.how}), model ${
     codeText(model)
-  }, each point's requests replayed in virtual time with the run's own prompt and output lengths and concurrency. Error = predicted / measured − 1. ${
+  }${modelHow}, each point's requests replayed in virtual time with the run's own prompt and output lengths and concurrency. Error = predicted / measured − 1. ${
     validationNote(chosen.profile)
   }.</p>${
     htmlTable(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { $display } from "../report/bundle.ts";
 import { besideFlags, besideProfile, predictedBeside } from "./beside.ts";
+import { tinyConfigJson, tinyModelSpec, tinyTokenizer } from "../tinymodel/mod.ts";
 
 const KEPT = new URL("../../docs/examples/vllm-cpu-isolated", import.meta.url).pathname;
 const html = (x: { [$display](): Record<string, unknown> }) => String(x[$display]()["text/html"]);
@@ -94,4 +95,37 @@ Deno.test("besideProfile names the run's GPU profile, the nearest one, or none; 
     dtype: "bfloat16",
   });
   assert.deepEqual(besideFlags({}), { enforce_eager: false, dtype: "auto" });
+});
+
+Deno.test("predictedBeside reads a GGUF run's model from the config.json beside the GGUF file", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const models = `${dir}/model`;
+    Deno.mkdirSync(models);
+    Deno.writeTextFileSync(`${models}/tiny.gguf`, "GGUF");
+    const manifest = (model: string) =>
+      Deno.writeTextFileSync(
+        join(dir, "manifest.json"),
+        JSON.stringify({ engine: { kind: "llamacpp", version: "b1" }, model, gpu: { kind: "none" } }),
+      );
+    Deno.copyFileSync(join(KEPT, "ttft.csv"), join(dir, "ttft.csv"));
+    manifest(`${models}/tiny.gguf`);
+    // No config.json beside it: the section says so.
+    assert.match(predictedBeside(dir, "ttft").reason!, /tiny\.gguf is not one the embedded engine knows/);
+    // The lab's tiny model writes config.json beside its GGUF; that is the model the replay uses.
+    const spec = tinyModelSpec();
+    Deno.writeTextFileSync(
+      `${models}/config.json`,
+      JSON.stringify(tinyConfigJson(spec, tinyTokenizer(spec))),
+    );
+    const b = predictedBeside(dir, "ttft");
+    assert.equal(b.reason, undefined, b.reason);
+    assert.ok(b.rows.length > 0);
+    assert.match(
+      html(b),
+      /the config\.json beside the run&#39;s GGUF file|the config\.json beside the run's GGUF file/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

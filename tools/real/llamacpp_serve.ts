@@ -18,7 +18,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { tinyModelSpec } from "../../lib/mod.ts";
-import { writeTinyGguf } from "../../lib/tinymodel/mod.ts";
+import { tinyConfigJson, tinyTokenizer, writeTinyGguf } from "../../lib/tinymodel/mod.ts";
 import { type Engine, launch, parseServeConfig } from "../../lib/engine/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -57,7 +57,9 @@ export async function installLlamaServer(from?: LlamaCppFrom): Promise<string> {
 }
 
 /**
- * Writes the tiny model as GGUF (default `.servelab/tiny-gguf/tiny-llama.gguf`) and returns its path.
+ * Writes the tiny model as GGUF (default `.servelab/tiny-gguf/tiny-llama.gguf`) with its `config.json` beside it
+ * (as `./servelab tiny-model --gguf` does: the embedded engine's prediction beside a llama.cpp run reads the
+ * model's shape there), and returns the GGUF's path.
  *
  * @example
  * ```ts
@@ -67,7 +69,12 @@ export async function installLlamaServer(from?: LlamaCppFrom): Promise<string> {
 export async function prepareTinyGguf(
   path = `${ROOT}/.servelab/tiny-gguf/tiny-llama.gguf`,
 ): Promise<string> {
-  await writeTinyGguf(path, tinyModelSpec());
+  const spec = tinyModelSpec();
+  await writeTinyGguf(path, spec);
+  await Deno.writeTextFile(
+    `${dirname(path)}/config.json`,
+    JSON.stringify(tinyConfigJson(spec, tinyTokenizer(spec)), null, 2) + "\n",
+  );
   return path;
 }
 
