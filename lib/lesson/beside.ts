@@ -21,6 +21,7 @@ import {
   validationNote,
 } from "../sim/mod.ts";
 import { TIERS } from "../tiers/mod.ts";
+import { type GgufValue, parseGgufMetadata } from "../tinymodel/mod.ts";
 import type { AnyTier } from "../tiers/tier.ts";
 
 /** The device profile a real run is replayed on, and how it was chosen (said on the page). */
@@ -63,6 +64,84 @@ export function besideProfile(
   return near
     ? { profile: near, how: `the nearest catalog profile to the run's GPU (${name})` }
     : { how: `the run's GPU (${name}) has no profile in data/gpus/ (add one with its sources)` };
+}
+
+/** At most this much of a GGUF file is read for its metadata (the tokenizer's arrays come first; weights after). */
+const GGUF_HEAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A Llama/Qwen2-style config.json made from a GGUF file's metadata (llama.cpp's keys: `<arch>.block_count`,
+ * `<arch>.embedding_length`, `<arch>.attention.head_count[_kv]`, ...), and what it leaves out. Weights are
+ * taken as 32-bit for an F32 file, 16-bit otherwise (a quantized file's smaller weights are not modelled);
+ * embeddings as untied. Throws, naming the key, when the file lacks one.
+ *
+ * @example
+ * ```ts
+ * ggufConfig(parseGgufMetadata(bytes)).config.num_hidden_layers; // 2
+ * ```
+ */
+export function ggufConfig(
+  md: ReadonlyMap<string, GgufValue>,
+): { config: Record<string, unknown>; note: string } {
+  const scalar = (k: string) => {
+    const v = md.get(k);
+    return v && v.kind !== "array" ? v.value : undefined;
+  };
+  const arch = String(scalar("general.architecture") ?? "");
+  const need = (k: string): number => {
+    const v = scalar(`${arch}.${k}`);
+    if (typeof v !== "number" && typeof v !== "bigint") {
+      throw new Error(`the GGUF file has no ${arch}.${k}`);
+    }
+    return Number(v);
+  };
+  const tokens = md.get("tokenizer.ggml.tokens");
+  const vocab = scalar(`${arch}.vocab_size`) ?? (tokens?.kind === "array" ? tokens.values.length : undefined);
+  if (vocab === undefined) {
+    throw new Error(`the GGUF file has no ${arch}.vocab_size or tokenizer.ggml.tokens`);
+  }
+  const fileType = Number(scalar("general.file_type") ?? -1);
+  const dtype = fileType === 0 ? "float32" : fileType === 1 ? "float16" : "bfloat16";
+  const keyLength = scalar(`${arch}.attention.key_length`);
+  return {
+    config: {
+      architectures: [arch === "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"],
+      model_type: arch,
+      num_hidden_layers: need("block_count"),
+      hidden_size: need("embedding_length"),
+      num_attention_heads: need("attention.head_count"),
+      num_key_value_heads: need("attention.head_count_kv"),
+      ...(keyLength !== undefined ? { head_dim: Number(keyLength) } : {}),
+      intermediate_size: need("feed_forward_length"),
+      vocab_size: Number(vocab),
+      max_position_embeddings: need("context_length"),
+      torch_dtype: dtype,
+    },
+    note: fileType === 0 || fileType === 1
+      ? `the shape in the GGUF file's metadata, ${dtype} weights`
+      : `the shape in the GGUF file's metadata; its quantized weights (file type ${fileType}) taken as 16-bit`,
+  };
+}
+
+/** The model of a GGUF file as a config.json in a new temporary folder, and the words for the page. */
+function ggufModelDir(path: string): { dir: string; note: string } {
+  const file = Deno.openSync(path);
+  let head: Uint8Array;
+  try {
+    head = new Uint8Array(Math.min(file.statSync().size, GGUF_HEAD_BYTES));
+    let at = 0;
+    while (at < head.length) {
+      const n = file.readSync(head.subarray(at));
+      if (n === null) break;
+      at += n;
+    }
+  } finally {
+    file.close();
+  }
+  const { config, note } = ggufConfig(parseGgufMetadata(head));
+  const dir = Deno.makeTempDirSync({ prefix: "servelab-gguf-model-" });
+  Deno.writeTextFileSync(join(dir, "config.json"), JSON.stringify(config));
+  return { dir, note };
 }
 
 /** The serve flags of the run that change the replay's timing: `--enforce-eager` and `--dtype`. */
@@ -156,6 +235,8 @@ export function predictedBeside(
   const modelId = o.model ?? str(manifest.model);
   let model: string;
   let modelHow = "";
+  let label: string | undefined;
+  let scratch: string | undefined;
   try {
     model = loadModel(modelId ?? "").id;
   } catch (e) {
@@ -168,9 +249,29 @@ export function predictedBeside(
         return undefined;
       }
     })();
+    let fromGguf: { dir: string; note: string } | string | undefined;
+    if (!beside && folder) {
+      try {
+        fromGguf = ggufModelDir(modelId!);
+        scratch = fromGguf.dir;
+        loadModel(fromGguf.dir);
+      } catch (g) {
+        fromGguf = (g as Error).message;
+      }
+    }
     if (beside) {
       model = beside;
       modelHow = " (the config.json beside the run's GGUF file)";
+    } else if (fromGguf && typeof fromGguf !== "string") {
+      model = fromGguf.dir;
+      label = modelId;
+      modelHow = ` (${fromGguf.note})`;
+    } else if (typeof fromGguf === "string") {
+      if (scratch) Deno.removeSync(scratch, { recursive: true });
+      return none(
+        `No prediction: the run's model ${modelId} is a GGUF file whose metadata cannot describe the model (${fromGguf}). ` +
+          "Name a catalog model that stands for it: ./servelab calibrate RUN --model ID.",
+      );
     } else {
       return none(
         `No prediction: the run's model ${
@@ -186,6 +287,8 @@ export function predictedBeside(
     rows = tier.beside(dir, { profile: chosen.profile, model, config: besideFlags(manifest) });
   } catch (e) {
     return none(`No prediction: the replay failed (${(e as Error).message}).`);
+  } finally {
+    if (scratch) Deno.removeSync(scratch, { recursive: true });
   }
   if (rows.length === 0) {
     return none("No prediction: none of this tier's points had a valid measured number to replay.");
@@ -203,7 +306,7 @@ export function predictedBeside(
   }. Predicted (<strong>SIMULATED</strong>): the embedded engine on the ${
     codeText(chosen.profile)
   } profile (${chosen.how}), model ${
-    codeText(model)
+    codeText(label ?? model)
   }${modelHow}, each point's requests replayed in virtual time with the run's own prompt and output lengths and concurrency. Error = predicted / measured − 1. ${
     validationNote(chosen.profile)
   }.</p>${
@@ -214,5 +317,5 @@ export function predictedBeside(
       ) => [r.point, METRIC[r.metric], String(r.n), fmt(r.measured), fmt(r.predicted), pct(r.error)]),
     )
   }<p>Median |error|: ${medians.join("; ")}.</p>`;
-  return section(body, { rows, profile: chosen.profile, model });
+  return section(body, { rows, profile: chosen.profile, model: label ?? model });
 }

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { $display } from "../report/bundle.ts";
-import { besideFlags, besideProfile, predictedBeside } from "./beside.ts";
-import { tinyConfigJson, tinyModelSpec, tinyTokenizer } from "../tinymodel/mod.ts";
+import { besideFlags, besideProfile, ggufConfig, predictedBeside } from "./beside.ts";
+import {
+  parseGgufMetadata,
+  tinyConfigJson,
+  tinyGgufBytes,
+  tinyModelSpec,
+  tinyTokenizer,
+} from "../tinymodel/mod.ts";
 
 const KEPT = new URL("../../docs/examples/vllm-cpu-isolated", import.meta.url).pathname;
 const html = (x: { [$display](): Record<string, unknown> }) => String(x[$display]()["text/html"]);
@@ -97,23 +103,41 @@ Deno.test("besideProfile names the run's GPU profile, the nearest one, or none; 
   assert.deepEqual(besideFlags({}), { enforce_eager: false, dtype: "auto" });
 });
 
-Deno.test("predictedBeside reads a GGUF run's model from the config.json beside the GGUF file", () => {
+Deno.test("predictedBeside reads a GGUF run's model from the config.json beside it, else from its metadata", () => {
   const dir = Deno.makeTempDirSync();
+  const scratch = () =>
+    [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].filter((e) =>
+      e.name.startsWith("servelab-gguf-model-")
+    )
+      .length;
+  const before = scratch();
   try {
     const models = `${dir}/model`;
     Deno.mkdirSync(models);
     Deno.writeTextFileSync(`${models}/tiny.gguf`, "GGUF");
-    const manifest = (model: string) =>
-      Deno.writeTextFileSync(
-        join(dir, "manifest.json"),
-        JSON.stringify({ engine: { kind: "llamacpp", version: "b1" }, model, gpu: { kind: "none" } }),
-      );
+    Deno.writeTextFileSync(
+      join(dir, "manifest.json"),
+      JSON.stringify({
+        engine: { kind: "llamacpp", version: "b1" },
+        model: `${models}/tiny.gguf`,
+        gpu: { kind: "none" },
+      }),
+    );
     Deno.copyFileSync(join(KEPT, "ttft.csv"), join(dir, "ttft.csv"));
-    manifest(`${models}/tiny.gguf`);
-    // No config.json beside it: the section says so.
-    assert.match(predictedBeside(dir, "ttft").reason!, /tiny\.gguf is not one the embedded engine knows/);
-    // The lab's tiny model writes config.json beside its GGUF; that is the model the replay uses.
+    // No config.json beside it and not a readable GGUF: the section says so.
+    assert.match(
+      predictedBeside(dir, "ttft").reason!,
+      /tiny\.gguf is a GGUF file whose metadata cannot describe the model \(GGUF input ends at byte 4.*--model ID/,
+    );
+    // A real GGUF without a config.json: the shape comes from its metadata.
     const spec = tinyModelSpec();
+    Deno.writeFileSync(`${models}/tiny.gguf`, tinyGgufBytes(spec));
+    const fromMeta = predictedBeside(dir, "ttft");
+    assert.equal(fromMeta.reason, undefined, fromMeta.reason);
+    assert.ok(fromMeta.rows.length > 0);
+    assert.equal(fromMeta.model, `${models}/tiny.gguf`);
+    assert.match(html(fromMeta), /the shape in the GGUF file(&#39;|')s metadata, float32 weights/);
+    // The lab's tiny model writes config.json beside its GGUF; that is the model the replay uses then.
     Deno.writeTextFileSync(
       `${models}/config.json`,
       JSON.stringify(tinyConfigJson(spec, tinyTokenizer(spec))),
@@ -121,11 +145,34 @@ Deno.test("predictedBeside reads a GGUF run's model from the config.json beside 
     const b = predictedBeside(dir, "ttft");
     assert.equal(b.reason, undefined, b.reason);
     assert.ok(b.rows.length > 0);
-    assert.match(
-      html(b),
-      /the config\.json beside the run&#39;s GGUF file|the config\.json beside the run's GGUF file/,
-    );
+    assert.match(html(b), /the config\.json beside the run(&#39;|')s GGUF file/);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+  assert.equal(scratch(), before, "the temporary config folder is removed");
+});
+
+Deno.test("ggufConfig reads a model's shape from GGUF metadata as config.json has it, and names a missing key", () => {
+  const spec = tinyModelSpec();
+  const { config, note } = ggufConfig(parseGgufMetadata(tinyGgufBytes(spec)));
+  const want = tinyConfigJson(spec, tinyTokenizer(spec));
+  for (
+    const k of [
+      "num_hidden_layers",
+      "hidden_size",
+      "num_attention_heads",
+      "num_key_value_heads",
+      "intermediate_size",
+      "vocab_size",
+      "max_position_embeddings",
+    ]
+  ) assert.equal(config[k], want[k], k);
+  assert.equal(config.torch_dtype, "float32");
+  assert.match(note, /float32 weights/);
+  const md = parseGgufMetadata(tinyGgufBytes(spec));
+  md.delete("llama.block_count");
+  assert.throws(() => ggufConfig(md), /the GGUF file has no llama\.block_count/);
+  md.set("llama.block_count", { kind: "uint32", value: 2 });
+  md.set("general.file_type", { kind: "uint32", value: 15 });
+  assert.match(ggufConfig(md).note, /quantized weights \(file type 15\) taken as 16-bit/);
 });

@@ -332,18 +332,8 @@ function kindOf(n: number, what: string): keyof typeof GGUF_VALUE_TYPE {
   return kind;
 }
 
-/**
- * Parses a GGUF file's header, metadata and tensor infos, and checks them: magic, version 3, known value
- * types, tensor offsets aligned and inside the file.
- *
- * @example
- * ```ts
- * const file = parseGguf(await Deno.readFile("tiny.gguf"));
- * file.metadata.get("general.architecture"); // { kind: "string", value: "llama" }
- * ```
- */
-export function parseGguf(bytes: Uint8Array): GgufFile {
-  const r = new ByteReader(bytes);
+/** The header and the metadata of a GGUF file (everything before the tensor infos). */
+function readHead(r: ByteReader): { version: number; tensorCount: number; metadata: Map<string, GgufValue> } {
   const magic = r.u32("the magic");
   if (magic !== MAGIC) {
     throw new RangeError(
@@ -369,6 +359,35 @@ export function parseGguf(bytes: Uint8Array): GgufFile {
       metadata.set(key, { kind, item, values });
     } else metadata.set(key, { kind, value: r.item(kind, key) });
   }
+  return { version, tensorCount, metadata };
+}
+
+/**
+ * The metadata of a GGUF file from its first bytes (a prefix of the file is enough: the tensor data is not
+ * read), e.g. to learn a model's shape without reading gigabytes of weights.
+ *
+ * @example
+ * ```ts
+ * parseGgufMetadata(bytes).get("llama.block_count"); // { kind: "uint32", value: 2 }
+ * ```
+ */
+export function parseGgufMetadata(bytes: Uint8Array): Map<string, GgufValue> {
+  return readHead(new ByteReader(bytes)).metadata;
+}
+
+/**
+ * Parses a GGUF file's header, metadata and tensor infos, and checks them: magic, version 3, known value
+ * types, tensor offsets aligned and inside the file.
+ *
+ * @example
+ * ```ts
+ * const file = parseGguf(await Deno.readFile("tiny.gguf"));
+ * file.metadata.get("general.architecture"); // { kind: "string", value: "llama" }
+ * ```
+ */
+export function parseGguf(bytes: Uint8Array): GgufFile {
+  const r = new ByteReader(bytes);
+  const { version, tensorCount, metadata } = readHead(r);
   const alignmentValue = metadata.get("general.alignment");
   const alignment = alignmentValue && alignmentValue.kind !== "array"
     ? Number(alignmentValue.value)

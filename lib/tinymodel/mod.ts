@@ -22,7 +22,14 @@ export {
 export type { TinyTokenizer } from "./tokenizer.ts";
 export { tinyConfigJson, tinyGenerationConfigJson, tinyModelFiles, writeTinyModel } from "./write.ts";
 export type { TinyModelWritten } from "./write.ts";
-export { encodeGguf, GGML_TYPE_F32, GGUF_VALUE_TYPE, parseGguf, readGgufTensorF32 } from "./gguf.ts";
+export {
+  encodeGguf,
+  GGML_TYPE_F32,
+  GGUF_VALUE_TYPE,
+  parseGguf,
+  parseGgufMetadata,
+  readGgufTensorF32,
+} from "./gguf.ts";
 export type { GgufFile, GgufScalar, GgufScalarKind, GgufTensor, GgufTensorInfo, GgufValue } from "./gguf.ts";
 export {
   ggufTensorName,
