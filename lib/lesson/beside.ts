@@ -144,6 +144,81 @@ function ggufModelDir(path: string): { dir: string; note: string } {
   return { dir, note };
 }
 
+/** The model a replay runs, and how the page names it; `close()` removes a scratch folder. */
+export interface BesideModel {
+  /** What the embedded engine loads (a catalog id, a model folder, or a scratch folder). */
+  model: string;
+  /** The run's own name for it. */
+  label: string;
+  /** Where its shape came from, when not from the catalog or a config.json folder (" (...)"). */
+  how: string;
+  /** True when the shape was read from a GGUF file's metadata (a scratch config the caller must not keep). */
+  from_gguf: boolean;
+  close(): void;
+}
+
+/**
+ * The embedded engine's model for a run's model: a catalog id or a folder with a config.json as they are; a
+ * GGUF file (llama.cpp) through the config.json beside it, else through its own metadata (a scratch config
+ * folder, removed by `close()`). Throws with the reason and the fix when none of these describes the model.
+ *
+ * @example
+ * ```ts
+ * const m = besideModel("/models/tiny/tiny-llama.gguf");
+ * try { run(m.model); } finally { m.close(); }
+ * ```
+ */
+export function besideModel(modelId: string | undefined): BesideModel {
+  const plain = (model: string, how = ""): BesideModel => ({
+    model,
+    label: modelId ?? model,
+    how,
+    from_gguf: false,
+    close: () => {},
+  });
+  let unknown: Error;
+  try {
+    return plain(loadModel(modelId ?? "").id);
+  } catch (e) {
+    unknown = e as Error;
+  }
+  const fix = "Name a catalog model that stands for it: ./servelab calibrate RUN --model ID.";
+  if (!modelId?.toLowerCase().endsWith(".gguf")) {
+    throw new Error(
+      `the run's model ${modelId ?? "(not recorded)"} is not one the embedded engine knows (${
+        unknown.message.split(". ")[0]
+      }). ${fix}`,
+    );
+  }
+  // A GGUF file (llama.cpp) in a model folder: the config.json beside it describes the same model.
+  const folder = dirname(modelId);
+  try {
+    if (existsSync(join(folder, "config.json"))) {
+      return plain(loadModel(folder).id, " (the config.json beside the run's GGUF file)");
+    }
+  } catch { /* a broken config.json: read the GGUF instead */ }
+  let scratch: string | undefined;
+  try {
+    const g = ggufModelDir(modelId);
+    scratch = g.dir;
+    loadModel(g.dir);
+    return {
+      model: g.dir,
+      label: modelId,
+      how: ` (${g.note})`,
+      from_gguf: true,
+      close: () => Deno.removeSync(g.dir, { recursive: true }),
+    };
+  } catch (e) {
+    if (scratch) Deno.removeSync(scratch, { recursive: true });
+    throw new Error(
+      `the run's model ${modelId} is a GGUF file whose metadata cannot describe the model (${
+        (e as Error).message
+      }). ${fix}`,
+    );
+  }
+}
+
 /** The serve flags of the run that change the replay's timing: `--enforce-eager` and `--dtype`. */
 export function besideFlags(manifest: Record<string, unknown>): NonNullable<BesideOptions["config"]> {
   const cfg = (manifest.config ?? {}) as { enforce_eager?: boolean; dtype?: string; extra_args?: string[] };
@@ -232,63 +307,19 @@ export function predictedBeside(
   }
   const chosen = o.profile ? { profile: o.profile, how: "given" } : besideProfile(manifest);
   if (!chosen.profile) return none(`No prediction: ${chosen.how}.`);
-  const modelId = o.model ?? str(manifest.model);
-  let model: string;
-  let modelHow = "";
-  let label: string | undefined;
-  let scratch: string | undefined;
+  let bm: BesideModel;
   try {
-    model = loadModel(modelId ?? "").id;
+    bm = besideModel(o.model ?? str(manifest.model));
   } catch (e) {
-    // A GGUF file (llama.cpp) in a model folder: the config.json beside it describes the same model.
-    const folder = modelId?.toLowerCase().endsWith(".gguf") ? dirname(modelId) : undefined;
-    const beside = (() => {
-      try {
-        return folder && existsSync(join(folder, "config.json")) ? loadModel(folder).id : undefined;
-      } catch {
-        return undefined;
-      }
-    })();
-    let fromGguf: { dir: string; note: string } | string | undefined;
-    if (!beside && folder) {
-      try {
-        fromGguf = ggufModelDir(modelId!);
-        scratch = fromGguf.dir;
-        loadModel(fromGguf.dir);
-      } catch (g) {
-        fromGguf = (g as Error).message;
-      }
-    }
-    if (beside) {
-      model = beside;
-      modelHow = " (the config.json beside the run's GGUF file)";
-    } else if (fromGguf && typeof fromGguf !== "string") {
-      model = fromGguf.dir;
-      label = modelId;
-      modelHow = ` (${fromGguf.note})`;
-    } else if (typeof fromGguf === "string") {
-      if (scratch) Deno.removeSync(scratch, { recursive: true });
-      return none(
-        `No prediction: the run's model ${modelId} is a GGUF file whose metadata cannot describe the model (${fromGguf}). ` +
-          "Name a catalog model that stands for it: ./servelab calibrate RUN --model ID.",
-      );
-    } else {
-      return none(
-        `No prediction: the run's model ${
-          modelId ?? "(not recorded)"
-        } is not one the embedded engine knows (${
-          (e as Error).message.split(". ")[0]
-        }). Name a catalog model that stands for it: ./servelab calibrate RUN --model ID.`,
-      );
-    }
+    return none(`No prediction: ${(e as Error).message}`);
   }
   let rows: BesideRow[];
   try {
-    rows = tier.beside(dir, { profile: chosen.profile, model, config: besideFlags(manifest) });
+    rows = tier.beside(dir, { profile: chosen.profile, model: bm.model, config: besideFlags(manifest) });
   } catch (e) {
     return none(`No prediction: the replay failed (${(e as Error).message}).`);
   } finally {
-    if (scratch) Deno.removeSync(scratch, { recursive: true });
+    bm.close();
   }
   if (rows.length === 0) {
     return none("No prediction: none of this tier's points had a valid measured number to replay.");
@@ -306,8 +337,8 @@ export function predictedBeside(
   }. Predicted (<strong>SIMULATED</strong>): the embedded engine on the ${
     codeText(chosen.profile)
   } profile (${chosen.how}), model ${
-    codeText(label ?? model)
-  }${modelHow}, each point's requests replayed in virtual time with the run's own prompt and output lengths and concurrency. Error = predicted / measured − 1. ${
+    codeText(bm.label)
+  }${bm.how}, each point's requests replayed in virtual time with the run's own prompt and output lengths and concurrency. Error = predicted / measured − 1. ${
     validationNote(chosen.profile)
   }.</p>${
     htmlTable(
@@ -317,5 +348,5 @@ export function predictedBeside(
       ) => [r.point, METRIC[r.metric], String(r.n), fmt(r.measured), fmt(r.predicted), pct(r.error)]),
     )
   }<p>Median |error|: ${medians.join("; ")}.</p>`;
-  return section(body, { rows, profile: chosen.profile, model: label ?? model });
+  return section(body, { rows, profile: chosen.profile, model: bm.label });
 }

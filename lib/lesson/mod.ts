@@ -9,4 +9,11 @@
 export { launchShown, phaseLines, serveCommand } from "./launch_shown.ts";
 export { openaiOptions, type SdkTiming, sdkVsProbe, type SideBySide } from "./single_request.ts";
 export { checkYourLearning, type Learning, lessonFacts } from "./learning.ts";
-export { besideFlags, besideProfile, type PredictedBeside, predictedBeside } from "./beside.ts";
+export {
+  besideFlags,
+  type BesideModel,
+  besideModel,
+  besideProfile,
+  type PredictedBeside,
+  predictedBeside,
+} from "./beside.ts";

@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { besideMarkdown, loadGpu, loadModel, type ValidationRow } from "../../lib/sim/mod.ts";
 import { besideRun, keptRunRows } from "../../lib/writeup/mod.ts";
-import { besideFlags, besideProfile } from "../../lib/lesson/mod.ts";
+import { besideFlags, besideModel, besideProfile } from "../../lib/lesson/mod.ts";
 import { refreshResults } from "../sim_validate.ts";
 
 /** Where main writes; tests pass their own. */
@@ -69,13 +69,34 @@ export function main(
       throw new Error(`No device profile to replay on: ${chosen.how}. Name one with --profile NAME.`);
     }
     const profile = loadGpu(values.profile ?? chosen.profile!).name;
-    const model = loadModel(values.model ?? manifest.model).id;
-    const rows = besideRun(dir, { profile, model, config: besideFlags(manifest) });
+    // --model names a catalog model (or folder) as is; the run's own model may be a GGUF file (llama.cpp).
+    const bm = values.model
+      ? { model: loadModel(values.model).id, label: values.model, how: "", from_gguf: false, close: () => {} }
+      : besideModel(manifest.model);
+    if (values.keep && bm.from_gguf) {
+      bm.close();
+      throw new Error(
+        `--keep stores the model's id with the rows, and the run's model ${manifest.model} has none (its shape ` +
+          "was read from the GGUF file). Pass --model ID, a catalog model that stands for it.",
+      );
+    }
+    const model = bm.model;
+    let rows;
+    try {
+      rows = besideRun(dir, { profile, model, config: besideFlags(manifest) });
+    } finally {
+      bm.close();
+    }
     const engine = `${manifest.engine?.kind ?? "engine"} ${manifest.engine?.version ?? ""}`.trim();
     const runId = manifest.run_id ?? run;
     Deno.writeTextFileSync(
       `${dir}/predicted_vs_measured.md`,
-      besideMarkdown(rows, { profile, model: values["model-label"] ?? model, run: runId, engine }),
+      besideMarkdown(rows, {
+        profile,
+        model: values["model-label"] ?? `${bm.label}${bm.how}`,
+        run: runId,
+        engine,
+      }),
     );
     io.out(`wrote ${dir}/predicted_vs_measured.md (${rows.length} measured numbers beside the prediction)`);
     if (values.keep) {

@@ -64,3 +64,26 @@ Deno.test("calibrate refuses a run it cannot replay and a model outside the cata
   assert.match(q2.err.join("\n"), /Unknown model 'nope\/nope'|nope\/nope/);
   assert.equal(await main([], quiet().io), 2);
 });
+
+Deno.test("calibrate replays a llama.cpp run on its GGUF's own shape, and refuses --keep without a catalog model", async () => {
+  const { tinyGgufBytes, tinyModelSpec } = await import("../../lib/tinymodel/mod.ts");
+  const dir = runDir();
+  const gguf = `${Deno.makeTempDirSync()}/tiny.gguf`;
+  Deno.writeFileSync(gguf, tinyGgufBytes(tinyModelSpec()));
+  Deno.writeTextFileSync(
+    `${dir}/manifest.json`,
+    JSON.stringify({
+      run_id: "r2",
+      engine: { kind: "llamacpp", version: "b1" },
+      model: gguf,
+      gpu: { kind: "none" },
+    }),
+  );
+  const q = quiet();
+  assert.equal(await main([dir], q.io), 0, q.err.join("\n"));
+  const page = Deno.readTextFileSync(`${dir}/predicted_vs_measured.md`);
+  assert.match(page, /tiny\.gguf \(the shape in the GGUF file's metadata, float32 weights\)/);
+  const k = quiet();
+  assert.equal(await main([dir, "--keep"], k.io, { kept: `${Deno.makeTempDirSync()}/kept.json` }), 1);
+  assert.match(k.err.join("\n"), /--keep stores the model's id .*Pass --model ID/);
+});
