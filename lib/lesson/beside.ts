@@ -13,6 +13,8 @@ import { dirname, join } from "node:path";
 import { $display, type Displayable, displayable } from "../report/bundle.ts";
 import { codeText, h, type Html, htmlOutput, htmlTable } from "../report/html.ts";
 import {
+  besideMedian,
+  besideNumber,
   type BesideOptions,
   type BesideRow,
   listGpus,
@@ -243,7 +245,6 @@ export interface PredictedBeside extends Displayable {
   readonly reason?: string;
 }
 
-const fmt = (x: number) => x >= 100 ? x.toFixed(0) : x.toPrecision(3);
 const pct = (e: number) => `${e >= 0 ? "+" : ""}${(e * 100).toFixed(0)} %`;
 const METRIC: Record<BesideRow["metric"], string> = {
   ttft_ms: "TTFT p50, ms",
@@ -324,13 +325,9 @@ export function predictedBeside(
   if (rows.length === 0) {
     return none("No prediction: none of this tier's points had a valid measured number to replay.");
   }
-  const errs = (m: BesideRow["metric"]) => rows.filter((r) => r.metric === m).map((r) => Math.abs(r.error));
   const medians = (Object.keys(METRIC) as BesideRow["metric"][]).flatMap((m) => {
-    const e = errs(m).sort((a, b) => a - b);
-    if (!e.length) return [];
-    const mid = e.length >> 1;
-    const med = e.length % 2 ? e[mid] : (e[mid - 1] + e[mid]) / 2;
-    return [`${METRIC[m]}: ${(med * 100).toFixed(0)} % over ${e.length}`];
+    const e = rows.filter((r) => r.metric === m).map((r) => Math.abs(r.error));
+    return e.length ? [`${METRIC[m]}: ${(besideMedian(e) * 100).toFixed(0)} % over ${e.length}`] : [];
   });
   const body = h`<p>Measured: ${engine?.kind ?? "engine"}${
     engine?.version ? ` ${engine.version}` : ""
@@ -345,7 +342,14 @@ export function predictedBeside(
       ["point", "metric", "requests", "measured", "predicted (SIMULATED)", "error"],
       rows.map((
         r,
-      ) => [r.point, METRIC[r.metric], String(r.n), fmt(r.measured), fmt(r.predicted), pct(r.error)]),
+      ) => [
+        r.point,
+        METRIC[r.metric],
+        String(r.n),
+        besideNumber(r.measured),
+        besideNumber(r.predicted),
+        pct(r.error),
+      ]),
     )
   }<p>Median |error|: ${medians.join("; ")}.</p>`;
   return section(body, { rows, profile: chosen.profile, model: bm.label });

@@ -103,7 +103,8 @@ export function besideRow(
   return [{ tier, point, metric, n, measured, predicted, error: (predicted - measured) / measured }];
 }
 
-const fmt = (x: number) => x >= 100 ? x.toFixed(0) : x.toPrecision(3);
+/** A measured or predicted number as the beside pages print it: whole above 100, three figures below. */
+export const besideNumber = (x: number): string => x >= 100 ? x.toFixed(0) : x.toPrecision(3);
 
 /** The page: every measured number beside the SIMULATED prediction and the error, and the median |error|. */
 export function besideMarkdown(
@@ -123,7 +124,9 @@ export function besideMarkdown(
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.tier} | ${r.point} | ${r.metric} | ${r.n} | ${fmt(r.measured)} | ${fmt(r.predicted)} | ` +
+      `| ${r.tier} | ${r.point} | ${r.metric} | ${r.n} | ${besideNumber(r.measured)} | ${
+        besideNumber(r.predicted)
+      } | ` +
         `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(0)} % |`,
     );
   }

@@ -148,6 +148,7 @@ export {
   besideConfig,
   besideMarkdown,
   besideMedian,
+  besideNumber,
   type BesideOptions,
   besideRequests,
   type BesideRow,

@@ -10,18 +10,15 @@ import {
   type BesideRow,
   besideRow,
   besideRows,
+  requestSeed,
   simulate,
   syntheticTokenIds,
   type WorkloadRequest,
 } from "../../sim/mod.ts";
 import { PREFIX_FILES } from "./files.ts";
 
-/** FNV-1a of a string: a stable seed per shared-prefix family. */
-function seedOf(text: string): number {
-  let x = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) x = Math.imul(x ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return x;
-}
+// A stable 32-bit seed from a string (FNV-1a; lib/sim's per-request seed), one per shared-prefix family.
+const seedOf = requestSeed;
 
 /**
  * Tier 2 beside the embedded engine: each point and arm (caching off or on) replayed as the tier ran it: every
